@@ -1,0 +1,39 @@
+# femqled entry points. Everything runs through scripts/femqled-env: natively where python3 has DOLFINx >= 0.9,
+# otherwise in a Debian 13 root filesystem it builds once per machine (see README).
+ENV     := scripts/femqled-env
+NP      ?= 2
+CASE    ?= cases/default.toml
+
+.PHONY: demo test test-latest bench docker env clean-meshes help
+
+help:
+	@echo "make demo         the default case on $(NP) MPI ranks (results in results/default/)"
+	@echo "make test         the whole suite, serial and under mpirun -n 2"
+	@echo "make bench        benchmarks -> bench/results.json"
+	@echo "make test-latest  the suite against DOLFINx 0.11 (Debian sid root filesystem)"
+	@echo "make docker       build the Docker image (needs a Docker engine)"
+
+env:
+	$(ENV) python3 -c "import dolfinx; print('DOLFINx', dolfinx.__version__)"
+
+demo:
+	$(ENV) mpirun -n $(NP) python3 -m femqled demo $(CASE)
+
+test:
+	$(ENV) bash scripts/run-tests
+
+test-latest:
+	FEMQLED_ENV_FLAVOUR=sid $(ENV) bash scripts/run-tests
+
+bench:
+	$(ENV) bash scripts/run-bench
+
+docker:
+	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+	  docker build -t femqled . ; \
+	else \
+	  echo "make docker: no Docker engine is running here; on a machine with Docker run: docker build -t femqled ." ; \
+	fi
+
+clean-meshes:
+	rm -f meshes/*.msh meshes/*.json meshes/*.lock

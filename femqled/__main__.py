@@ -1,0 +1,3 @@
+from femqled.cli import main
+
+raise SystemExit(main())

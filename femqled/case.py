@@ -1,0 +1,170 @@
+"""Case files: a TOML description of one device and what to do with it.
+
+``load_case(path)`` reads and validates a case and returns a plain nested dict with defaults filled in. Every
+key, its unit (in its name) and what is allowed is in :data:`CASE_SCHEMA`; ``docs/case-reference.md`` is the
+human-readable copy. Bad input raises :class:`femqled.errors.InputError` naming the key.
+
+Geometry conventions: x is lateral (0..width_nm), y runs through the stack from the anode (y = 0, bottom of the
+first layer) up to the top of the modelled Ag. Layers are listed bottom to top; the last layer is the electron
+transport layer on which the acetate-rich interlayer sits; the rough ZnO/Ag interface (the cathode) is the top
+of the interlayer.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from femqled import materials
+from femqled.errors import InputError
+from femqled.schema import Field, Table
+
+_NAME_OK = "letters, digits, '-' and '_' only, starting with a letter"
+RESERVED_NAMES = ("anode", "cathode", "top", "left", "right", "interfaces")
+
+
+def _name_check(value: str) -> str | None:
+    if not value or not value[0].isalpha() or not all(c.isalnum() or c in "-_" for c in value):
+        return f"{value!r} is not a valid region name ({_NAME_OK})"
+    if value in RESERVED_NAMES or value.startswith("trench"):
+        return f"{value!r} is reserved; reserved names: {', '.join(RESERVED_NAMES)}, trench*"
+    return None
+
+
+LAYER = Table({
+    "name": Field(str, doc="region name", check=_name_check),
+    "material": Field(str, doc="a material of the library or of [materials]"),
+    "thickness_nm": Field(float, gt=0.0, doc="layer thickness in nm"),
+}, doc="one layer of the stack, bottom (anode) to top")
+
+GEOMETRY = Table({
+    "width_nm": Field(float, 200.0, gt=0.0, doc="lateral width of the cross-section (nm)"),
+    "lateral": Field(str, "zero-flux", choices=("zero-flux", "periodic"),
+                     doc="lateral sides: zero-flux, or periodic (matching nodes left/right)"),
+    "quasi_1d": Field(bool, False, doc="a single column of cells: the 1D answer of the flat stack"),
+    "quasi_1d_width_nm": Field(float, 1.0, gt=0.0, doc="column width in quasi-1D mode (nm)"),
+})
+
+INTERLAYER = Table({
+    "name": Field(str, "IL", check=_name_check, doc="region name"),
+    "material": Field(str, "ZnO-acetate"),
+    "thickness_nm": Field(float, 2.0, gt=0.0, doc="acetate-rich interlayer on top of the last layer (nm)"),
+})
+
+CATHODE = Table({
+    "name": Field(str, "Ag", check=_name_check, doc="region name"),
+    "material": Field(str, "Ag"),
+    "thickness_nm": Field(float, 20.0, gt=0.0, doc="Ag kept in the model: the acetate domain (nm)"),
+})
+
+ROUGHNESS = Table({
+    "rms_nm": Field(float, 0.0, min=0.0, doc="RMS amplitude of the ZnO/Ag interface (nm); 0 = flat"),
+    "correlation_length_nm": Field(float, 20.0, gt=0.0, doc="Gaussian correlation length (nm)"),
+    "seed": Field(int, 1, min=0, doc="random seed of the profile"),
+})
+
+TRENCH = Table({
+    "x_nm": Field(float, doc="centre of the trench (nm)"),
+    "width_nm": Field(float, gt=0.0, doc="width at the interface (nm)"),
+    "depth_nm": Field(float, gt=0.0, doc="depth into the Ag (nm)"),
+    "shape": Field(str, "elliptic", choices=("rectangular", "triangular", "elliptic")),
+    "material": Field(str, "Ag-grain-boundary", doc="material of the trench region"),
+})
+
+MESH = Table({
+    "interface_size_nm": Field(float, 0.5, gt=0.0, doc="element size at every interface and contact (nm)"),
+    "bulk_size_nm": Field(float, 5.0, gt=0.0, doc="element size far from interfaces (nm)"),
+    "grading": Field(float, 0.25, gt=0.0, max=1.0, doc="growth of element size per unit distance (nm/nm)"),
+})
+
+CASE_SCHEMA = Table({
+    "title": Field(str, "", doc="free text"),
+    "temperature_K": Field(float, 300.0, gt=0.0, doc="device temperature (K)"),
+    "geometry": Field(GEOMETRY, dict),
+    "layer": Field(LAYER, list_of=True, doc="the stack, bottom to top, as [[layer]] tables"),
+    "interlayer": Field(INTERLAYER, dict),
+    "cathode": Field(CATHODE, dict),
+    "roughness": Field(ROUGHNESS, dict),
+    "trench": Field(TRENCH, list, list_of=True),
+    "mesh": Field(MESH, dict),
+    "materials": Field(Table(open=True, value_field=Field(Table(open=True, value_field=Field(object))),
+                             doc="material overrides"), dict),
+})
+
+
+def _check_materials(case: dict, lib: dict) -> None:
+    def need(path: str, name: str, roles: tuple[str, ...]):
+        if name not in lib:
+            raise InputError(path, f"unknown material {name!r}; known: {materials.known(lib)}")
+        if lib[name]["role"] not in roles:
+            raise InputError(path, f"material {name!r} is a {lib[name]['role']}; allowed here: {', '.join(roles)}")
+
+    for i, layer in enumerate(case["layer"]):
+        need(f"layer[{i}].material", layer["material"], ("semiconductor", "insulator"))
+    need("interlayer.material", case["interlayer"]["material"], ("semiconductor", "insulator"))
+    need("cathode.material", case["cathode"]["material"], ("metal",))
+    for i, t in enumerate(case["trench"]):
+        need(f"trench[{i}].material", t["material"], ("metal",))
+
+
+def _check_stack(case: dict) -> None:
+    layers = case["layer"]
+    if len(layers) < 1:
+        raise InputError("layer", "at least one [[layer]] is required (the stack, bottom to top)")
+    names = [l["name"] for l in layers] + [case["interlayer"]["name"], case["cathode"]["name"]]
+    for i, n in enumerate(names):
+        if names.index(n) != i:
+            raise InputError("layer", f"region name {n!r} is used twice; names must be unique")
+    mesh = case["mesh"]
+    thinnest = min([l["thickness_nm"] for l in layers] + [case["interlayer"]["thickness_nm"]])
+    if mesh["interface_size_nm"] > thinnest:
+        raise InputError("mesh.interface_size_nm",
+                         f"{mesh['interface_size_nm']:g} nm is larger than the thinnest layer ({thinnest:g} nm); "
+                         f"allowed: <= {thinnest:g}")
+    if mesh["bulk_size_nm"] < mesh["interface_size_nm"]:
+        raise InputError("mesh.bulk_size_nm", f"must be >= mesh.interface_size_nm ({mesh['interface_size_nm']:g})")
+    W = case["geometry"]["width_nm"]
+    if mesh["interface_size_nm"] > W and not case["geometry"]["quasi_1d"]:
+        raise InputError("mesh.interface_size_nm", f"must be <= geometry.width_nm ({W:g})")
+    spans = []
+    for i, t in enumerate(case["trench"]):
+        a, b = t["x_nm"] - t["width_nm"] / 2, t["x_nm"] + t["width_nm"] / 2
+        if a <= 0 or b >= W:
+            raise InputError(f"trench[{i}].x_nm", f"trench spans {a:g}..{b:g} nm; it must lie inside 0..{W:g} nm")
+        if t["width_nm"] < 2 * mesh["interface_size_nm"]:
+            raise InputError(f"trench[{i}].width_nm", f"must be >= 2 x mesh.interface_size_nm "
+                                                      f"({2 * mesh['interface_size_nm']:g} nm)")
+        for j, (a2, b2) in enumerate(spans):
+            if a < b2 and a2 < b:
+                raise InputError(f"trench[{i}].x_nm", f"overlaps trench[{j}]; trenches must not overlap")
+        spans.append((a, b))
+        # the Ag above the trench must stay at least one interface element thick
+        room = case["cathode"]["thickness_nm"] - 3 * case["roughness"]["rms_nm"] - mesh["interface_size_nm"]
+        if t["depth_nm"] >= room:
+            raise InputError(f"trench[{i}].depth_nm",
+                             f"{t['depth_nm']:g} nm is deeper than the modelled Ag allows; allowed: < {room:.3g} nm "
+                             f"(cathode.thickness_nm - 3 x roughness.rms_nm - mesh.interface_size_nm)")
+
+
+def validate(data: dict) -> dict:
+    """Validate a parsed case (a dict) and return it with defaults filled in."""
+    case = CASE_SCHEMA.check(data)
+    lib = materials.library(case["materials"])
+    _check_materials(case, lib)
+    _check_stack(case)
+    return case
+
+
+def load_case(path) -> dict:
+    """Read and validate a case file; the result carries its path as ``case['_path']``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("case", f"no such case file: {path}")
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError("case", f"{path} is not valid TOML: {e}") from None
+    case = validate(data)
+    case["_path"] = str(path)
+    return case

@@ -1,0 +1,54 @@
+"""The one place that knows DOLFINx version differences (0.9, 0.10, 0.11).
+
+femqled targets DOLFINx 0.9 (Debian 13) and keeps working on 0.10/0.11 (Debian sid) through the few functions
+below. Everything else in the package uses only API that is the same in all three. The nonlinear solver is our
+own petsc4py SNES with DOLFINx assembly callbacks (:mod:`femqled.snes`), the most version-stable route: it does
+not use ``dolfinx.fem.petsc.NonlinearProblem`` (Newton-based in 0.9, SNES-based from 0.10).
+"""
+
+from __future__ import annotations
+
+import dolfinx
+import dolfinx.fem.petsc
+
+DOLFINX_VERSION: tuple[int, int] = tuple(int(v) for v in dolfinx.__version__.split(".")[:2])  # type: ignore
+
+try:  # 0.10 and later: dolfinx.io.gmsh, returning a MeshData named tuple
+    from dolfinx.io import gmsh as _gmshio
+except ImportError:  # 0.9: dolfinx.io.gmshio, returning (mesh, cell_tags, facet_tags)
+    from dolfinx.io import gmshio as _gmshio  # type: ignore[no-redef]
+
+
+def _mesh_and_tags(result):
+    if hasattr(result, "mesh"):
+        return result.mesh, result.cell_tags, result.facet_tags
+    return result[0], result[1], result[2]
+
+
+def read_msh(path, comm, rank: int = 0, gdim: int = 2):
+    """Read a Gmsh ``.msh`` file on ``rank`` and distribute it: ``(mesh, cell_tags, facet_tags)``."""
+    return _mesh_and_tags(_gmshio.read_from_msh(str(path), comm, rank, gdim=gdim))
+
+
+def model_to_mesh(model, comm, rank: int = 0, gdim: int = 2):
+    """Distribute the mesh of the current Gmsh model: ``(mesh, cell_tags, facet_tags)``."""
+    return _mesh_and_tags(_gmshio.model_to_mesh(model, comm, rank, gdim=gdim))
+
+
+def set_bc(vec, bcs, x0=None, alpha: float = 1.0) -> None:
+    """``vec[dofs] = alpha * (g - x0[dofs])`` on every Dirichlet dof (``x0`` None means zero)."""
+    if x0 is None:
+        dolfinx.fem.petsc.set_bc(vec, bcs, alpha=alpha)
+    else:
+        dolfinx.fem.petsc.set_bc(vec, bcs, x0, alpha)
+
+
+def create_matrix(form):
+    """A PETSc matrix with the sparsity of a bilinear form."""
+    return dolfinx.fem.petsc.create_matrix(form)
+
+
+def bc_dofs(bc):
+    """Local dof indices (owned and ghost) of a Dirichlet condition."""
+    dofs, _ = bc.dof_indices()
+    return dofs

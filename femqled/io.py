@@ -1,0 +1,98 @@
+"""Outputs: one directory per case with a manifest, XDMF/VTX for ParaView, CSV/JSON for curves.
+
+``results/<case name>/`` by default (``--out`` or ``$FEMQLED_RESULTS`` change it). Rank 0 writes summaries;
+field files are written collectively. The manifest records the parameters, versions, git revision and the
+command line of every command run into that directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mpi4py import MPI
+
+import femqled
+
+
+def results_dir(case: dict, out: str | None = None, comm=MPI.COMM_WORLD) -> Path:
+    base = Path(out) if out else Path(os.environ.get("FEMQLED_RESULTS", "results")) / Path(case["_path"]).stem
+    if comm.rank == 0:
+        base.mkdir(parents=True, exist_ok=True)
+    comm.barrier()
+    return base
+
+
+def git_revision() -> str:
+    here = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return (rev + ("+dirty" if dirty else "")) if rev else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def versions() -> dict:
+    import dolfinx
+    import gmsh
+    import petsc4py
+    import mpi4py
+
+    return {"femqled": femqled.__version__, "dolfinx": dolfinx.__version__, "petsc4py": petsc4py.__version__,
+            "mpi4py": mpi4py.__version__, "gmsh": gmsh.__version__, "python": sys.version.split()[0]}
+
+
+def write_manifest(outdir: Path, case: dict, command: str, extra: dict | None = None, comm=MPI.COMM_WORLD):
+    """Add a record for ``command`` to ``outdir/manifest.json`` (rank 0)."""
+    if comm.rank != 0:
+        return
+    path = outdir / "manifest.json"
+    manifest = json.loads(path.read_text()) if path.exists() else {"runs": []}
+    manifest["case"] = {k: v for k, v in case.items() if not k.startswith("_")}
+    manifest["case_file"] = case.get("_path")
+    manifest["runs"].append({"command": command, "argv": sys.argv, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                             "ranks": comm.size, "git": git_revision(), "versions": versions(), **(extra or {})})
+    write_json(path, manifest)
+
+
+def write_json(path: Path, data, comm=MPI.COMM_WORLD) -> None:
+    if comm.rank == 0:
+        tmp = Path(str(path) + ".tmp")
+        tmp.write_text(json.dumps(data, indent=1, default=float))
+        os.replace(tmp, path)
+
+
+def write_csv(path: Path, rows: list[dict], comm=MPI.COMM_WORLD) -> None:
+    if comm.rank != 0 or not rows:
+        return
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def write_mesh_xdmf(dm, path: Path) -> None:
+    """The mesh with its region (cell) and facet tags, for ParaView."""
+    from dolfinx.io import XDMFFile
+
+    dm.cell_tags.name = "regions"
+    dm.facet_tags.name = "facets"
+    with XDMFFile(dm.comm, str(path), "w") as f:
+        f.write_mesh(dm.mesh)
+        dm.mesh.topology.create_connectivity(dm.mesh.topology.dim - 1, dm.mesh.topology.dim)
+        f.write_meshtags(dm.cell_tags, dm.mesh.geometry)
+        f.write_meshtags(dm.facet_tags, dm.mesh.geometry)
+
+
+def say(*args, comm=MPI.COMM_WORLD, **kw) -> None:
+    """Print on rank 0 only."""
+    if comm.rank == 0:
+        print(*args, **kw, flush=True)

@@ -1,0 +1,166 @@
+"""Pictures rendered off-screen with PyVista: regions of a mesh, fields of a state.
+
+Reads like the sentence: ``plot_regions(dm, "mesh.png")``, ``plot_field(dm, psi, "psi.png", zoom="cathode")``.
+Rank 0 renders from data gathered from all ranks; other ranks return at once. Needs no display (off-screen,
+with Xvfb started by PyVista where the VTK build requires one).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from mpi4py import MPI
+
+os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
+
+_XVFB = None
+
+
+def ensure_display() -> None:
+    """Give VTK an X display when there is none: a private Xvfb on a free display number, ended at exit.
+
+    Debian's VTK renders off-screen through X; ``Xvfb -displayfd`` picks a free display, so concurrent
+    processes never collide.
+    """
+    global _XVFB
+    if os.environ.get("DISPLAY") or _XVFB is not None:
+        return
+    import atexit
+    import shutil
+    import subprocess
+
+    if shutil.which("Xvfb") is None:
+        raise RuntimeError("rendering needs an X display or Xvfb (Debian package xvfb)")
+    r, w = os.pipe()
+    _XVFB = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
+                             pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as f:
+        number = f.readline().strip()
+    if not number:
+        raise RuntimeError("Xvfb did not start")
+    os.environ["DISPLAY"] = f":{number}"
+    atexit.register(_XVFB.terminate)
+
+
+def _gather_grid(dm, cell_values: np.ndarray | None = None, point_values: dict | None = None):
+    """Gather the owned cells of all ranks into one pyvista grid on rank 0 (None elsewhere)."""
+    mesh = dm.mesh
+    tdim = mesh.topology.dim
+    n = mesh.topology.index_map(tdim).size_local
+    x = mesh.geometry.x
+    cells = mesh.geometry.dofmap[:n]
+    pts = x[cells].reshape(-1, 3)            # duplicate vertices per cell: simple and exact for P1/DG0 data
+    data = {"pts": pts}
+    if cell_values is not None:
+        data["cell"] = cell_values[:n]
+    for name, vals in (point_values or {}).items():
+        data[name] = vals[cells].reshape(-1)
+    allp = dm.comm.gather(data, root=0)
+    if dm.comm.rank != 0:
+        return None
+    ensure_display()
+    import pyvista as pv
+
+    P = np.concatenate([d["pts"] for d in allp])
+    nc = P.shape[0] // 3
+    conn = np.hstack([np.full((nc, 1), 3), np.arange(3 * nc).reshape(nc, 3)]).ravel()
+    grid = pv.UnstructuredGrid(conn, np.full(nc, pv.CellType.TRIANGLE, dtype=np.uint8), P)
+    if cell_values is not None:
+        grid.cell_data["value"] = np.concatenate([d["cell"] for d in allp])
+    for name in point_values or {}:
+        grid.point_data[name] = np.concatenate([d[name] for d in allp])
+    return grid
+
+
+def region_ids(dm) -> np.ndarray:
+    """Per local cell: the region tag (0 where untagged)."""
+    mesh = dm.mesh
+    ncell = mesh.topology.index_map(mesh.topology.dim).size_local + mesh.topology.index_map(mesh.topology.dim).num_ghosts
+    ids = np.zeros(ncell, dtype=np.int32)
+    ids[dm.cell_tags.indices] = dm.cell_tags.values
+    return ids
+
+
+def _window(dm, zoom: str | None):
+    """Camera bounds (xmin, xmax, ymin, ymax) for a zoom target."""
+    lay = dm.layout
+    if zoom == "cathode":
+        yc = lay.y["cathode"]
+        W = lay.width_nm
+        return (W / 2 - W / 6, W / 2 + W / 6, yc - 8, yc + 10)
+    return None
+
+
+def plot_regions(dm, path, zoom: str | None = None, title: str | None = None) -> str | None:
+    """Colour each region; the rough interface and trenches show as the boundaries between colours."""
+    grid = _gather_grid(dm, cell_values=region_ids(dm).astype(float))
+    if grid is None:
+        return None
+    import pyvista as pv
+
+    names = {v: k for k, v in dm.layout.regions.items()}
+    pl = pv.Plotter(off_screen=True, window_size=(1400, 900))
+    pl.add_mesh(grid, scalars="value", cmap="tab10", show_edges=zoom is not None, edge_color="#333333",
+                line_width=0.3, categories=True, show_scalar_bar=False)
+    centres = []
+    labels = []
+    for tag, name in names.items():
+        sub = grid.extract_cells(np.flatnonzero(grid.cell_data["value"] == tag))
+        if sub.n_cells:
+            c = np.array(sub.center)
+            if zoom is None or _inside(c, _window(dm, zoom)):
+                centres.append(c + [0, 0, 1])
+                labels.append(name)
+    if centres:
+        pl.add_point_labels(np.array(centres), labels, font_size=18, point_size=1, shape_opacity=0.6)
+    _camera(pl, grid, _window(dm, zoom))
+    pl.add_title(title or ("regions" if zoom is None else f"regions near the {zoom}"), font_size=12)
+    pl.screenshot(str(path))
+    pl.close()
+    return str(path)
+
+
+def plot_field(dm, values: np.ndarray, path, name: str = "field", zoom: str | None = None,
+               log: bool = False, cmap: str = "viridis") -> str | None:
+    """Plot a P1 field (one value per mesh geometry node, as ``u.x.array`` of a P1 function)."""
+    v = np.log10(np.maximum(values, 1e-300)) if log else values
+    grid = _gather_grid(dm, point_values={name: v})
+    if grid is None:
+        return None
+    import pyvista as pv
+
+    pl = pv.Plotter(off_screen=True, window_size=(1400, 900))
+    pl.add_mesh(grid, scalars=name, cmap=cmap, scalar_bar_args={"title": ("log10 " if log else "") + name})
+    _camera(pl, grid, _window(dm, zoom))
+    pl.screenshot(str(path))
+    pl.close()
+    return str(path)
+
+
+def _inside(c, win) -> bool:
+    return win is None or (win[0] <= c[0] <= win[1] and win[2] <= c[1] <= win[3])
+
+
+def _camera(pl, grid, win):
+    pl.view_xy()
+    if win is not None:
+        x0, x1, y0, y1 = win
+        pl.camera.focal_point = ((x0 + x1) / 2, (y0 + y1) / 2, 0)
+        pl.camera.position = ((x0 + x1) / 2, (y0 + y1) / 2, 1000)
+        pl.camera.parallel_projection = True
+        pl.camera.parallel_scale = max((y1 - y0) / 2, (x1 - x0) / 2 * 900 / 1400)
+    else:
+        pl.camera.parallel_projection = True
+        pl.reset_camera()
+        b = grid.bounds
+        pl.camera.parallel_scale = max((b[3] - b[2]) / 2, (b[1] - b[0]) / 2 * 900 / 1400) * 1.05
+
+
+def image_variance(path) -> float:
+    """Pixel variance of a PNG (0 for a blank picture)."""
+    import matplotlib.image
+
+    img = matplotlib.image.imread(str(path))
+    return float(np.var(img[..., :3]))

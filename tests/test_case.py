@@ -1,0 +1,70 @@
+"""Bad input gives one clear message naming the field and what is allowed (issues 3 and 6)."""
+
+import pytest
+from mpi4py import MPI
+
+from femqled import mesh as fmesh
+from femqled.case import load_case, validate
+from femqled.errors import InputError
+from helpers import raw_case, small_case
+
+
+def message(data) -> str:
+    with pytest.raises(InputError) as e:
+        case = validate(data)
+        case["_path"] = "t.toml"
+        fmesh.ensure_mesh(case, MPI.COMM_SELF)
+    return str(e.value)
+
+
+def test_the_default_case_is_valid():
+    case = load_case("cases/default.toml")
+    assert [l["name"] for l in case["layer"]] == ["HIL", "HTL", "EML", "ETL"]
+
+
+@pytest.mark.parametrize("changes, field, words", [
+    (dict(layer=[{"name": "A", "material": "QD", "thickness_nm": -3.0}]), "layer[0].thickness_nm", "> 0"),
+    (dict(layer=[{"name": "A", "material": "QD", "thickness_nm": 0.0}]), "layer[0].thickness_nm", "> 0"),
+    (dict(layer=[{"name": "A", "material": "unobtainium", "thickness_nm": 10.0}]), "layer[0].material",
+     "known: "),
+    (dict(layer=[{"name": "A", "thickness_nm": 10.0}]), "layer[0].material", "required"),
+    (dict(layer=[]), "layer", "at least one"),
+    (dict(layer=[{"name": "A", "material": "Ag", "thickness_nm": 10.0}]), "layer[0].material", "metal"),
+    (dict(cathode={"material": "TFB"}), "cathode.material", "semiconductor"),
+    (dict(geometry={"widht_nm": 10.0}), "geometry.widht_nm", "unknown key"),
+    (dict(geometry={"width_nm": "wide"}), "geometry.width_nm", "number"),
+    (dict(geometry={"lateral": "wrap"}), "geometry.lateral", "'periodic'"),
+    (dict(mesh={"interface_size_nm": 3.0}), "mesh.interface_size_nm", "thinnest layer"),
+    (dict(mesh={"bulk_size_nm": 0.1}), "mesh.bulk_size_nm", ">= mesh.interface_size_nm"),
+    (dict(roughness={"rms_nm": 6.0, "correlation_length_nm": 10.0}), "roughness.rms_nm", "rough interface"),
+    (dict(trench=[{"x_nm": 30.0, "width_nm": 8.0, "depth_nm": 30.0}]), "trench[0].depth_nm", "deeper"),
+    (dict(trench=[{"x_nm": 58.0, "width_nm": 8.0, "depth_nm": 3.0}]), "trench[0].x_nm", "inside"),
+    (dict(trench=[{"x_nm": 20.0, "width_nm": 8.0, "depth_nm": 3.0},
+                  {"x_nm": 24.0, "width_nm": 8.0, "depth_nm": 3.0}]), "trench[1].x_nm", "overlap"),
+    (dict(trench=[{"x_nm": 30.0, "width_nm": 8.0, "depth_nm": 3.0, "shape": "star"}]), "trench[0].shape",
+     "'elliptic'"),
+    (dict(interlayer={"name": "cathode"}), "interlayer.name", "reserved"),
+    (dict(temperature_K=-4.0), "temperature_K", "> 0"),
+])
+def test_bad_input_names_the_field(changes, field, words):
+    text = message(raw_case(**changes))
+    assert text.startswith(field + ":"), text
+    assert words in text, text
+
+
+def test_bad_geometry_leaves_no_mesh_in_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FEMQLED_MESH_DIR", str(tmp_path))
+    with pytest.raises(InputError):
+        case = small_case()
+        case["roughness"].update(rms_nm=9.0, correlation_length_nm=10.0)
+        fmesh.ensure_mesh(case, MPI.COMM_SELF)
+    assert not list(tmp_path.glob("*.msh")) and not list(tmp_path.glob("*.json"))
+
+
+def test_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(InputError, match="no such case file"):
+        load_case(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[geometry\nwidth_nm = 3")
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_case(bad)

@@ -1,0 +1,161 @@
+"""Geometry and meshes (issue 3): areas, tags, determinism, quality, MPI distribution, quasi-1D."""
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+import dolfinx
+from femqled import mesh as fmesh
+from femqled.geometry import rough_profile
+from helpers import small_case
+
+ROUGH = dict(roughness={"rms_nm": 1.0, "correlation_length_nm": 10.0, "seed": 3},
+             trench=[{"x_nm": 30.0, "width_nm": 8.0, "depth_nm": 4.0}])
+MIN_ANGLE_DEG = 20.0      # stated quality threshold of 2D meshes
+
+
+def area(dm, *regions):
+    form = dolfinx.fem.form(dolfinx.fem.Constant(dm.mesh, 1.0) * dm.dx(*regions))
+    return dm.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
+
+
+def length(dm, name):
+    return dm.comm.allreduce(float(np.sum(fmesh.facet_lengths(dm, name))), op=MPI.SUM)
+
+
+@pytest.mark.mpi
+def test_flat_region_areas_equal_thickness_times_width():
+    case = small_case()
+    dm = fmesh.device_mesh(case)
+    W = case["geometry"]["width_nm"]
+    for layer in case["layer"]:
+        assert area(dm, layer["name"]) == pytest.approx(layer["thickness_nm"] * W, rel=5e-3)
+    assert area(dm, "IL") == pytest.approx(2.0 * W, rel=5e-3)
+    assert area(dm, "Ag") == pytest.approx(12.0 * W, rel=5e-3)
+
+
+@pytest.mark.mpi
+def test_rough_areas_within_one_percent_and_mean_interface_conserved():
+    case = small_case(**ROUGH)
+    dm = fmesh.device_mesh(case)
+    W = case["geometry"]["width_nm"]
+    assert area(dm, "ETL") == pytest.approx(15.0 * W, rel=1e-2)
+    assert area(dm, "Ag", "trench1") == pytest.approx(12.0 * W, rel=1e-2)
+    assert area(dm, "IL") == pytest.approx(2.0 * W, rel=1e-2)
+    assert area(dm) == pytest.approx((10 + 12 + 10 + 15 + 2 + 12) * W, rel=1e-9)
+
+
+def test_rough_profile_has_requested_rms_zero_mean_and_is_periodic():
+    r = rough_profile(200.0, 1.5, 20.0, seed=4)
+    x = np.linspace(0, 200.0, 20001)
+    v = r(x)
+    assert np.sqrt(np.mean(v[:-1] ** 2)) == pytest.approx(1.5, rel=1e-3)
+    assert abs(np.mean(v[:-1])) < 1e-6
+    assert v[0] == pytest.approx(v[-1], abs=1e-9)
+
+
+@pytest.mark.mpi
+def test_tags_present_disjoint_and_interfaces_nonempty():
+    case = small_case(**ROUGH)
+    dm = fmesh.device_mesh(case)
+    comm = dm.comm
+    # every cell has exactly one region tag; every region is non-empty
+    ncell = dm.mesh.topology.index_map(2).size_local + dm.mesh.topology.index_map(2).num_ghosts
+    assert len(np.unique(dm.cell_tags.indices)) == len(dm.cell_tags.indices) == ncell
+    for name in dm.layout.regions:
+        assert comm.allreduce(len(dm.cells(name))) > 0, name
+    # facet sets are disjoint and non-empty
+    assert len(np.unique(dm.facet_tags.indices)) == len(dm.facet_tags.indices)
+    for name in dm.layout.facets:
+        assert comm.allreduce(len(dm.facets(name))) > 0, name
+    W = case["geometry"]["width_nm"]
+    for name in ("anode", "HIL/HTL", "HTL/EML", "EML/ETL"):
+        assert length(dm, name) == pytest.approx(W, rel=1e-9)
+    assert length(dm, "ETL/IL") > W
+    assert length(dm, "cathode") > W
+    assert set(dm.layout.groups["cathode"]) == {"IL/Ag", "IL/trench1"}
+
+
+def test_same_seed_same_mesh_other_seed_other_interface(tmp_path, monkeypatch):
+    hashes = []
+    for i, seed in enumerate((3, 3, 4)):
+        monkeypatch.setenv("FEMQLED_MESH_DIR", str(tmp_path / f"cache{i}"))
+        case = small_case(roughness={"rms_nm": 1.0, "correlation_length_nm": 10.0, "seed": seed})
+        dm = fmesh.device_mesh(case, MPI.COMM_SELF)
+        hashes.append(fmesh.coordinate_hash(dm))
+    assert hashes[0] == hashes[1]
+    assert hashes[0] != hashes[2]
+
+
+def test_cache_reuses_the_built_mesh():
+    case = small_case(roughness={"rms_nm": 0.5, "seed": 11})
+    p1, _ = fmesh.ensure_mesh(case, MPI.COMM_SELF)
+    t1 = p1.stat().st_mtime_ns
+    p2, _ = fmesh.ensure_mesh(case, MPI.COMM_SELF)
+    assert p1 == p2 and p2.stat().st_mtime_ns == t1
+    other = small_case(roughness={"rms_nm": 0.5, "seed": 12})
+    assert fmesh.mesh_hash(other) != fmesh.mesh_hash(case)
+
+
+@pytest.mark.mpi
+def test_quality_and_interface_element_size():
+    case = small_case(**ROUGH)
+    dm = fmesh.device_mesh(case)
+    angle = fmesh.min_angle_deg(dm)
+    assert angle > MIN_ANGLE_DEG, f"min angle {angle:.1f} deg"
+    h = case["mesh"]["interface_size_nm"]
+    for name in dm.layout.groups["interfaces"] + ["anode"]:
+        local = fmesh.facet_lengths(dm, name)
+        longest = dm.comm.allreduce(float(local.max()) if local.size else 0.0, op=MPI.MAX)
+        assert longest <= 1.02 * h, f"{name}: longest interface element {longest:.3f} nm > {h} nm"
+
+
+@pytest.mark.mpi
+def test_one_and_two_ranks_same_global_counts():
+    case = small_case(**ROUGH)
+    world = fmesh.device_mesh(case, MPI.COMM_WORLD)
+    alone = fmesh.device_mesh(case, MPI.COMM_SELF)
+    assert world.num_cells_global() == alone.num_cells_global()
+    assert world.num_vertices_global() == alone.num_vertices_global()
+
+
+@pytest.mark.mpi
+def test_quasi_1d_is_one_column_with_the_same_stack():
+    case = small_case(geometry={"quasi_1d": True, "quasi_1d_width_nm": 1.0}, **ROUGH)
+    dm = fmesh.device_mesh(case)
+    x = dm.mesh.geometry.x
+    xs = np.unique(np.round(np.concatenate(dm.comm.allgather(x[:, 0])), 12))
+    assert list(xs) == [0.0, 1.0]                    # one column: two vertex columns
+    ys = np.unique(np.round(np.concatenate(dm.comm.allgather(x[:, 1])), 12))
+    assert dm.num_cells_global() == 2 * (len(ys) - 1)  # two triangles per row
+    for layer in case["layer"]:
+        assert area(dm, layer["name"]) == pytest.approx(layer["thickness_nm"] * 1.0, rel=1e-12)
+    assert area(dm, "Ag") == pytest.approx(12.0, rel=1e-12)
+    assert length(dm, "EML/ETL") == pytest.approx(1.0)
+
+
+@pytest.mark.mpi
+def test_periodic_mesh_has_matching_lateral_nodes():
+    case = small_case(geometry={"lateral": "periodic"}, **ROUGH)
+    dm = fmesh.device_mesh(case)
+    x = np.concatenate(dm.comm.allgather(dm.mesh.geometry.x[:, :2]))
+    W = case["geometry"]["width_nm"]
+    left = np.unique(np.round(x[np.isclose(x[:, 0], 0.0)][:, 1], 9))
+    right = np.unique(np.round(x[np.isclose(x[:, 0], W)][:, 1], 9))
+    assert np.array_equal(left, right)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("quasi_1d", [False, True])
+def test_parts_of_the_mesh(quasi_1d):
+    case = small_case(geometry={"quasi_1d": quasi_1d}, **({} if quasi_1d else ROUGH))
+    full = fmesh.device_mesh(case)
+    dev = fmesh.device_mesh(case, part="device")
+    ace = fmesh.device_mesh(case, part="acetate")
+    stack = ["HIL", "HTL", "EML", "ETL", "IL"]
+    metal = ["Ag"] + (["trench1"] if not quasi_1d else [])
+    assert area(dev) == pytest.approx(area(full, *stack), rel=1e-12)
+    assert area(ace) == pytest.approx(area(full, "ETL", "IL", *metal), rel=1e-12)
+    # the cathode is an exterior boundary of the device part, with the same length
+    assert length(dev, "cathode") == pytest.approx(length(full, "cathode"), rel=1e-12)
+    assert dev.comm.allreduce(len(dev.cells("Ag"))) == 0
