@@ -77,6 +77,16 @@ MESH = Table({
     "grading": Field(float, 0.25, gt=0.0, max=1.0, doc="growth of element size per unit distance (nm/nm)"),
 })
 
+CONTACTS = Table({
+    "anode": Field(str, "ohmic", choices=("ohmic",), doc="anode (y = 0): ohmic (charge-neutral, Dirichlet)"),
+    "cathode": Field(str, "thermionic", choices=("ohmic", "thermionic"),
+                     doc="cathode (the rough IL/Ag interface): thermionic emission (Robin) or ohmic"),
+    "cathode_barrier_eV": Field(float, None, doc="electron barrier Phi_B0 at the cathode (eV); default: "
+                                                 "cathode work function minus the interlayer electron affinity"),
+    "richardson_A_cm2K2": Field(float, 120.0, gt=0.0, doc="effective Richardson constant A* (A cm^-2 K^-2)"),
+    "hole_barrier_eV": Field(float, None, doc="hole barrier at the cathode (eV); default: Eg - Phi_B0"),
+})
+
 CASE_SCHEMA = Table({
     "title": Field(str, "", doc="free text"),
     "temperature_K": Field(float, 300.0, gt=0.0, doc="device temperature (K)"),
@@ -87,6 +97,7 @@ CASE_SCHEMA = Table({
     "roughness": Field(ROUGHNESS, dict),
     "trench": Field(TRENCH, list, list_of=True),
     "mesh": Field(MESH, dict),
+    "contacts": Field(CONTACTS, dict),
     "materials": Field(Table(open=True, value_field=Field(Table(open=True, value_field=Field(object))),
                              doc="material overrides"), dict),
 })

@@ -52,3 +52,8 @@ def bc_dofs(bc):
     """Local dof indices (owned and ghost) of a Dirichlet condition."""
     dofs, _ = bc.dof_indices()
     return dofs
+
+
+def apply_dirichlet(bc, array) -> None:
+    """Write the Dirichlet values of ``bc`` into a dof array (owned and ghost)."""
+    bc.set(array)

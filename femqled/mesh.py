@@ -120,6 +120,10 @@ def _ensure_mesh_serial(case: dict) -> tuple[str, dict]:
     return str(msh), layout
 
 
+def _lumped(lumped: bool) -> dict | None:
+    return {"quadrature_rule": "vertex", "quadrature_degree": 1} if lumped else None
+
+
 @dataclass
 class DeviceMesh:
     """A distributed mesh with its tags and layout. Lengths in nm."""
@@ -145,17 +149,18 @@ class DeviceMesh:
         tags = [t for n in names for t in self.layout.facet_tags(n)]
         return np.sort(self.facet_tags.indices[np.isin(self.facet_tags.values, tags)])
 
-    def dx(self, *regions: str):
-        """Integration measure over the named regions (all cells if none named)."""
-        dx = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags)
+    def dx(self, *regions: str, lumped: bool = False):
+        """Integration measure over the named regions (all cells if none named); ``lumped``: vertex quadrature
+        (mass lumping, each cell with its own coefficients at its vertices)."""
+        dx = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags, metadata=_lumped(lumped))
         if not regions:
             return dx
         tags = tuple(self.layout.regions[r] for r in regions)
         return dx(tags)
 
-    def ds(self, *names: str):
+    def ds(self, *names: str, lumped: bool = False):
         """Integration measure over exterior facet sets (anode, top, left, right...)."""
-        ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags)
+        ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags, metadata=_lumped(lumped))
         return ds(tuple(t for n in names for t in self.layout.facet_tags(n)))
 
     def dS(self, *names: str):

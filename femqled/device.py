@@ -1,0 +1,222 @@
+"""The electrical problem: Poisson + electron/hole continuity on the semiconductor stack (MODEL.md sec. 3).
+
+Unknowns (scaled, :mod:`femqled.scaling`): u = (psi, phi_n, phi_p) in one blocked P1 space; the cathode Fermi
+level is the reference (phi = 0 there) and the anode's is the applied bias V. Carrier densities
+
+    n = exp(psi + chi - phi_n + ln Nc),    p = exp(-psi - chi - Eg + phi_p + ln Nv)
+
+stay positive whatever Newton does, and continuous quasi-Fermi potentials give exact heterojunction offsets.
+Equations, for test functions (v, w_n, w_p):
+
+    Poisson:   (eps lambda2 grad psi, grad v) - (p - n + C, v)_L                                       = 0
+    electrons: (mu_n n grad phi_n, grad w_n)_EAFE - (R, w_n)_L - <v_n (n - n0), w_n>_cathode,L         = 0
+    holes:     (mu_p p grad phi_p, grad w_p)_EAFE + (R, w_p)_L + <v_p (p - p0), w_p>_cathode,L         = 0
+
+where _L is mass lumping (vertex quadrature; each cell with its own band parameters at its vertices) and
+_EAFE the exponentially fitted edge fluxes of :mod:`femqled.eafe` (Scharfetter-Gummel on triangles): the
+discretisation of finite-volume TCAD codes, written as a finite-element method.
+
+with J_n = -mu_n n grad phi_n, J_p = -mu_p p grad phi_p (the conduction coefficient carries a floor density
+DENSITY_FLOOR = 1e-20 N0 = 1e-2 cm^-3: where a carrier is absent its quasi-Fermi potential is otherwise
+undetermined and Newton wanders there; the floor's current is ~20 orders of magnitude below any current of
+interest), recombination R from :mod:`femqled.recombination`,
+thermionic emission at the cathode (:mod:`femqled.contacts`) and zero flux on the lateral sides.
+
+Terminal currents come from the residual (conservative): the device current is the electron + hole residual
+tested with a function equal to 1 on the anode; the cathode current is the Robin flux. Their sum vanishes to
+solver tolerance.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import ufl
+from dolfinx import fem
+from mpi4py import MPI
+
+from femqled import materials
+from femqled.contacts import Contacts
+from femqled.eafe import EdgeFluxes
+from femqled.errors import SolverError
+from femqled.mesh import device_mesh
+from femqled.recombination import recombination
+from femqled.scaling import Scales
+from femqled.semiconductor import MaterialFields, neutral_potential
+from femqled.snes import NewtonSolver
+
+DENSITY_FLOOR = 1e-20     # scaled (x N0 = 1e-2 cm^-3), see the module docstring
+
+
+@dataclass
+class OperatingPoint:
+    """One converged steady state: bias (V), current densities (mA cm^-2, positive forward), Newton iterations."""
+
+    V: float
+    J: float
+    J_cathode: float
+    iterations: int
+    extra: dict = field(default_factory=dict)
+
+    def as_row(self) -> dict:
+        return {"V": self.V, "J_mA_cm2": self.J, "J_cathode_mA_cm2": self.J_cathode,
+                "newton_iterations": self.iterations, **self.extra}
+
+
+class Device:
+    """A device of a case: mesh, materials, unknowns, equations and its solver.
+
+    >>> dev = Device(case)          # builds / loads the mesh, equilibrium initial guess
+    >>> dev.solve(1.5)              # steady state at 1.5 V (continuation from the present state)
+    >>> dev.sweep([0, 1, 2, 3])     # list of OperatingPoint
+    """
+
+    def __init__(self, case: dict, comm=MPI.COMM_WORLD):
+        self.case = case
+        self.sc = Scales(case["temperature_K"])
+        self.lib = materials.library(case["materials"])
+        self.dm = device_mesh(case, comm, part="device")
+        self.mesh = self.dm.mesh
+        self.comm = comm
+        self.mat = MaterialFields(self.dm, self.lib, self.sc)
+        self.V_space = fem.functionspace(self.mesh, ("Lagrange", 1, (3,)))
+        self.S, _ = self.V_space.sub(0).collapse()          # scalar P1
+        self.u = fem.Function(self.V_space, name="u")
+        self.bias = 0.0                                     # applied voltage (V) of the present state
+        self.contacts = Contacts(self)
+        self._build_forms()
+        self.fluxes = EdgeFluxes(self)
+        self.newton = NewtonSolver(self.F, self.u, self.contacts.bcs, hooks=self.fluxes, max_step=5.0)
+        self.fluxes.attach(self.newton.A)
+        self._residual_vec = self.newton.b.duplicate()
+        self._initial_guess()
+        self.equilibrium()
+
+    # ---------------------------------------------------------------------------------------------------------
+    def densities(self, u=None):
+        m = self.mat
+        psi, phin, phip = (u or self.u)[0], (u or self.u)[1], (u or self.u)[2]
+        n = ufl.exp(psi + m.chi - phin + m.lnNc)
+        p = ufl.exp(-psi - m.chi - m.Eg + phip + m.lnNv)
+        return n, p
+
+    def _build_forms(self):
+        m, dm = self.mat, self.dm
+        psi, phin, phip = self.u[0], self.u[1], self.u[2]
+        v, wn, wp = ufl.TestFunctions(self.V_space)
+        n, p = self.densities()
+        self.n, self.p = n, p
+        self.R = recombination(self, n, p)
+        dx, dxl = dm.dx(), dm.dx(lumped=True)
+        lam2 = self.sc.lambda2
+        cat_n, cat_p = self.contacts.cathode_fluxes(n, p)   # outward particle fluxes at the cathode
+        ds_c = self.contacts.ds_cathode
+        floor = DENSITY_FLOOR
+        self.F = (m.eps * lam2 * ufl.inner(ufl.grad(psi), ufl.grad(v)) * dx - (p - n + m.C) * v * dxl
+                  + floor * m.mun * ufl.inner(ufl.grad(phin), ufl.grad(wn)) * dx - self.R * wn * dxl
+                  + floor * m.mup * ufl.inner(ufl.grad(phip), ufl.grad(wp)) * dx + self.R * wp * dxl)
+        if ds_c is not None:
+            self.F += -cat_n * wn * ds_c + cat_p * wp * ds_c
+            self.I_cathode_form = fem.form((-cat_n + cat_p) * ds_c)   # the Robin flux itself
+        else:
+            self.I_cathode_form = None
+
+    def _initial_guess(self):
+        """psi from local charge neutrality (per cell, averaged to nodes), phi_n = phi_p = 0."""
+        Q = self.mat.Q
+        psi0 = fem.Function(Q)
+        for region, vals in self.mat.values.items():
+            psi0.x.array[self.dm.cells(region)] = neutral_potential(vals, 0.0, 0.0)
+        psi0.x.scatter_forward()
+        g = fem.Function(self.S)
+        g.interpolate(psi0)
+        self.u.x.array[0::3] = g.x.array
+        self.u.x.array[1::3] = 0.0
+        self.u.x.array[2::3] = 0.0
+        self.u.x.scatter_forward()
+
+    # ---------------------------------------------------------------------------------------------------------
+    def equilibrium(self):
+        """Thermal equilibrium (V = 0): Poisson with flat quasi-Fermi levels, from the neutral guess."""
+        self.contacts.set_bias(0.0)
+        ok, its = self.newton.solve()
+        if not ok:
+            raise SolverError(f"equilibrium did not converge in {its} Newton iterations "
+                              f"(last update {self.newton.last_update:.3g} V_t)")
+        self.bias = 0.0
+        return its
+
+    def _try(self, V: float) -> tuple[bool, int]:
+        saved = self.u.x.array.copy()
+        self.contacts.set_bias(V)
+        ok, its = self.newton.solve()
+        if ok and np.all(np.isfinite(self.u.x.array)):
+            self.bias = V
+            return True, its
+        self.u.x.array[:] = saved
+        self.u.x.scatter_forward()
+        self.contacts.set_bias(self.bias)
+        return False, its
+
+    def solve(self, V: float, dV: float = 0.1, dV_min: float = 1e-4) -> OperatingPoint:
+        """Steady state at bias V (volts), by continuation from the present state with adaptive steps."""
+        total = 0
+        step = min(dV, abs(V - self.bias)) or dV
+        while abs(V - self.bias) > 1e-12:
+            target = self.bias + np.sign(V - self.bias) * min(step, abs(V - self.bias))
+            ok, its = self._try(target)
+            total += its
+            if ok:
+                if its <= 6:
+                    step = min(step * 1.5, 4 * dV)
+            else:
+                step /= 2
+                if step < dV_min:
+                    raise SolverError(f"no convergence on the way to V = {V:g} V: stuck at {self.bias:g} V "
+                                      f"(step {step:.2g} V < {dV_min:g} V)")
+        if total == 0:   # re-solve at the same bias (e.g. after a parameter change)
+            ok, total = self._try(V)
+            if not ok:
+                raise SolverError(f"no convergence at V = {V:g} V")
+        return self.operating_point(total)
+
+    def sweep(self, voltages, progress=None) -> list[OperatingPoint]:
+        points = []
+        for V in voltages:
+            points.append(self.solve(float(V)))
+            if progress:
+                progress(points[-1])
+        return points
+
+    # ---------------------------------------------------------------------------------------------------------
+    def width(self) -> float:
+        return self.dm.layout.width_nm
+
+    def _contact_reaction(self, dofs) -> float:
+        """Sum of the electron and hole residuals at a contact's (owned) nodes: the current through it."""
+        b = self._residual_vec
+        self.newton.assemble_residual(b)
+        nown = self.S.dofmap.index_map.size_local
+        owned = dofs[dofs < nown]
+        local = float(np.sum(b.array[3 * owned + 1]) + np.sum(b.array[3 * owned + 2]))
+        return self.comm.allreduce(local, op=MPI.SUM)
+
+    def currents(self) -> tuple[float, float]:
+        """(device current from the anode residual, current through the cathode), mA cm^-2, forward positive.
+
+        Both come from the discrete equations (conservative): the anode's from the residual at its nodes, the
+        cathode's from the Robin flux (thermionic) or minus the residual at its nodes (ohmic).
+        """
+        Ia = self._contact_reaction(self.contacts.anode_dofs)
+        if self.I_cathode_form is not None:
+            Ic = self.comm.allreduce(fem.assemble_scalar(self.I_cathode_form), op=MPI.SUM)
+        else:
+            Ic = -self._contact_reaction(self.contacts.cathode_dofs)
+        to = self.sc.J0_mA_cm2 / self.width()
+        return Ia * to, Ic * to
+
+    def operating_point(self, iterations: int = 0) -> OperatingPoint:
+        Ja, Jc = self.currents()
+        return OperatingPoint(self.bias, Ja, Jc, iterations)

@@ -1,0 +1,28 @@
+"""Bulk recombination (scaled rates, :mod:`femqled.scaling`).
+
+    R = R_SRH + R_Langevin
+    R_SRH      = (n p - ni^2) / (tau_p (n + ni) + tau_n (p + ni))          (mid-gap traps; regions with tau_n, tau_p)
+    R_Langevin = xi (mu_n + mu_p) (n p - ni^2) / (eps_r lambda2)           (q (mu_n + mu_p) / eps, scaled; xi <= 1)
+
+ni^2 = Nc Nv exp(-Eg). Each material switches a channel on by giving tau_n_s and tau_p_s (SRH) or a
+langevin_prefactor xi > 0. The QD emission channels that split R in the emissive layer are in
+:mod:`femqled.emission`.
+"""
+
+from __future__ import annotations
+
+import ufl
+
+
+def intrinsic_density2(m):
+    return ufl.exp(m.lnNc + m.lnNv - m.Eg)
+
+
+def recombination(device, n, p):
+    m = device.mat
+    ni2 = intrinsic_density2(m)
+    ni = ufl.sqrt(ni2)
+    excess = n * p - ni2
+    srh = m.srh * excess / (m.taup * (n + ni) + m.taun * (p + ni))
+    langevin = m.xi * (m.mun + m.mup) * excess / (m.eps * device.sc.lambda2)
+    return srh + langevin

@@ -1,0 +1,105 @@
+"""Material data on the mesh: one DG0 function per parameter, scaled (see :mod:`femqled.scaling`).
+
+Each cell carries its own material's values, so at an interface node every element uses its own band edges:
+with continuous potentials psi, phi_n, phi_p the carrier densities jump by the band offsets, exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from dolfinx import fem
+
+from femqled.errors import InputError
+from femqled.scaling import Scales
+
+# scaled parameter -> (material key, conversion, default when the material does not give it)
+INF = 1e300
+
+
+def _scaled(mat: dict, sc: Scales, region: str) -> dict[str, float]:
+    def need(key):
+        if key not in mat:
+            raise InputError(f"materials.{mat.get('_name', region)}.{key}",
+                             f"is required for the electrical model (region {region!r})")
+        return float(mat[key])
+
+    if mat["role"] == "insulator":
+        # an insulator: no band states within reach (huge gap, tiny DOS), permittivity only
+        return {"eps": need("eps_r"), "chi": 0.0, "Eg": sc.potential(20.0), "lnNc": -200.0, "lnNv": -200.0,
+                "mun": 1e-30, "mup": 1e-30, "C": 0.0, "taun": 1.0, "taup": 1.0, "xi": 0.0, "srh": 0.0}
+    Nd, Na = float(mat.get("Nd_cm3", 0.0)), float(mat.get("Na_cm3", 0.0))
+    taun, taup = float(mat.get("tau_n_s", 0.0)), float(mat.get("tau_p_s", 0.0))
+    srh = 1.0 if (taun > 0 and taup > 0) else 0.0
+    return {
+        "eps": need("eps_r"),
+        "chi": sc.potential(need("electron_affinity_eV")),
+        "Eg": sc.potential(need("band_gap_eV")),
+        "lnNc": math.log(sc.density(need("Nc_cm3"))),
+        "lnNv": math.log(sc.density(need("Nv_cm3"))),
+        "mun": sc.mobility(need("mu_n_cm2Vs")),
+        "mup": sc.mobility(need("mu_p_cm2Vs")),
+        "C": sc.density(Nd - Na),
+        "taun": taun / sc.t0 if srh else 1.0,   # SRH off: multiplied by srh = 0
+        "taup": taup / sc.t0 if srh else 1.0,
+        "xi": float(mat.get("langevin_prefactor", 0.0)),
+        "srh": srh,
+    }
+
+
+class MaterialFields:
+    """DG0 functions ``eps, chi, Eg, lnNc, lnNv, mun, mup, C, taun, taup, xi, srh`` on a device mesh.
+
+    ``values[region][name]`` keeps the scaled numbers of each region; ``indicator(region)`` is a DG0 function
+    equal to 1 on that region.
+    """
+
+    NAMES = ("eps", "chi", "Eg", "lnNc", "lnNv", "mun", "mup", "C", "taun", "taup", "xi", "srh")
+
+    def __init__(self, dm, lib: dict, sc: Scales):
+        self.dm = dm
+        self.Q = fem.functionspace(dm.mesh, ("DG", 0))
+        self.values: dict[str, dict[str, float]] = {}
+        self.fields = {name: fem.Function(self.Q, name=name) for name in self.NAMES}
+        for region in dm.layout.parts[dm.part]:
+            mat = dict(lib[dm.layout.materials[region]])
+            mat["_name"] = dm.layout.materials[region]
+            vals = _scaled(mat, sc, region)
+            self.values[region] = vals
+            cells = dm.cells(region)
+            for name in self.NAMES:
+                self.fields[name].x.array[cells] = vals[name]
+        for f in self.fields.values():
+            f.x.scatter_forward()
+
+    def __getattr__(self, name):
+        fields = self.__dict__.get("fields", {})
+        if name in fields:
+            return fields[name]
+        raise AttributeError(name)
+
+    def indicator(self, *regions: str):
+        f = fem.Function(self.Q)
+        for r in regions:
+            f.x.array[self.dm.cells(r)] = 1.0
+        f.x.scatter_forward()
+        return f
+
+
+def neutral_potential(vals: dict, phi_n: float, phi_p: float) -> float:
+    """Scaled psi that makes p - n + C = 0 in a material with scaled values ``vals`` (stable for any sign of C).
+
+    n = A e^psi, p = B e^-psi with A = e^(chi - phi_n + lnNc), B = e^(-chi - Eg + phi_p + lnNv).
+    """
+    lnA = vals["chi"] - phi_n + vals["lnNc"]
+    lnB = -vals["chi"] - vals["Eg"] + phi_p + vals["lnNv"]
+    C = vals["C"]
+    # A x^2 - C x - B = 0, x = e^psi; written in logs to avoid overflow
+    lnAB = lnA + lnB
+    if C == 0.0:
+        return 0.5 * (lnB - lnA)
+    disc = math.sqrt(C * C + 4.0 * math.exp(lnAB)) if lnAB < 600 else math.exp(0.5 * lnAB) * 2.0
+    if C > 0:   # n-type: x = (C + sqrt(.)) / 2A
+        return math.log((C + disc) / 2.0) - lnA
+    return lnB - math.log((disc - C) / 2.0)   # p-type: x = 2B / (sqrt(.) - C)
