@@ -87,6 +87,15 @@ CONTACTS = Table({
     "hole_barrier_eV": Field(float, None, doc="hole barrier at the cathode (eV); default: Eg - Phi_B0"),
 })
 
+EMISSION = Table({
+    "qd_layer": Field(str, None, doc="region of the QD film (default: the first layer whose material has "
+                                     "qd_density_cm3); empty string: no QD emission model"),
+    "occupancy": Field(str, "poisson", choices=("poisson", "simple"),
+                       doc="QD charge statistics that split recombination into X and X-: Poisson occupancy "
+                           "of the dots, or f = n / (n + N_QD)"),
+    "leakage": Field(bool, True, doc="electron leakage into the layer below the QDs by interface recombination"),
+})
+
 CASE_SCHEMA = Table({
     "title": Field(str, "", doc="free text"),
     "temperature_K": Field(float, 300.0, gt=0.0, doc="device temperature (K)"),
@@ -98,6 +107,8 @@ CASE_SCHEMA = Table({
     "trench": Field(TRENCH, list, list_of=True),
     "mesh": Field(MESH, dict),
     "contacts": Field(CONTACTS, dict),
+    "emission": Field(EMISSION, dict),
+    "model": Field(Table(open=True, value_field=Field(float)), dict, doc="overrides of [model] parameters"),
     "materials": Field(Table(open=True, value_field=Field(Table(open=True, value_field=Field(object))),
                              doc="material overrides"), dict),
 })
@@ -114,6 +125,13 @@ def _check_materials(case: dict, lib: dict) -> None:
         need(f"layer[{i}].material", layer["material"], ("semiconductor", "insulator"))
     need("interlayer.material", case["interlayer"]["material"], ("semiconductor", "insulator"))
     need("cathode.material", case["cathode"]["material"], ("metal",))
+    qd = case["emission"]["qd_layer"]
+    names = [l["name"] for l in case["layer"]]
+    if qd:
+        if qd not in names:
+            raise InputError("emission.qd_layer", f"{qd!r} is not a layer; layers: {', '.join(names)}")
+        if "qd_density_cm3" not in lib[case["layer"][names.index(qd)]["material"]]:
+            raise InputError("emission.qd_layer", f"layer {qd!r} has no QD parameters (qd_density_cm3)")
     for i, t in enumerate(case["trench"]):
         need(f"trench[{i}].material", t["material"], ("metal",))
 

@@ -40,6 +40,7 @@ from mpi4py import MPI
 from femqled import materials
 from femqled.contacts import Contacts
 from femqled.eafe import EdgeFluxes
+from femqled.emission import Emission
 from femqled.errors import SolverError
 from femqled.mesh import device_mesh
 from femqled.recombination import recombination
@@ -73,8 +74,11 @@ class Device:
     >>> dev.sweep([0, 1, 2, 3])     # list of OperatingPoint
     """
 
-    def __init__(self, case: dict, comm=MPI.COMM_WORLD):
+    def __init__(self, case: dict, comm=MPI.COMM_WORLD, sources=None):
+        """``sources(device, (v, w_n, w_p))``, optional: a UFL form added to the residual (manufactured
+        solutions, optical generation...)."""
         self.case = case
+        self._sources = sources
         self.sc = Scales(case["temperature_K"])
         self.lib = materials.library(case["materials"])
         self.dm = device_mesh(case, comm, part="device")
@@ -86,7 +90,9 @@ class Device:
         self.u = fem.Function(self.V_space, name="u")
         self.bias = 0.0                                     # applied voltage (V) of the present state
         self.contacts = Contacts(self)
+        self.emission = Emission(self)
         self._build_forms()
+        self.emission.build_forms()
         self.fluxes = EdgeFluxes(self)
         self.newton = NewtonSolver(self.F, self.u, self.contacts.bcs, hooks=self.fluxes, max_step=5.0)
         self.fluxes.attach(self.newton.A)
@@ -117,9 +123,15 @@ class Device:
         self.F = (m.eps * lam2 * ufl.inner(ufl.grad(psi), ufl.grad(v)) * dx - (p - n + m.C) * v * dxl
                   + floor * m.mun * ufl.inner(ufl.grad(phin), ufl.grad(wn)) * dx - self.R * wn * dxl
                   + floor * m.mup * ufl.inner(ufl.grad(phip), ufl.grad(wp)) * dx + self.R * wp * dxl)
+        if self._sources is not None:
+            self.F += self._sources(self, (v, wn, wp))
+        leak = self.emission.residual_terms(n, p, self.u, wn, wp)
+        if leak is not None:
+            self.F += leak
         if ds_c is not None:
             self.F += -cat_n * wn * ds_c + cat_p * wp * ds_c
             self.I_cathode_form = fem.form((-cat_n + cat_p) * ds_c)   # the Robin flux itself
+            self.I_cathode_n_form = fem.form(-cat_n * ds_c)            # its electron part
         else:
             self.I_cathode_form = None
 
@@ -194,14 +206,22 @@ class Device:
     def width(self) -> float:
         return self.dm.layout.width_nm
 
-    def _contact_reaction(self, dofs) -> float:
-        """Sum of the electron and hole residuals at a contact's (owned) nodes: the current through it."""
+    def _contact_reaction(self, dofs, comps=(1, 2)) -> float:
+        """Sum of the carrier residuals at a contact's (owned) nodes: the current through it (scaled)."""
         b = self._residual_vec
         self.newton.assemble_residual(b)
         nown = self.S.dofmap.index_map.size_local
         owned = dofs[dofs < nown]
-        local = float(np.sum(b.array[3 * owned + 1]) + np.sum(b.array[3 * owned + 2]))
+        local = float(sum(np.sum(b.array[3 * owned + c]) for c in comps))
         return self.comm.allreduce(local, op=MPI.SUM)
+
+    def electron_current(self) -> float:
+        """Electron current injected at the cathode, mA cm^-2."""
+        if self.I_cathode_form is not None:
+            Ie = self.comm.allreduce(fem.assemble_scalar(self.I_cathode_n_form), op=MPI.SUM)
+        else:
+            Ie = -self._contact_reaction(self.contacts.cathode_dofs, comps=(1,))
+        return Ie * self.sc.J0_mA_cm2 / self.width()
 
     def currents(self) -> tuple[float, float]:
         """(device current from the anode residual, current through the cathode), mA cm^-2, forward positive.
@@ -219,4 +239,5 @@ class Device:
 
     def operating_point(self, iterations: int = 0) -> OperatingPoint:
         Ja, Jc = self.currents()
-        return OperatingPoint(self.bias, Ja, Jc, iterations)
+        extra = self.emission.record(self.electron_current(), Ja) if self.emission.active else {}
+        return OperatingPoint(self.bias, Ja, Jc, iterations, extra)

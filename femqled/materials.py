@@ -23,6 +23,19 @@ def _library_raw() -> dict:
         return tomllib.load(f)["materials"]
 
 
+@lru_cache(maxsize=1)
+def _model_raw() -> dict:
+    with open(PARAMETER_FILE, "rb") as f:
+        return tomllib.load(f).get("model", {})
+
+
+def model_parameters(overrides: dict | None = None) -> dict:
+    """Parameters of the model that belong to no single material ([model]), with case overrides."""
+    out = {k: v for k, v in _model_raw().items() if k != "sources"}
+    out.update(overrides or {})
+    return out
+
+
 def library(overrides: dict | None = None) -> dict[str, dict]:
     """All materials, with ``base`` inheritance resolved and case overrides applied (sources dropped)."""
     raw = copy.deepcopy(_library_raw())
@@ -58,4 +71,6 @@ def known(lib: dict | None = None) -> str:
 
 def sources() -> dict[str, dict[str, str]]:
     """The source of every parameter of every library material: ``{material: {key: source}}``."""
-    return {name: dict(entry.get("sources", {})) for name, entry in _library_raw().items()}
+    out = {name: dict(entry.get("sources", {})) for name, entry in _library_raw().items()}
+    out["model"] = dict(_model_raw().get("sources", {}))
+    return out

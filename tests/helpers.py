@@ -37,3 +37,31 @@ def small_case(**changes) -> dict:
     case = validate(raw_case(**changes))
     case["_path"] = "test.toml"
     return case
+
+
+def pn_case(tau_s: float = 1e-8, quasi_1d: bool = True, **changes) -> dict:
+    """Silicon pn diode, N_A = N_D = 1e16 cm^-3, 1 um, abrupt junction at 0.5 um, SRH tau_n = tau_p = tau_s."""
+    doping = {"tau_n_s": tau_s, "tau_p_s": tau_s}
+    return small_case(
+        layer=[{"name": "P", "material": "Si-p", "thickness_nm": 500.0},
+               {"name": "N", "material": "Si-n", "thickness_nm": 490.0}],
+        interlayer={"name": "NC", "material": "Si-n", "thickness_nm": 10.0},
+        geometry={"quasi_1d": quasi_1d, "width_nm": 40.0},
+        mesh={"interface_size_nm": 0.5, "bulk_size_nm": 10.0, "grading": 0.2},
+        contacts={"cathode": "ohmic"}, emission={"qd_layer": ""},
+        materials={"Si-p": {"base": "Si", "Na_cm3": 1e16, **doping},
+                   "Si-n": {"base": "Si", "Nd_cm3": 1e16, **doping}}, **changes)
+
+
+def sclc_case(L_nm: float = 100.0, mu: float = 1e-4, eps: float = 3.0) -> dict:
+    """Electron-only n+ / i / n+ device: trap-free space-charge-limited current through the i layer."""
+    ins = {"role": "semiconductor", "eps_r": eps, "electron_affinity_eV": 3.0, "band_gap_eV": 3.0,
+           "Nc_cm3": 1e20, "Nv_cm3": 1e20, "mu_n_cm2Vs": mu, "mu_p_cm2Vs": mu}
+    return small_case(
+        layer=[{"name": "NA", "material": "nplus", "thickness_nm": 5.0},
+               {"name": "I", "material": "ins", "thickness_nm": L_nm}],
+        interlayer={"name": "NB", "material": "nplus", "thickness_nm": 5.0},
+        geometry={"quasi_1d": True},
+        mesh={"interface_size_nm": 0.05, "bulk_size_nm": 1.0, "grading": 0.1},
+        contacts={"cathode": "ohmic"}, emission={"qd_layer": ""},
+        materials={"ins": ins, "nplus": {**ins, "Nd_cm3": 1e20}})

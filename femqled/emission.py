@@ -1,0 +1,204 @@
+"""Recombination and emission in the QD layer: the heart of the efficiency elevation (MODEL.md sec. 3).
+
+Exciton formation in the QD film is Langevin-type recombination R (:mod:`femqled.recombination`). Where it
+happens decides what is emitted (He et al. 2023, Fig. 6b): a hole arriving at a neutral or singly charged dot
+makes a bright exciton X; at a doubly charged dot (QD2- + h) a dim, Auger-quenched trion X-. With m = n / N_QD
+extra electrons per dot, the fraction of recombination events that make trions is
+
+    poisson:  f = P(k >= 2) / P(k >= 1) = (1 - e^-m - m e^-m) / (1 - e^-m)     (Poisson occupancy of the dots)
+    simple:   f = n / (n + N_QD)
+
+so R_X = (1 - f) R and R_X- = f R. Radiative yields: eta_rad_X = k_r / (k_r + k_nr) and
+eta_rad_X- = 2 k_r / (2 k_r + k_A + k_nr) (the trion's radiative rate is twice the exciton's).
+
+Electrons leak into the hole-transport layer below the QDs by recombining across the interface with its holes:
+
+    R_s = k_s n_QD p_HTL (1 - exp(phi_n - phi_p))          (per unit area; zero in equilibrium)
+
+a sink of electrons and holes on that interface (part of the electrical equations), emitting in the HTL
+(blue) with yield eta_HTL. Bulk recombination in the HTL emits with the same yield.
+
+Per state: J_X, J_X-, J_leak (mA cm^-2 of electrons consumed by each channel), eta_X = J_X / J_e (the
+paper's exciton-generation efficiency, J_e the electron current injected at the cathode), EQE = photons out
+per electron, the EL spectrum (Gaussians in energy) and the luminance (CIE photopic, Lambertian).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ufl
+from dolfinx import fem
+from mpi4py import MPI
+
+from femqled import materials
+from femqled.scaling import H, Q
+
+C_LIGHT = 2.99792458e8
+HC_EV_NM = 1239.841984
+
+
+def photopic(lam_nm):
+    """CIE 1931 photopic luminosity V(lambda), Gaussian approximation 1.019 exp(-285.4 (lambda_um - 0.559)^2)."""
+    lam_um = np.asarray(lam_nm) / 1000.0
+    return 1.019 * np.exp(-285.4 * (lam_um - 0.559) ** 2)
+
+
+def line_shape(lam_nm, peak_nm: float, fwhm_nm: float):
+    """A Gaussian in photon energy with the given peak and FWHM (in wavelength at the peak), normalised to
+    unit area over wavelength."""
+    E, E0 = HC_EV_NM / lam_nm, HC_EV_NM / peak_nm
+    dE = HC_EV_NM * fwhm_nm / peak_nm ** 2
+    g = np.exp(-4 * np.log(2) * ((E - E0) / dE) ** 2) * HC_EV_NM / lam_nm ** 2
+    return g / np.trapezoid(g, lam_nm)
+
+
+def peak_and_fwhm(lam_nm, spectrum) -> tuple[float, float]:
+    """Peak wavelength and full width at half maximum of a sampled spectrum (linear interpolation)."""
+    k = int(np.argmax(spectrum))
+    half = spectrum[k] / 2
+
+    def cross(idx):
+        for a in idx:
+            b = a + (1 if idx.step is None or idx.step > 0 else -1)
+            if spectrum[a] >= half > spectrum[b] or spectrum[a] > half >= spectrum[b]:
+                return lam_nm[a] + (half - spectrum[a]) * (lam_nm[b] - lam_nm[a]) / (spectrum[b] - spectrum[a])
+        return np.nan
+
+    right = cross(range(k, len(spectrum) - 1))
+    left = cross(range(k, 0, -1))
+    return float(lam_nm[k]), float(right - left)
+
+
+class Emission:
+    """The QD channels of a device: the leakage term of the equations and the per-state emission record."""
+
+    def __init__(self, device):
+        self.dev = device
+        case, lay = device.case, device.dm.layout
+        cfg = case["emission"]
+        names = [l["name"] for l in case["layer"]]
+        qd = cfg["qd_layer"]
+        if qd is None:
+            qd = next((l["name"] for l in case["layer"] if "qd_density_cm3" in device.lib[l["material"]]), "")
+        self.active = bool(qd)
+        self.model = materials.model_parameters(case["model"])
+        if not self.active:
+            return
+        self.qd = qd
+        self.qd_mat = device.lib[lay.materials[qd]]
+        below = names.index(qd) - 1
+        self.htl = names[below] if below >= 0 else None
+        self.htl_mat = device.lib[lay.materials[self.htl]] if self.htl else {}
+        self.interface = f"{self.htl}/{qd}" if self.htl else None
+        self.occupancy = cfg["occupancy"]
+        self.leakage = cfg["leakage"] and self.interface is not None
+        sc = device.sc
+        self.N_qd = sc.density(float(self.qd_mat["qd_density_cm3"]))
+        kr, knr = float(self.qd_mat["k_r_per_s"]), float(self.qd_mat["k_nr_per_s"])
+        kA = float(self.qd_mat["k_auger_trion_per_s"])
+        self.eta_X_rad = kr / (kr + knr)
+        self.eta_trion_rad = 2 * kr / (2 * kr + kA + knr)
+        self.eta_htl = float(self.htl_mat.get("emission_yield", 0.0))
+        # k_s: cm^4/s -> scaled surface rate constant
+        R0_cm3 = sc.R0 * 1e-6
+        self.k_s = float(self.model["interface_recombination_cm4_s"]) * (1e18 ** 2) / (R0_cm3 * 1e-7)
+        self.outcoupling = float(self.model["outcoupling"])
+
+    # -- terms of the equations ----------------------------------------------------------------------------
+    def interface_rate(self, n, p, phin, phip):
+        """R_s on the HTL/QD interface (UFL, restricted), or None without leakage."""
+        if not self.active or not self.leakage:
+            return None
+        m = self.dev.mat
+        ind_q, ind_h = m.indicator(self.qd), m.indicator(self.htl)
+        self._ind = (ind_q, ind_h)
+        n_qd = (n * ind_q)("+") + (n * ind_q)("-")
+        p_htl = (p * ind_h)("+") + (p * ind_h)("-")
+        return self.k_s * n_qd * p_htl * (1 - ufl.exp(phin("+") - phip("+")))
+
+    def residual_terms(self, n, p, u, wn, wp):
+        Rs = self.interface_rate(n, p, u[1], u[2])
+        if Rs is None:
+            return None
+        self.Rs = Rs
+        dS = self.dev.dm.dS(self.interface)
+        return -Rs * wn("+") * dS + Rs * wp("+") * dS
+
+    # -- records ---------------------------------------------------------------------------------------------
+    def trion_fraction(self, n):
+        m = n / self.N_qd
+        if self.occupancy == "simple":
+            return n / (n + self.N_qd)
+        em = ufl.exp(-m)
+        exact = (1 - em - m * em) / ufl.max_value(1 - em, 1e-300)
+        series = m / 2 - m * m / 12           # P(k>=2)/P(k>=1) for m -> 0 (the exact form cancels there)
+        return ufl.conditional(ufl.lt(m, 1e-3), series, exact)
+
+    def build_forms(self):
+        if not self.active:
+            return
+        dev = self.dev
+        dm = dev.dm
+        n, p, R = dev.n, dev.p, dev.R
+        f = self.trion_fraction(n)
+        dxq = dm.dx(self.qd, lumped=True)
+        self._forms = {
+            "R_X": fem.form(R * (1 - f) * dxq),
+            "R_trion": fem.form(R * f * dxq),
+            "R_qd": fem.form(R * dxq),
+            "n_qd": fem.form(n * dxq),
+            "p_qd": fem.form(p * dxq),
+            "trion_fraction": fem.form(f * dxq),
+            "area_qd": fem.form(fem.Constant(dm.mesh, 1.0) * dxq),
+        }
+        if self.htl:
+            self._forms["R_htl"] = fem.form(R * dm.dx(self.htl, lumped=True))
+        if self.leakage:
+            self._forms["R_s"] = fem.form(self.Rs * dm.dS(self.interface))
+
+    def record(self, J_e_mA_cm2: float, J_mA_cm2: float) -> dict:
+        """The emission record of the present state (rates per unit area as current densities, mA cm^-2)."""
+        if not self.active:
+            return {}
+        dev = self.dev
+        comm = dev.comm
+        val = {k: comm.allreduce(fem.assemble_scalar(f), op=MPI.SUM) for k, f in self._forms.items()}
+        W = dev.width()
+        to_J = dev.sc.J0_mA_cm2 / W          # scaled rate integral per width -> mA cm^-2 of electrons
+        J_X, J_T = val["R_X"] * to_J, val["R_trion"] * to_J
+        J_leak = val.get("R_s", 0.0) * to_J
+        J_htl = val.get("R_htl", 0.0) * to_J
+        eta_X = J_X / J_e_mA_cm2 if J_e_mA_cm2 > 0 else 0.0
+        photons = {"X": self.eta_X_rad * J_X, "trion": self.eta_trion_rad * J_T,
+                   "HTL": self.eta_htl * (J_leak + J_htl)}                       # mA cm^-2 of photons (internal)
+        EQE = self.outcoupling * sum(photons.values()) / J_mA_cm2 if J_mA_cm2 > 0 else 0.0
+        lam, S = self.spectrum(photons)
+        L = self.luminance(lam, S)
+        peak, fwhm = peak_and_fwhm(lam, S) if np.max(S) > 0 else (np.nan, np.nan)
+        area = val["area_qd"]
+        return {"J_e_mA_cm2": J_e_mA_cm2, "J_X_mA_cm2": J_X, "J_trion_mA_cm2": J_T, "J_leak_mA_cm2": J_leak,
+                "J_htl_bulk_mA_cm2": J_htl, "eta_X": eta_X, "EQE": EQE, "luminance_cd_m2": L,
+                "n_qd_mean_cm3": val["n_qd"] / area * 1e18, "p_qd_mean_cm3": val["p_qd"] / area * 1e18,
+                "trion_fraction_mean": val["trion_fraction"] / area, "peak_nm": peak, "fwhm_nm": fwhm,
+                "photons_X": photons["X"], "photons_trion": photons["trion"], "photons_HTL": photons["HTL"]}
+
+    # -- optics ------------------------------------------------------------------------------------------------
+    LAMBDA = np.arange(380.0, 780.01, 0.25)
+
+    def spectrum(self, photons: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Outcoupled photon spectrum (photons cm^-2 s^-1 nm^-1) from internal photon currents (mA cm^-2)."""
+        lam = self.LAMBDA
+        qm = self.qd_mat
+        to_flux = 1e-3 / Q * self.outcoupling        # mA cm^-2 -> photons cm^-2 s^-1
+        S = photons["X"] * to_flux * line_shape(lam, qm["lambda_X_nm"], qm["fwhm_X_nm"])
+        S = S + photons["trion"] * to_flux * line_shape(lam, qm["lambda_X_nm"] + qm["lambda_trion_shift_nm"],
+                                                        qm["fwhm_trion_nm"])
+        if self.htl_mat.get("lambda_nm"):
+            S = S + photons["HTL"] * to_flux * line_shape(lam, self.htl_mat["lambda_nm"], self.htl_mat["fwhm_nm"])
+        return lam, S
+
+    @staticmethod
+    def luminance(lam_nm, photon_spectrum) -> float:
+        """Luminance (cd m^-2) of a Lambertian emitter with the given outcoupled photon spectrum."""
+        energy = photon_spectrum * 1e4 * H * C_LIGHT / (lam_nm * 1e-9)    # W m^-2 nm^-1
+        return float(683.0 / np.pi * np.trapezoid(energy * photopic(lam_nm), lam_nm))
