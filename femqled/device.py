@@ -237,6 +237,22 @@ class Device:
         to = self.sc.J0_mA_cm2 / self.width()
         return Ia * to, Ic * to
 
+    def cathode_profile(self) -> dict[str, np.ndarray]:
+        """Along the cathode (owned nodes of this rank): coordinates x, y (nm), barrier (eV) and the local
+        electron current density injected there, j_n = q v_n (n0 - n) (mA cm^-2; thermionic cathodes)."""
+        c = self.contacts
+        nown = self.S.dofmap.index_map.size_local
+        dofs = c.cathode_dofs[c.cathode_dofs < nown]
+        X = self.S.tabulate_dof_coordinates()[dofs]
+        out = {"x": X[:, 0], "y": X[:, 1], "barrier_eV": c.barrier.x.array[dofs]}
+        if c.kind == "thermionic":
+            vals = c.cathode_vals
+            u = self.u.x.array
+            n = np.exp(u[3 * dofs] + vals["chi"] - u[3 * dofs + 1] + vals["lnNc"])
+            n0 = np.exp(vals["lnNc"] - c.barrier.x.array[dofs] / self.sc.Vt)
+            out["j_n_mA_cm2"] = c.v_n * (n0 - n) * self.sc.J0_mA_cm2
+        return out
+
     def operating_point(self, iterations: int = 0) -> OperatingPoint:
         Ja, Jc = self.currents()
         extra = self.emission.record(self.electron_current(), Ja) if self.emission.active else {}
