@@ -197,3 +197,42 @@ def load_case(path) -> dict:
     case = validate(data)
     case["_path"] = str(path)
     return case
+
+
+def reference_markdown() -> str:
+    """docs/case-reference.md, generated from :data:`CASE_SCHEMA` (a test keeps the file in sync)."""
+    from femqled.schema import REQUIRED
+
+    lines = ["# Case file reference", "",
+             "Generated from `femqled/case.py` (`python3 -m femqled.case > docs/case-reference.md`). A case is a",
+             "TOML file; units are in the key names. Unknown keys, missing required keys, wrong types and",
+             "out-of-range values are reported with the key's dotted path and what is allowed.", ""]
+
+    def table(name: str, t: Table, array: bool = False):
+        header = f"[[{name}]]" if array else (f"[{name}]" if name else "top level")
+        lines.extend([f"## `{header}`", ""])
+        if t.doc:
+            lines.extend([t.doc, ""])
+        if t.open:
+            lines.extend(["Free keys (see the description above).", ""])
+        rows = [(k, f) for k, f in t.fields.items() if not isinstance(f.type, Table)]
+        if rows:
+            lines.extend(["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"])
+            for k, f in rows:
+                typ = getattr(f.type, "__name__", str(f.type))
+                default = "required" if f.default is REQUIRED else repr(f.default)
+                lines.append(f"| `{k}` | {typ} | {default} | {f.describe() or '-'} | {f.doc} |")
+            lines.append("")
+        for k, f in t.fields.items():
+            if isinstance(f.type, Table):
+                table(f"{name}.{k}" if name else k, f.type, f.list_of)
+
+    table("", CASE_SCHEMA)
+    lines.extend(["## `[materials.NAME]`", "",
+                  "Overrides or new materials, merged over `femqled/data/parameters.toml` (where every library",
+                  "value has its source). `base = \"NAME\"` inherits from another material.", ""])
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(reference_markdown())

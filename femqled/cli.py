@@ -39,10 +39,77 @@ def cmd_mesh(args) -> int:
     return 0
 
 
-def cmd_equilibrium(args) -> int:
-    from femqled.demo import run_equilibrium
+def _voltages(spec: str):
+    import numpy as np
 
-    return run_equilibrium(args.case, args.out)
+    try:
+        a, b, step = (float(v) for v in spec.split(":"))
+        if step <= 0 or b < a:
+            raise ValueError
+    except ValueError:
+        raise InputError("--V", f"{spec!r} is not START:STOP:STEP with STEP > 0 and STOP >= START") from None
+    return np.round(np.arange(a, b + step / 2, step), 10)
+
+
+def cmd_jv(args) -> int:
+    from femqled import io
+    from femqled.case import load_case
+    from femqled.device import Device
+    from femqled.instruments import jv
+
+    case = load_case(args.case)
+    if args.quasi_1d:
+        case["geometry"]["quasi_1d"] = True
+    out = io.results_dir(case, args.out)
+    dev = Device(case)
+    io.say(f"jv: {3 * dev.S.dofmap.index_map.size_global} unknowns on {dev.comm.size} rank(s)")
+    rows, summary = jv.run(dev, _voltages(args.V), out, progress=not args.quiet)
+    io.write_manifest(out, case, "jv", {"summary": summary})
+    io.say(_jv_line(summary) + f"\nwrote {out / 'jv.csv'}, {out / 'jv.json'}, {out / 'jv.png'}")
+    return 0
+
+
+def _jv_line(s: dict) -> str:
+    parts = [f"{s['points']} points in {s['wall_s']:.1f} s", f"min ideality {s['min_ideality']:.2f}"]
+    if "turn_on_V" in s:
+        parts.append(f"turn-on (1 cd/m2) {s['turn_on_V']:.2f} V")
+        parts.append(f"max EQE {100 * s['max_EQE']:.2f} %")
+    if "eta_X_at_10mA" in s:
+        parts.append(f"at 10 mA/cm2: V {s['V_at_10mA']:.2f} V, eta_X {s['eta_X_at_10mA']:.3f}, "
+                     f"EQE {100 * s['EQE_at_10mA']:.2f} %, L {s['luminance_cd_m2_at_10mA']:.3g} cd/m2")
+    return "jv: " + "; ".join(parts)
+
+
+def cmd_demo(args) -> int:
+    """The main job on a case: mesh, J-V sweep, fields at 3 V for ParaView, pictures."""
+    from femqled import io, viz
+    from femqled.case import load_case
+    from femqled.device import Device
+    from femqled.fields import FieldWriter, write_xdmf_potentials
+    from femqled.instruments import jv
+
+    case = load_case(args.case)
+    out = io.results_dir(case, args.out)
+    dev = Device(case)
+    io.say(f"demo: {case['title'] or args.case}\n      {dev.dm.num_cells_global()} cells, "
+           f"{3 * dev.S.dofmap.index_map.size_global} unknowns, {dev.comm.size} MPI rank(s)")
+    viz.plot_regions(dev.dm, out / "regions.png")
+    rows, summary = jv.run(dev, _voltages(args.V), out, progress=not args.quiet)
+    io.say(_jv_line(summary))
+    dev.solve(args.field_bias)
+    fw = FieldWriter(dev)
+    paths = fw.write(out, stem=f"fields_{args.field_bias:g}V")
+    fw.close()
+    write_xdmf_potentials(dev, out / f"potentials_{args.field_bias:g}V.xdmf")
+    viz.plot_field(dev.dm, fw.nodal("n"), out / "n_log10.png", name="n (cm^-3)", log=True)
+    viz.plot_field(dev.dm, fw.nodal("psi"), out / "psi.png", name="psi (V)")
+    viz.plot_field(dev.dm, fw.nodal("n"), out / "n_cathode.png", name="n (cm^-3)", log=True, zoom="cathode")
+    io.write_manifest(out, case, "demo", {"summary": summary})
+    io.say(f"demo: results in {out}/\n      jv.csv, jv.json, jv.png (J-V, EQE, eta_X), "
+           f"{paths[0].name} + {paths[1].name} (ParaView: fields at {args.field_bias:g} V), "
+           f"potentials_{args.field_bias:g}V.xdmf, regions.png, n_log10.png, psi.png, n_cathode.png, "
+           "manifest.json")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     command("mesh", cmd_mesh, "build (or reuse) the mesh; write XDMF, PNG pictures and a summary")
-    command("equilibrium", cmd_equilibrium, "solve the device in thermal equilibrium (0 V); write fields")
+    sp = command("jv", cmd_jv, "J-V sweep with luminance, EQE, eta_X and ideality; CSV, JSON and a figure")
+    sp.add_argument("--V", default="0:6:0.1", help="START:STOP:STEP in volts (default 0:6:0.1)")
+    sp.add_argument("--quasi-1d", action="store_true", help="solve the flat stack in one column of cells")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp = command("demo", cmd_demo, "the main job: mesh, J-V 0-6 V, fields for ParaView and pictures")
+    sp.add_argument("--V", default="0:6:0.1", help="START:STOP:STEP in volts (default 0:6:0.1)")
+    sp.add_argument("--field-bias", type=float, default=3.0, help="bias of the written fields (V)")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 

@@ -57,3 +57,11 @@ def bc_dofs(bc):
 def apply_dirichlet(bc, array) -> None:
     """Write the Dirichlet values of ``bc`` into a dof array (owned and ghost)."""
     bc.set(array)
+
+
+def collapse(subspace):
+    """``(collapsed space, parent dof of each collapsed dof)``; 0.11 nests the map in an extra list."""
+    import numpy as np
+
+    space, mapping = subspace.collapse()
+    return space, np.asarray(mapping).reshape(-1)

@@ -37,11 +37,11 @@ import ufl
 from dolfinx import fem
 from mpi4py import MPI
 
-from femqled import materials
+from femqled import compat, materials
 from femqled.contacts import Contacts
 from femqled.eafe import EdgeFluxes
 from femqled.emission import Emission
-from femqled.errors import SolverError
+from femqled.errors import InputError, SolverError
 from femqled.mesh import device_mesh
 from femqled.recombination import recombination
 from femqled.scaling import Scales
@@ -79,6 +79,9 @@ class Device:
         solutions, optical generation...)."""
         self.case = case
         self._sources = sources
+        if case["geometry"]["lateral"] == "periodic" and not case["geometry"]["quasi_1d"]:
+            raise InputError("geometry.lateral", "'periodic' meshes are built (matching nodes left and right) but "
+                                                 "the solvers do not yet couple the sides; use 'zero-flux'")
         self.sc = Scales(case["temperature_K"])
         self.lib = materials.library(case["materials"])
         self.dm = device_mesh(case, comm, part="device")
@@ -86,7 +89,10 @@ class Device:
         self.comm = comm
         self.mat = MaterialFields(self.dm, self.lib, self.sc)
         self.V_space = fem.functionspace(self.mesh, ("Lagrange", 1, (3,)))
-        self.S, _ = self.V_space.sub(0).collapse()          # scalar P1
+        self.S, to_V = compat.collapse(self.V_space.sub(0))  # scalar P1
+        # node k of S is block k of the blocked space: dof of component c is 3 k + c (used throughout)
+        if not np.array_equal(np.asarray(to_V), 3 * np.arange(len(to_V))):
+            raise RuntimeError("collapsed P1 space does not follow the block order of (psi, phi_n, phi_p)")
         self.u = fem.Function(self.V_space, name="u")
         self.bias = 0.0                                     # applied voltage (V) of the present state
         self.contacts = Contacts(self)

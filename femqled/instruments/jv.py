@@ -34,3 +34,103 @@ def min_ideality(V, J, T: float = 300.0, J_min: float | None = None, eta_max: fl
         return float("nan"), float("nan")
     k = np.flatnonzero(ok)[np.argmin(eta[ok])]
     return float(eta[k]), float(np.asarray(V)[k])
+
+
+def turn_on_voltage(V, L, threshold_cd_m2: float = 1.0) -> float:
+    """First voltage at which the luminance reaches ``threshold`` (log-interpolated); NaN if never."""
+    V, L = np.asarray(V, float), np.asarray(L, float)
+    above = np.flatnonzero(L >= threshold_cd_m2)
+    if not above.size:
+        return float("nan")
+    k = above[0]
+    if k == 0 or L[k - 1] <= 0:
+        return float(V[k])
+    a, b = np.log(L[k - 1]), np.log(L[k])
+    return float(V[k - 1] + (np.log(threshold_cd_m2) - a) * (V[k] - V[k - 1]) / (b - a))
+
+
+def summarize(rows: list[dict], T: float) -> dict:
+    V = np.array([r["V"] for r in rows])
+    J = np.array([r["J_mA_cm2"] for r in rows])
+    out = {"points": len(rows)}
+    eta_min, V_eta = min_ideality(V, J, T)
+    out.update(min_ideality=eta_min, V_min_ideality=V_eta)
+    if rows and "luminance_cd_m2" in rows[0]:
+        L = np.array([r["luminance_cd_m2"] for r in rows])
+        EQE = np.array([r["EQE"] for r in rows])
+        eta = np.array([r["eta_X"] for r in rows])
+        lit = J > 1e-3 * J.max()            # EQE is meaningless at the numerical current floor
+        k = np.flatnonzero(lit)[np.argmax(EQE[lit])]
+        out.update(turn_on_V=turn_on_voltage(V, L), max_EQE=float(EQE[k]), V_max_EQE=float(V[k]))
+        if J.max() >= 10.0 and J.min() < 10.0:     # at 10 mA cm^-2 (the paper's operating point)
+            k = np.searchsorted(J, 10.0) if np.all(np.diff(J) > 0) else int(np.argmin(abs(J - 10)))
+            k = min(max(k, 1), len(J) - 1)
+            w = (np.log(10.0) - np.log(J[k - 1])) / (np.log(J[k]) - np.log(J[k - 1]))
+            for key, arr in (("V", V), ("eta_X", eta), ("EQE", EQE), ("luminance_cd_m2", L)):
+                out[f"{key}_at_10mA"] = float(arr[k - 1] + w * (arr[k] - arr[k - 1]))
+    return out
+
+
+def run(dev, voltages, outdir, progress: bool = True) -> tuple[list[dict], dict]:
+    """Sweep the bias, write ``jv.csv``, ``jv.json`` (summary) and ``jv.png``; returns (rows, summary)."""
+    import time
+
+    from femqled import io
+
+    comm = dev.comm
+    rows = []
+    bar = None
+    if progress and comm.rank == 0:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(voltages), desc="J-V", unit="pt", leave=False)
+    t0 = time.perf_counter()
+    for V in voltages:
+        op = dev.solve(float(V))
+        rows.append(op.as_row())
+        if bar:
+            bar.set_postfix(V=f"{V:.2f}", J=f"{op.J:.3g}")
+            bar.update()
+    if bar:
+        bar.close()
+    wall = time.perf_counter() - t0
+    summary = summarize(rows, dev.case["temperature_K"])
+    summary.update(wall_s=wall, newton_iterations=[r["newton_iterations"] for r in rows])
+    io.write_csv(outdir / "jv.csv", rows)
+    io.write_json(outdir / "jv.json", summary)
+    if comm.rank == 0:
+        plot(rows, summary, outdir / "jv.png")
+    return rows, summary
+
+
+def plot(rows, summary, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    V = np.array([r["V"] for r in rows])
+    J = np.array([r["J_mA_cm2"] for r in rows])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax = axes[0]
+    pos = J > 1e-9 * J.max()          # below that: the numerical current floor
+    lit = J > 1e-3 * J.max()
+    ax.semilogy(V[pos], J[pos], "k-", label="J")
+    ax.set_xlabel("V (V)")
+    ax.set_ylabel("J (mA cm$^{-2}$)")
+    if "luminance_cd_m2" in rows[0]:
+        L = np.array([r["luminance_cd_m2"] for r in rows])
+        ax2 = ax.twinx()
+        ax2.semilogy(V[L > 0], L[L > 0], "r--", label="L")
+        ax2.set_ylabel("luminance (cd m$^{-2}$)", color="r")
+        ax = axes[1]
+        for key, style, label in (("EQE", "b-", "EQE (%)"), ("eta_X", "g-", r"$\eta_X$ (%)"),
+                                  ("trion_fraction_mean", "m:", "trion fraction (%)")):
+            ax.plot(V[lit], [100 * r[key] for r, ok in zip(rows, lit) if ok], style, label=label)
+        ax.set_xlabel("V (V)")
+        ax.legend()
+    eta = summary.get("min_ideality")
+    axes[0].set_title(f"min ideality {eta:.2f}" if eta == eta else "J-V")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

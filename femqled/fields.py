@@ -1,0 +1,111 @@
+"""Fields of a device state in physical units, for ParaView (VTX) and pictures.
+
+Densities and rates jump at heterojunctions, so they are written in discontinuous P1 (each triangle with its own
+band parameters); potentials are continuous. Units: psi, phi_n, phi_p in V (phi = -E_F/q, the cathode Fermi level
+is 0); n, p in cm^-3; E in V/nm; J_n, J_p in mA cm^-2; R, R_X, R_trion in cm^-3 s^-1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import ufl
+from dolfinx import fem, io
+
+
+class FieldWriter:
+    """Evaluates the fields of a :class:`femqled.device.Device` and writes them, once or as a time series."""
+
+    SCALARS = ("psi", "phi_n", "phi_p", "n", "p", "R", "R_X", "R_trion")
+    VECTORS = ("E", "J_n", "J_p")
+
+    def __init__(self, dev):
+        self.dev = dev
+        mesh = dev.mesh
+        self.D1 = fem.functionspace(mesh, ("Discontinuous Lagrange", 1))
+        self.D1v = fem.functionspace(mesh, ("Discontinuous Lagrange", 1, (2,)))
+        sc, u, m = dev.sc, dev.u, dev.mat
+        Vt, N0 = sc.Vt, 1e18
+        n, p = dev.n, dev.p
+        R0 = sc.R0 * 1e-6      # cm^-3 s^-1
+        J0 = sc.J0_mA_cm2
+        exprs = {"psi": u[0] * Vt, "phi_n": u[1] * Vt, "phi_p": u[2] * Vt, "n": n * N0, "p": p * N0,
+                 "R": dev.R * R0}
+        if dev.emission.active:
+            f = dev.emission.trion_fraction(n) * m.indicator(dev.emission.qd)
+            exprs["R_X"] = dev.R * (1 - f) * m.indicator(dev.emission.qd) * R0
+            exprs["R_trion"] = dev.R * f * R0
+        vexprs = {"E": -ufl.grad(u[0]) * Vt, "J_n": -m.mun * n * ufl.grad(u[1]) * J0,
+                  "J_p": -m.mup * p * ufl.grad(u[2]) * J0}
+        ip = self.D1.element.interpolation_points
+        ipv = self.D1v.element.interpolation_points
+        ip = ip() if callable(ip) else ip
+        ipv = ipv() if callable(ipv) else ipv
+        self.functions, self._expr = {}, []
+        for name, e in exprs.items():
+            fn = fem.Function(self.D1, name=name)
+            self.functions[name] = fn
+            self._expr.append((fn, fem.Expression(e, ip)))
+        self.vectors = {}
+        for name, e in vexprs.items():
+            fn = fem.Function(self.D1v, name=name)
+            self.vectors[name] = fn
+            self._expr.append((fn, fem.Expression(e, ipv)))
+        self._writers = None
+
+    def update(self) -> None:
+        for fn, expr in self._expr:
+            fn.interpolate(expr)
+            fn.x.scatter_forward()
+
+    def write(self, outdir: Path, t: float = 0.0, stem: str = "fields") -> list[Path]:
+        """Write (or append at time t) ``<stem>.bp`` (scalars) and ``<stem>_vectors.bp`` (VTX, ParaView)."""
+        self.update()
+        if self._writers is None or self._writers[0] != (outdir, stem):
+            self.close()
+            comm = self.dev.comm
+            paths = [Path(outdir) / f"{stem}.bp", Path(outdir) / f"{stem}_vectors.bp"]
+            w1 = io.VTXWriter(comm, str(paths[0]), list(self.functions.values()), engine="BP4")
+            w2 = io.VTXWriter(comm, str(paths[1]), list(self.vectors.values()), engine="BP4")
+            self._writers = ((outdir, stem), [w1, w2], paths)
+        for w in self._writers[1]:
+            w.write(t)
+        return self._writers[2]
+
+    def close(self) -> None:
+        if self._writers is not None:
+            for w in self._writers[1]:
+                w.close()
+            self._writers = None
+
+    def nodal(self, name: str) -> np.ndarray:
+        """P1 nodal values (mesh geometry order) of a scalar field, for pictures: cell-averaged at shared nodes."""
+        from dolfinx.fem import Function, functionspace
+
+        P1 = functionspace(self.dev.mesh, ("Lagrange", 1))
+        g = Function(P1)
+        g.interpolate(self.functions[name])
+        # mesh geometry order
+        mesh = self.dev.mesh
+        out = np.zeros(mesh.geometry.x.shape[0])
+        tdim = mesh.topology.dim
+        ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
+        gd = mesh.geometry.dofmap[:ncell]
+        fd = P1.dofmap.list[:ncell]
+        out[gd.ravel()] = g.x.array[fd.ravel()]
+        return out
+
+
+def write_xdmf_potentials(dev, path: Path) -> None:
+    """The continuous potentials (psi, phi_n, phi_p in V) in XDMF, with the mesh."""
+    S = dev.S
+    funcs = []
+    for k, name in enumerate(("psi", "phi_n", "phi_p")):
+        f = fem.Function(S, name=name)
+        f.x.array[:] = dev.u.x.array[k::3] * dev.sc.Vt
+        funcs.append(f)
+    with io.XDMFFile(dev.comm, str(path), "w") as xf:
+        xf.write_mesh(dev.mesh)
+        for f in funcs:
+            xf.write_function(f)

@@ -1,0 +1,74 @@
+"""femqled benchmarks: `make bench` runs them and writes bench/results.json (machine-readable).
+
+    python3 scripts/bench.py mesh                 (serial) time to build and to load the default mesh
+    mpirun -n 2 python3 scripts/bench.py jv       61-point J-V sweep of the default case
+Each writes bench/<name>.json; scripts/run-bench merges them into bench/results.json.
+"""
+
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from mpi4py import MPI
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CASE = ROOT / "cases" / "default.toml"
+
+
+def peak_rss_mb(comm) -> float:
+    """Peak resident memory summed over ranks (MB)."""
+    mine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return comm.allreduce(mine, op=MPI.SUM)
+
+
+def bench_mesh(comm):
+    from femqled import mesh as fmesh
+    from femqled.case import load_case
+
+    os.environ["FEMQLED_MESH_DIR"] = comm.bcast(tempfile.mkdtemp() if comm.rank == 0 else None)
+    case = load_case(CASE)
+    t0 = time.perf_counter()
+    fmesh.ensure_mesh(case, comm)
+    t_build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    dm = fmesh.device_mesh(case, comm)
+    t_load = time.perf_counter() - t0
+    return {"case": str(CASE.relative_to(ROOT)), "build_s": t_build, "load_s": t_load,
+            "cells": dm.num_cells_global(), "vertices": dm.num_vertices_global(),
+            "min_angle_deg": fmesh.min_angle_deg(dm), "ranks": comm.size}
+
+
+def bench_jv(comm):
+    from femqled.case import load_case
+    from femqled.device import Device
+
+    case = load_case(CASE)
+    t0 = time.perf_counter()
+    dev = Device(case, comm)
+    t_setup = time.perf_counter() - t0
+    V = np.round(np.linspace(0.0, 6.0, 61), 6)
+    t0 = time.perf_counter()
+    points = dev.sweep(V)
+    wall = time.perf_counter() - t0
+    its = [p.iterations for p in points]
+    return {"case": str(CASE.relative_to(ROOT)), "points": len(points), "dofs": 3 * dev.S.dofmap.index_map.size_global,
+            "cells": dev.dm.num_cells_global(), "newton_median": float(np.median(its)), "newton_max": int(max(its)),
+            "newton_total": int(sum(its)), "setup_s": t_setup, "wall_s": wall, "s_per_point": wall / len(points),
+            "peak_rss_mb": peak_rss_mb(comm), "ranks": comm.size, "J_at_6V_mA_cm2": points[-1].J}
+
+
+if __name__ == "__main__":
+    comm = MPI.COMM_WORLD
+    name = sys.argv[1]
+    result = {"mesh": bench_mesh, "jv": bench_jv}[name](comm)
+    if comm.rank == 0:
+        out = ROOT / "bench" / f"{name}.json"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(result, indent=1))
+        print(json.dumps({name: result}))
