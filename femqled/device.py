@@ -208,6 +208,38 @@ class Device:
                 progress(points[-1])
         return points
 
+    def operate(self, J_target: float, rtol: float = 1e-6, max_it: int = 40) -> OperatingPoint:
+        """Constant-current operation: the steady state whose current density is ``J_target`` (mA cm^-2 > 0).
+
+        A safeguarded secant iteration on ln J(V), each evaluation a continuation solve from the present state;
+        the bracket [V_lo, V_hi] is kept so that a bad secant step falls back to bisection.
+        """
+        if not J_target > 0:
+            raise InputError("J_target", f"must be > 0 mA/cm2, got {J_target!r}")
+        lnT = np.log(J_target)
+        op = self.solve(max(self.bias, 0.5))
+        V_lo, V_hi = -np.inf, np.inf
+        pts = []
+        for _ in range(max_it):
+            if op.J > 0 and abs(op.J - J_target) <= rtol * J_target:
+                return op
+            if op.J < J_target:
+                V_lo = max(V_lo, op.V)
+            else:
+                V_hi = min(V_hi, op.V)
+            pts.append((op.V, np.log(max(op.J, 1e-300))))
+            if len(pts) >= 2 and pts[-1][1] != pts[-2][1]:
+                (V0, l0), (V1, l1) = pts[-2], pts[-1]
+                V = V1 + (lnT - l1) * (V1 - V0) / (l1 - l0)
+            else:
+                V = op.V + (0.25 if op.J < J_target else -0.25)
+            if np.isfinite(V_lo) and np.isfinite(V_hi) and not (V_lo < V < V_hi):
+                V = 0.5 * (V_lo + V_hi)
+            V = float(np.clip(V, op.V - 1.0, op.V + 1.0))      # at most 1 V per step
+            op = self.solve(V)
+        raise SolverError(f"constant-current operation at {J_target:g} mA/cm2 did not converge in {max_it} "
+                          f"steps (last V = {op.V:.4f} V, J = {op.J:.4g} mA/cm2)")
+
     # ---------------------------------------------------------------------------------------------------------
     def width(self) -> float:
         return self.dm.layout.width_nm

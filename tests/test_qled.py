@@ -64,3 +64,15 @@ def test_cathode_current_follows_a_non_uniform_barrier():
     left = j[x < W / 2 - 2].mean()
     right = j[x > 2 * W / 3 + 2].mean()
     assert left > 2 * right > 0, (left, right)
+
+
+@pytest.mark.mpi
+def test_constant_current_operation_finds_the_voltage():
+    case = load_case("cases/default.toml")
+    case["geometry"]["quasi_1d"] = True
+    dev = Device(case, MPI.COMM_WORLD)
+    for J in (10.0, 100.0, 30.0):
+        op = dev.operate(J)
+        assert op.J == pytest.approx(J, rel=1e-6)
+        again = dev.solve(op.V)          # the same state by voltage control
+        assert again.J == pytest.approx(J, rel=1e-6)
