@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import ufl
-from dolfinx import fem
+from dolfinx import fem, la
 from dolfinx.fem import petsc as fem_petsc
 from mpi4py import MPI
 from petsc4py import PETSc
@@ -48,6 +48,9 @@ class AcetateTransport:
             a0.x.array[cells] = float(mat.get("acetate_initial_cm3", 0.0)) / A0_CM3
         for f in (self.D, self.S, a0):
             f.x.scatter_forward()
+        self.D_base = self.D.x.array.copy()
+        self.metal_cells = np.concatenate([self.dm.cells(r) for r in self.dm.layout.parts["acetate"]
+                                           if self.lib[self.dm.layout.materials[r]]["role"] == "metal"])
         self.c = fem.Function(self.V, name="acetate_over_S")
         self.c_old = fem.Function(self.V)
         self.c.interpolate(fem.Expression(a0 / self.S, _points(self.V)))
@@ -76,6 +79,32 @@ class AcetateTransport:
         dofs = fem.locate_dofs_topological(self.V, fdim, self.dm.facets(facet_set))
         self.bcs.append(fem.dirichletbc(PETSc.ScalarType(value_cm3 / A0_CM3), dofs, self.V))
         self._assembled_dt = None
+
+    def set_metal_activation(self, factor_of_x) -> None:
+        """Multiply D in the metal regions by ``factor_of_x(x)`` (x of each cell centre, nm): current activation."""
+        mesh = self.dm.mesh
+        tdim = mesh.topology.dim
+        ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
+        xc = mesh.geometry.x[mesh.geometry.dofmap[:ncell]].mean(axis=1)[:, 0]
+        self.D.x.array[:] = self.D_base
+        cells = self.metal_cells
+        self.D.x.array[cells] = self.D_base[cells] * factor_of_x(xc[cells])
+        self._assembled_dt = None
+
+    def cell_amounts(self):
+        """Per owned cell: centre (x, y), region tag and amount of acetate in it (1e21 cm^-3 nm^2)."""
+        mesh = self.dm.mesh
+        tdim = mesh.topology.dim
+        n = mesh.topology.index_map(tdim).size_local
+        Q = self.D.function_space
+        v = ufl.TestFunction(Q)
+        b = fem.assemble_vector(fem.form(self.S * self.c * v * ufl.dx(domain=mesh)))
+        b.scatter_reverse(la.InsertMode.add)
+        centres = mesh.geometry.x[mesh.geometry.dofmap[:n]].mean(axis=1)[:, :2]
+        amounts = b.array[Q.dofmap.list[:n].ravel()]
+        tags = np.zeros(mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts, int)
+        tags[self.dm.cell_tags.indices] = self.dm.cell_tags.values
+        return centres, tags[:n], amounts
 
     def step(self, dt_h: float) -> None:
         """Advance by dt (hours), backward Euler."""

@@ -96,6 +96,22 @@ EMISSION = Table({
     "leakage": Field(bool, True, doc="electron leakage into the layer below the QDs by interface recombination"),
 })
 
+AGEING = Table({
+    "kinetics": Field(str, "current", choices=("diffusion", "current"),
+                      doc="what drives acetate into the Ag: plain thermal diffusion, or current-activated diffusion "
+                          "in the Ag, D_eff = D (|j_n| / j_ref)^m with j_n the local cathode current density"),
+    "J_mA_cm2": Field(float, 10.0, gt=0.0, doc="operating current density (constant-current test)"),
+    "hours": Field(float, 1000.0, gt=0.0, doc="operating time to simulate (h)"),
+    "j_ref_mA_cm2": Field(float, 10.0, gt=0.0, doc="reference current density of the current-activated kinetics"),
+    "exponent": Field(float, 2.0, gt=0.0, doc="m of the current-activated kinetics (1.5-2 from the paper's data)"),
+    "depth_nm": Field(float, 2.0, gt=0.0, doc="depth delta into the Ag over which acetate degrades the contact"),
+    "saturation_cm2": Field(float, 5e13, gt=0.0, doc="Ag-side acetate inventory (per area) at full degradation"),
+    "barrier_rise_eV": Field(float, 0.3, min=0.0, doc="cathode barrier rise at full degradation, Phi_B0 + dPhi theta"),
+    "first_step_h": Field(float, 0.1, gt=0.0, doc="first time step (h)"),
+    "max_dtheta": Field(float, 0.05, gt=0.0, max=1.0, doc="largest change of theta allowed in one step"),
+    "bins_nm": Field(float, 2.0, gt=0.0, doc="lateral resolution of theta(s) along the cathode (nm)"),
+})
+
 CASE_SCHEMA = Table({
     "title": Field(str, "", doc="free text"),
     "temperature_K": Field(float, 300.0, gt=0.0, doc="device temperature (K)"),
@@ -108,6 +124,7 @@ CASE_SCHEMA = Table({
     "mesh": Field(MESH, dict),
     "contacts": Field(CONTACTS, dict),
     "emission": Field(EMISSION, dict),
+    "ageing": Field(AGEING, dict),
     "model": Field(Table(open=True, value_field=Field(float)), dict, doc="overrides of [model] parameters"),
     "materials": Field(Table(open=True, value_field=Field(Table(open=True, value_field=Field(object))),
                              doc="material overrides"), dict),

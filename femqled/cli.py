@@ -112,6 +112,31 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_age(args) -> int:
+    """Constant-current ageing: acetate into the Ag, contact degradation, the time series."""
+    from femqled import io
+    from femqled.ageing import Ageing
+    from femqled.case import load_case
+
+    case = load_case(args.case)
+    if args.hours is not None:
+        case["ageing"]["hours"] = args.hours
+    if args.J is not None:
+        case["ageing"]["J_mA_cm2"] = args.J
+    if args.quasi_1d:
+        case["geometry"]["quasi_1d"] = True
+    out = io.results_dir(case, args.out)
+    ag = Ageing(case)
+    rows = ag.run(out, progress=not args.quiet)
+    io.write_manifest(out, case, "age", {"steps": len(rows)})
+    first, last = rows[0], rows[-1]
+    io.say(f"age: {last['t_h']:g} h at {case['ageing']['J_mA_cm2']:g} mA/cm2 in {len(rows) - 1} steps: "
+           f"L x{last['luminance_cd_m2'] / first['luminance_cd_m2']:.3f}, V {first['V']:.3f} -> {last['V']:.3f} V, "
+           f"eta_X {first['eta_X']:.4f} -> {last['eta_X']:.4f}, theta {last['theta_mean']:.3f}; "
+           f"wrote {out / 'ageing.csv'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="femqled", description="Finite-element simulator of ageing QLEDs.")
     from femqled import __version__
@@ -131,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--V", default="0:6:0.1", help="START:STOP:STEP in volts (default 0:6:0.1)")
     sp.add_argument("--quasi-1d", action="store_true", help="solve the flat stack in one column of cells")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp = command("age", cmd_age, "constant-current ageing: acetate, contact state, L(t), V(t), eta_X(t) (CSV)")
+    sp.add_argument("--hours", type=float, help="operating time (default: [ageing] hours)")
+    sp.add_argument("--J", type=float, help="current density, mA/cm2 (default: [ageing] J_mA_cm2)")
+    sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
+    sp.add_argument("--quiet", action="store_true", help="no per-step progress lines")
     sp = command("demo", cmd_demo, "the main job: mesh, J-V 0-6 V, fields for ParaView and pictures")
     sp.add_argument("--V", default="0:6:0.1", help="START:STOP:STEP in volts (default 0:6:0.1)")
     sp.add_argument("--field-bias", type=float, default=3.0, help="bias of the written fields (V)")

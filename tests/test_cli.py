@@ -122,3 +122,11 @@ def test_bad_input_is_one_clear_line(case_file, tmp_path, edit, field):
     assert "Traceback" not in r.stderr
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"femqled: error: {field}:"), r.stderr
+
+
+def test_age_command_quasi_1d(case_file, tmp_path):
+    r = femqled("age", str(case_file), "--quasi-1d", "--hours", "20", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = (tmp_path / "results" / "small" / "ageing.csv").read_text().splitlines()
+    assert lines[0].startswith("t_h,dt_h,V,J_mA_cm2,luminance_cd_m2") and len(lines) > 3
+    assert float(lines[-1].split(",")[0]) == pytest.approx(20.0)

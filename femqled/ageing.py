@@ -1,0 +1,126 @@
+"""Operating-time evolution: acetate moves into the Ag, the contact degrades, electrons redistribute (sec. 4).
+
+At each ageing step (operator splitting: electrons are quasi-static on the hours scale):
+
+1. the electrical steady state at the operating current (``Device.operate``), giving the local cathode current
+   density j_n(s) and the emission record (L, EQE, eta_X);
+2. the acetate diffusivity in the Ag follows the kinetics: ``diffusion`` (as in the parameter file) or
+   ``current`` (D_eff = D (|j_n(s)| / j_ref)^m, a Black-type law; m = 1.5-2 from the paper's elevation times);
+3. one backward-Euler acetate step;
+4. the contact state theta(s) in [0, 1]: the acetate in the Ag within ``depth_nm`` of the interface, per lateral
+   bin of ``bins_nm``, divided by ``saturation_cm2``; the cathode barrier becomes Phi_B0 + dPhi_B theta(s).
+
+The step grows by 1.5x while theta changes by less than ``max_dtheta`` and is halved (and redone) when it
+changes by more. Rank 0 writes ``ageing.csv`` (time series) as it goes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from mpi4py import MPI
+
+from femqled.acetate import A0_CM3, AcetateTransport
+from femqled.device import Device
+
+
+class Ageing:
+    def __init__(self, case: dict, comm=MPI.COMM_WORLD):
+        self.case, self.cfg, self.comm = case, case["ageing"], comm
+        self.device = Device(case, comm)
+        self.acetate = AcetateTransport(case, comm)
+        self.phi0 = self.device.contacts.barrier0_eV
+        W = self.device.dm.layout.width_nm
+        nb = max(1, int(round(W / self.cfg["bins_nm"])))
+        self.edges = np.linspace(0.0, W, nb + 1)
+        self.theta = np.zeros(nb)
+        lay = self.device.dm.layout
+        self.metal_tags = [lay.regions[r] for r in lay.parts["acetate"]
+                           if self.acetate.lib[lay.materials[r]]["role"] == "metal"]
+        prof = self.device.cathode_profile()
+        x = np.concatenate(comm.allgather(prof["x"]))
+        y = np.concatenate(comm.allgather(prof["y"]))
+        order = np.argsort(x)
+        self.interface_x, self.interface_y = x[order], y[order]
+        self.rows: list[dict] = []
+
+    # ---------------------------------------------------------------------------------------------------------
+    def centres(self) -> np.ndarray:
+        return 0.5 * (self.edges[1:] + self.edges[:-1])
+
+    def contact_state(self) -> np.ndarray:
+        """theta per lateral bin from the Ag-side acetate within depth_nm of the interface."""
+        xy, tags, amount = self.acetate.cell_amounts()
+        depth = xy[:, 1] - np.interp(xy[:, 0], self.interface_x, self.interface_y)
+        near = np.isin(tags, self.metal_tags) & (depth < self.cfg["depth_nm"])
+        hist, _ = np.histogram(xy[near, 0], bins=self.edges, weights=amount[near])
+        hist = self.comm.allreduce(hist, op=MPI.SUM)
+        per_area_cm2 = hist / np.diff(self.edges) * A0_CM3 * 1e-7       # (1e21 cm^-3 nm^2 / nm) -> cm^-2
+        return np.clip(per_area_cm2 / self.cfg["saturation_cm2"], 0.0, 1.0)
+
+    def apply_barrier(self, theta) -> None:
+        c, d = self.centres(), self.cfg["barrier_rise_eV"]
+        self.device.contacts.set_barrier(lambda x: self.phi0 + d * np.interp(x[0], c, theta))
+
+    def apply_kinetics(self) -> None:
+        if self.cfg["kinetics"] != "current":
+            return
+        prof = self.device.cathode_profile()
+        x = np.concatenate(self.comm.allgather(prof["x"]))
+        j = np.abs(np.concatenate(self.comm.allgather(prof["j_n_mA_cm2"])))
+        o = np.argsort(x)
+        x, j = x[o], j[o]
+        ref, m = self.cfg["j_ref_mA_cm2"], self.cfg["exponent"]
+        self.acetate.set_metal_activation(lambda xc: (np.interp(xc, x, j) / ref) ** m)
+
+    def record(self, op, dt) -> dict:
+        e = op.extra
+        row = {"t_h": self.acetate.t, "dt_h": dt, "V": op.V, "J_mA_cm2": op.J,
+               "luminance_cd_m2": e.get("luminance_cd_m2", np.nan), "EQE": e.get("EQE", np.nan),
+               "eta_X": e.get("eta_X", np.nan), "trion_fraction": e.get("trion_fraction_mean", np.nan),
+               "J_leak_mA_cm2": e.get("J_leak_mA_cm2", np.nan), "n_qd_cm3": e.get("n_qd_mean_cm3", np.nan),
+               "theta_mean": float(self.theta.mean()), "theta_max": float(self.theta.max()),
+               "acetate_in_Ag": self.acetate.inventory(*[n for n, t in self.device.dm.layout.regions.items()
+                                                          if t in self.metal_tags]),
+               "newton_iterations": op.iterations}
+        self.rows.append(row)
+        return row
+
+    # ---------------------------------------------------------------------------------------------------------
+    def run(self, outdir=None, progress: bool = True):
+        """Age to ``hours`` at ``J_mA_cm2``; returns the time series (list of dicts)."""
+        from femqled import io
+
+        cfg = self.cfg
+        J, t_end = cfg["J_mA_cm2"], cfg["hours"]
+        op = self.device.operate(J)
+        self.record(op, 0.0)
+        dt = cfg["first_step_h"]
+        t0 = time.perf_counter()
+        while self.acetate.t < t_end * (1 - 1e-12):
+            dt = min(dt, t_end - self.acetate.t)
+            self.apply_kinetics()
+            saved = self.acetate.c.x.array.copy()
+            self.acetate.step(dt)
+            theta = self.contact_state()
+            change = float(np.max(np.abs(theta - self.theta)))
+            if change > 2 * cfg["max_dtheta"] and dt > 1e-6:
+                self.acetate.c.x.array[:] = saved        # too big a step: redo with half
+                self.acetate.c.x.scatter_forward()
+                self.acetate.t -= dt
+                dt /= 2
+                continue
+            self.theta = theta
+            self.apply_barrier(theta)
+            op = self.device.operate(J)
+            row = self.record(op, dt)
+            if progress:
+                io.say(f"age: t = {row['t_h']:9.3g} h  V = {row['V']:.3f} V  L = {row['luminance_cd_m2']:.4g} cd/m2"
+                       f"  eta_X = {row['eta_X']:.4f}  theta = {row['theta_mean']:.3f}/{row['theta_max']:.3f}"
+                       f"  ({time.perf_counter() - t0:.0f} s)", comm=self.comm)
+            if outdir is not None:
+                io.write_csv(outdir / "ageing.csv", self.rows, comm=self.comm)
+            if change < cfg["max_dtheta"]:
+                dt *= 1.5
+        return self.rows
