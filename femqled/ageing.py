@@ -88,33 +88,78 @@ class Ageing:
         return row
 
     # ---------------------------------------------------------------------------------------------------------
-    def run(self, outdir=None, progress: bool = True):
-        """Age to ``hours`` at ``J_mA_cm2``; returns the time series (list of dicts)."""
+    ROW_KEYS = ("t_h", "dt_h", "V", "J_mA_cm2", "luminance_cd_m2", "EQE", "eta_X", "trion_fraction",
+                "J_leak_mA_cm2", "n_qd_cm3", "theta_mean", "theta_max", "acetate_in_Ag", "newton_iterations")
+
+    def save(self, path, dt_next: float) -> None:
+        """Checkpoint: acetate, electrical state, theta, time, next step and the time series (atomic)."""
+        from femqled import checkpoint as ck
+
+        rows = np.array([[r[k] for k in self.ROW_KEYS] for r in self.rows])
+        ck.save(path, self.comm, c=ck.gather(self.acetate.c), u=ck.gather(self.device.u), theta=self.theta,
+                t=np.array(self.acetate.t), dt=np.array(dt_next), bias=np.array(self.device.bias), rows=rows)
+
+    def restore(self, path) -> float:
+        """Load a checkpoint written by :meth:`save`; returns the next time step."""
+        from femqled import checkpoint as ck
+
+        d = ck.load(path, self.comm)
+        ck.scatter(self.acetate.c, d["c"])
+        ck.scatter(self.device.u, d["u"])
+        self.theta = d["theta"]
+        self.acetate.t = float(d["t"])
+        self.device.bias = float(d["bias"])
+        self.device.contacts.set_bias(self.device.bias)
+        self.apply_barrier(self.theta)
+        self.rows = [dict(zip(self.ROW_KEYS, map(float, r))) for r in d["rows"]]
+        return float(d["dt"])
+
+    def run(self, outdir=None, progress: bool = True, resume: bool = False, checkpoint_every: int = 1,
+            stops=()):
+        """Age to ``hours`` at ``J_mA_cm2``; returns the time series (list of dicts).
+
+        Steps land exactly on every time in ``stops`` (and on the end), and the step size grows from the
+        unshortened step, so runs that share stops share their step sequence. With ``outdir``,
+        ``checkpoint.npz`` is written every ``checkpoint_every`` steps; ``resume`` continues from it and gives
+        the same answer as an uninterrupted run with the same stops.
+        """
+        from pathlib import Path
+
         from femqled import io
 
         cfg = self.cfg
         J, t_end = cfg["J_mA_cm2"], cfg["hours"]
-        op = self.device.operate(J)
-        self.record(op, 0.0)
-        dt = cfg["first_step_h"]
+        ckpt = Path(outdir) / "checkpoint.npz" if outdir is not None else None
+        if resume and ckpt is not None and ckpt.exists():
+            dt = self.restore(ckpt)
+            io.say(f"age: resumed from {ckpt} at t = {self.acetate.t:g} h", comm=self.comm)
+        else:
+            op = self.device.operate(J, rtol=1e-12)
+            self.record(op, 0.0)
+            dt = cfg["first_step_h"]
+        steps = 0
         t0 = time.perf_counter()
+        marks = sorted({float(t) for t in stops if 0 < t < t_end} | {t_end})
         while self.acetate.t < t_end * (1 - 1e-12):
-            dt = min(dt, t_end - self.acetate.t)
+            next_mark = next(m for m in marks if m > self.acetate.t * (1 + 1e-12))
+            step = min(dt, next_mark - self.acetate.t)
             self.apply_kinetics()
             saved = self.acetate.c.x.array.copy()
-            self.acetate.step(dt)
+            self.acetate.step(step)
+            if abs(self.acetate.t - next_mark) < 1e-9 * max(1.0, next_mark):
+                self.acetate.t = next_mark                      # land exactly on the mark
             theta = self.contact_state()
             change = float(np.max(np.abs(theta - self.theta)))
-            if change > 2 * cfg["max_dtheta"] and dt > 1e-6:
+            if change > 2 * cfg["max_dtheta"] and step > 1e-6:
                 self.acetate.c.x.array[:] = saved        # too big a step: redo with half
                 self.acetate.c.x.scatter_forward()
-                self.acetate.t -= dt
-                dt /= 2
+                self.acetate.t -= step
+                dt = step / 2
                 continue
             self.theta = theta
             self.apply_barrier(theta)
-            op = self.device.operate(J)
-            row = self.record(op, dt)
+            op = self.device.operate(J, rtol=1e-12)
+            row = self.record(op, step)
             if progress:
                 io.say(f"age: t = {row['t_h']:9.3g} h  V = {row['V']:.3f} V  L = {row['luminance_cd_m2']:.4g} cd/m2"
                        f"  eta_X = {row['eta_X']:.4f}  theta = {row['theta_mean']:.3f}/{row['theta_max']:.3f}"
@@ -123,4 +168,7 @@ class Ageing:
                 io.write_csv(outdir / "ageing.csv", self.rows, comm=self.comm)
             if change < cfg["max_dtheta"]:
                 dt *= 1.5
+            steps += 1
+            if ckpt is not None and steps % checkpoint_every == 0:
+                self.save(ckpt, dt)
         return self.rows

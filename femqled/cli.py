@@ -127,7 +127,7 @@ def cmd_age(args) -> int:
         case["geometry"]["quasi_1d"] = True
     out = io.results_dir(case, args.out)
     ag = Ageing(case)
-    rows = ag.run(out, progress=not args.quiet)
+    rows = ag.run(out, progress=not args.quiet, resume=args.resume)
     io.write_manifest(out, case, "age", {"steps": len(rows)})
     first, last = rows[0], rows[-1]
     io.say(f"age: {last['t_h']:g} h at {case['ageing']['J_mA_cm2']:g} mA/cm2 in {len(rows) - 1} steps: "
@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--J", type=float, help="current density, mA/cm2 (default: [ageing] J_mA_cm2)")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp.add_argument("--quiet", action="store_true", help="no per-step progress lines")
+    sp.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the results")
     sp = command("demo", cmd_demo, "the main job: mesh, J-V 0-6 V, fields for ParaView and pictures")
     sp.add_argument("--V", default="0:6:0.1", help="START:STOP:STEP in volts (default 0:6:0.1)")
     sp.add_argument("--field-bias", type=float, default=3.0, help="bias of the written fields (V)")

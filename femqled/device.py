@@ -236,7 +236,16 @@ class Device:
             if np.isfinite(V_lo) and np.isfinite(V_hi) and not (V_lo < V < V_hi):
                 V = 0.5 * (V_lo + V_hi)
             V = float(np.clip(V, op.V - 1.0, op.V + 1.0))      # at most 1 V per step
+            if abs(V - op.V) < 1e-13 * max(1.0, abs(op.V)) and abs(op.J - J_target) <= 1e-6 * J_target:
+                return op                                  # as close as the steady states resolve
+            previous = op
             op = self.solve(V)
+            if 0 < previous.J < op.J < J_target and op.V > 5.0:
+                slope = (np.log(op.J) - np.log(previous.J)) / (op.V - previous.V)     # d ln J / dV
+                if (lnT - np.log(op.J)) / slope > 20.0:
+                    raise SolverError(f"the device cannot carry {J_target:g} mA/cm2: the current saturates "
+                                      f"({op.J:.4g} mA/cm2 at {op.V:.2f} V, more than 20 V more needed); an "
+                                      "injection-limited contact (cathode barrier too high?)")
         raise SolverError(f"constant-current operation at {J_target:g} mA/cm2 did not converge in {max_it} "
                           f"steps (last V = {op.V:.4f} V, J = {op.J:.4g} mA/cm2)")
 

@@ -76,3 +76,14 @@ def test_constant_current_operation_finds_the_voltage():
         assert op.J == pytest.approx(J, rel=1e-6)
         again = dev.solve(op.V)          # the same state by voltage control
         assert again.J == pytest.approx(J, rel=1e-6)
+
+
+def test_constant_current_beyond_what_the_contact_can_inject_says_so():
+    from femqled.errors import SolverError
+
+    case = load_case("cases/default.toml")
+    case["geometry"]["quasi_1d"] = True
+    dev = Device(case, MPI.COMM_SELF)
+    dev.contacts.set_barrier(dev.contacts.barrier0_eV + 0.6)
+    with pytest.raises(SolverError, match="cannot carry 10 mA/cm2"):
+        dev.operate(10.0)
