@@ -111,7 +111,6 @@ class EdgeFluxes:
         for bc in device.contacts.bcs:
             bc_mask[compat.bc_dofs(bc)] = True
         self.keep = ~(bc_mask[np.concatenate(lrows)] | bc_mask[np.concatenate(lcols)])
-        self.A = None
 
     def attach(self, A_template) -> None:
         """Keep only the entries that stay (Dirichlet rows and columns are left to DOLFINx)."""

@@ -111,7 +111,6 @@ class Emission:
             return None
         m = self.dev.mat
         ind_q, ind_h = m.indicator(self.qd), m.indicator(self.htl)
-        self._ind = (ind_q, ind_h)
         n_qd = (n * ind_q)("+") + (n * ind_q)("-")
         p_htl = (p * ind_h)("+") + (p * ind_h)("-")
         return self.k_s * n_qd * p_htl * (1 - ufl.exp(phin("+") - phip("+")))

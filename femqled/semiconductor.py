@@ -14,8 +14,6 @@ from dolfinx import fem
 from femqled.errors import InputError
 from femqled.scaling import Scales
 
-# scaled parameter -> (material key, conversion, default when the material does not give it)
-INF = 1e300
 
 
 def _scaled(mat: dict, sc: Scales, region: str) -> dict[str, float]:
