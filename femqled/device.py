@@ -253,36 +253,43 @@ class Device:
     def width(self) -> float:
         return self.dm.layout.width_nm
 
-    def _contact_reaction(self, dofs, comps=(1, 2)) -> float:
-        """Sum of the carrier residuals at a contact's (owned) nodes: the current through it (scaled)."""
+    def _reactions(self) -> dict[str, float]:
+        """Carrier residuals summed over each contact's owned nodes (scaled currents), from ONE assembly:
+        ``anode`` (electrons + holes), ``cathode`` (electrons + holes) and ``cathode_n`` (electrons)."""
         b = self._residual_vec
         self.newton.assemble_residual(b)
         nown = self.S.dofmap.index_map.size_local
-        owned = dofs[dofs < nown]
-        local = float(sum(np.sum(b.array[3 * owned + c]) for c in comps))
-        return self.comm.allreduce(local, op=MPI.SUM)
+        a = self.contacts.anode_dofs
+        c = self.contacts.cathode_dofs
+        a, c = a[a < nown], c[c < nown]
+        r = b.array
+        local = np.array([r[3 * a + 1].sum() + r[3 * a + 2].sum(), r[3 * c + 1].sum() + r[3 * c + 2].sum(),
+                          r[3 * c + 1].sum()])
+        total = self.comm.allreduce(local, op=MPI.SUM)
+        return {"anode": float(total[0]), "cathode": float(total[1]), "cathode_n": float(total[2])}
+
+    def _terminal(self) -> tuple[float, float, float]:
+        """(device current, cathode current, electron current injected at the cathode), mA cm^-2.
+
+        All from the discrete equations (conservative): the anode's from the residual at its nodes, the
+        cathode's from the Robin flux (thermionic) or minus the residual at its nodes (ohmic).
+        """
+        react = self._reactions()
+        if self.I_cathode_form is not None:
+            Ic = self.comm.allreduce(fem.assemble_scalar(self.I_cathode_form), op=MPI.SUM)
+            Ie = self.comm.allreduce(fem.assemble_scalar(self.I_cathode_n_form), op=MPI.SUM)
+        else:
+            Ic, Ie = -react["cathode"], -react["cathode_n"]
+        to = self.sc.J0_mA_cm2 / self.width()
+        return react["anode"] * to, Ic * to, Ie * to
 
     def electron_current(self) -> float:
         """Electron current injected at the cathode, mA cm^-2."""
-        if self.I_cathode_form is not None:
-            Ie = self.comm.allreduce(fem.assemble_scalar(self.I_cathode_n_form), op=MPI.SUM)
-        else:
-            Ie = -self._contact_reaction(self.contacts.cathode_dofs, comps=(1,))
-        return Ie * self.sc.J0_mA_cm2 / self.width()
+        return self._terminal()[2]
 
     def currents(self) -> tuple[float, float]:
-        """(device current from the anode residual, current through the cathode), mA cm^-2, forward positive.
-
-        Both come from the discrete equations (conservative): the anode's from the residual at its nodes, the
-        cathode's from the Robin flux (thermionic) or minus the residual at its nodes (ohmic).
-        """
-        Ia = self._contact_reaction(self.contacts.anode_dofs)
-        if self.I_cathode_form is not None:
-            Ic = self.comm.allreduce(fem.assemble_scalar(self.I_cathode_form), op=MPI.SUM)
-        else:
-            Ic = -self._contact_reaction(self.contacts.cathode_dofs)
-        to = self.sc.J0_mA_cm2 / self.width()
-        return Ia * to, Ic * to
+        """(device current, current through the cathode), mA cm^-2, forward positive (see :meth:`_terminal`)."""
+        return self._terminal()[:2]
 
     def cathode_profile(self) -> dict[str, np.ndarray]:
         """Along the cathode (owned nodes of this rank): coordinates x, y (nm), barrier (eV) and the local
@@ -301,6 +308,6 @@ class Device:
         return out
 
     def operating_point(self, iterations: int = 0) -> OperatingPoint:
-        Ja, Jc = self.currents()
-        extra = self.emission.record(self.electron_current(), Ja) if self.emission.active else {}
+        Ja, Jc, Je = self._terminal()
+        extra = self.emission.record(Je, Ja) if self.emission.active else {}
         return OperatingPoint(self.bias, Ja, Jc, iterations, extra)
