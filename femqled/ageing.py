@@ -23,6 +23,8 @@ from mpi4py import MPI
 
 from femqled.acetate import A0_CM3, AcetateTransport
 from femqled.device import Device
+from femqled.errors import SolverError
+from femqled.fields import write_state
 
 
 class Ageing:
@@ -156,9 +158,34 @@ class Ageing:
                 self.acetate.t -= step
                 dt = step / 2
                 continue
+            previous_theta, previous_state = self.theta, self.device.u.x.array.copy()
+            previous_bias = self.device.bias
             self.theta = theta
             self.apply_barrier(theta)
-            op = self.device.operate(J, rtol=1e-12)
+            try:
+                op = self.device.operate(J, rtol=1e-12)
+            except SolverError as e:              # cut the step; if it is already tiny, keep the last good state
+                self.acetate.c.x.array[:] = saved
+                self.acetate.c.x.scatter_forward()
+                self.acetate.t -= step
+                self.theta = previous_theta
+                self.apply_barrier(previous_theta)
+                self.device.u.x.array[:] = previous_state
+                self.device.u.x.scatter_forward()
+                self.device.bias = previous_bias
+                self.device.contacts.set_bias(previous_bias)
+                if step > cfg["first_step_h"] * 1e-3:
+                    dt = step / 4
+                    io.say(f"age: the electrical solve failed at t = {self.acetate.t + step:g} h; step cut to "
+                           f"{dt:.3g} h", comm=self.comm)
+                    continue
+                where = ""
+                if outdir is not None:
+                    self.save(ckpt, step)
+                    write_state(self.device, outdir, "last_good_state")
+                    where = f"; the last good state (t = {self.acetate.t:g} h) is in {ckpt} and " \
+                            f"{Path(outdir) / 'last_good_state.bp'}"
+                raise SolverError(f"ageing stopped at t = {self.acetate.t:g} h: {e}{where}") from None
             row = self.record(op, step)
             if progress:
                 io.say(f"age: t = {row['t_h']:9.3g} h  V = {row['V']:.3f} V  L = {row['luminance_cd_m2']:.4g} cd/m2"

@@ -85,6 +85,11 @@ CONTACTS = Table({
                                                  "cathode work function minus the interlayer electron affinity"),
     "richardson_A_cm2K2": Field(float, 120.0, gt=0.0, doc="effective Richardson constant A* (A cm^-2 K^-2)"),
     "hole_barrier_eV": Field(float, None, doc="hole barrier at the cathode (eV); default: Eg - Phi_B0"),
+    "interfacial_layer_nm": Field(float, 0.0, min=0.0,
+                                  doc="insulating interfacial layer between the interlayer and the metal (nm): 0 = "
+                                      "none; > 0 = Bardeen contact: Robin psi with capacitance eps_i/d_i and "
+                                      "tunnelling transmission exp(-2 kappa d_i) on thermionic emission "
+                                      "(eps_i, tunnel barrier: [model] interfacial_*)"),
 })
 
 EMISSION = Table({
@@ -112,6 +117,16 @@ AGEING = Table({
     "bins_nm": Field(float, 2.0, gt=0.0, doc="lateral resolution of theta(s) along the cathode (nm)"),
 })
 
+SOLVER = Table({
+    "bias_step_V": Field(float, 0.1, gt=0.0, doc="first continuation step of a bias change (V); grows by 1.5x "
+                                                  "after easy steps, up to 4x"),
+    "min_bias_step_V": Field(float, 1e-4, gt=0.0, doc="a failed step is halved until this; then the solve fails "
+                                                      "and the last good state is kept"),
+    "newton_max_iterations": Field(int, 60, min=1, doc="Newton iterations per steady state"),
+    "newton_max_update_Vt": Field(float, 5.0, gt=0.0, doc="largest Newton update of any potential (units of "
+                                                          "kT/q; per-dof clipping)"),
+})
+
 CASE_SCHEMA = Table({
     "title": Field(str, "", doc="free text"),
     "temperature_K": Field(float, 300.0, gt=0.0, doc="device temperature (K)"),
@@ -125,6 +140,7 @@ CASE_SCHEMA = Table({
     "contacts": Field(CONTACTS, dict),
     "emission": Field(EMISSION, dict),
     "ageing": Field(AGEING, dict),
+    "solver": Field(SOLVER, dict),
     "model": Field(Table(open=True, value_field=Field(float)), dict, doc="overrides of [model] parameters"),
     "materials": Field(Table(open=True, value_field=Field(Table(open=True, value_field=Field(object))),
                              doc="material overrides"), dict),

@@ -8,6 +8,18 @@ Cathode (the rough interlayer/Ag interface), either
   Robin conditions on the carriers: outward particle fluxes v_n (n - n0) and v_p (p - p0) with
   n0 = Nc exp(-Phi_B / kT), p0 = Nv exp(-(Eg - Phi_B) / kT) and v = A* T^2 / (q N), the thermionic velocity.
   The barrier Phi_B(s) is a P1 function on the mesh (only its cathode values matter): ageing sets it per point.
+- thermionic through an interfacial layer (``contacts.interfacial_layer_nm`` = d_i > 0; Bardeen / Card-Rhoderick):
+  a thin insulating layer (acetate, eps_i) between the semiconductor and the metal takes part of the voltage.
+  psi is no longer fixed at the cathode: the layer is a capacitance C_i = eps_i / d_i per area,
+
+      eps_s d(psi)/d(nu) = C_i (psi_m - psi),      psi_m = -chi - Phi_B / V_t   (Robin on psi),
+
+  and carriers cross it by thermionic emission times a tunnelling transmission T = exp(-2 kappa d_i),
+  kappa = sqrt(2 m0 E_i) / hbar (E_i the tunnel barrier), towards the metal's Fermi level:
+  outward fluxes T v_n (n - n0(psi_s)), n0(psi_s) = Nc exp(psi_s + chi) (the density in equilibrium with the
+  metal at the present surface band edge), likewise for holes. d_i -> 0 recovers the plain thermionic contact.
+  The voltage across the layer lowers the barrier as the bias rises, so the ideality factor grows with
+  d_i / eps_i (Card & Rhoderick, J. Phys. D 4, 1589, 1971). ``d_i(s)`` is a P1 function: ageing may grow it.
 """
 
 from __future__ import annotations
@@ -18,7 +30,8 @@ import numpy as np
 from dolfinx import fem
 
 from femqled.errors import InputError
-from femqled.scaling import KB, Q
+from femqled import materials
+from femqled.scaling import H, M0, Q
 from femqled.semiconductor import neutral_potential
 
 
@@ -61,6 +74,17 @@ class Contacts:
         self.psi_cathode = fem.Function(S)
         self.phi_cathode = fem.Function(S)
         self.ds_cathode = None
+        self.d_i0 = float(self.cfg["interfacial_layer_nm"])
+        self.interfacial = self.d_i0 > 0
+        self.d_i = fem.Function(S, name="interfacial_layer_nm")
+        self.d_i.x.array[:] = self.d_i0
+        if self.interfacial and self.kind != "thermionic":
+            raise InputError("contacts.interfacial_layer_nm", "an interfacial layer needs contacts.cathode = "
+                                                              "'thermionic'; allowed with 'ohmic': 0")
+        model = materials.model_parameters(case["model"])
+        self.eps_i = float(model["interfacial_eps_r"])
+        E_i = float(model["interfacial_tunnel_barrier_eV"])
+        self.two_kappa_nm = 2 * math.sqrt(2 * M0 * E_i * Q) / (H / (2 * math.pi)) * 1e-9     # 1/nm
         if self.kind == "ohmic":
             self.psi_cathode.x.array[:] = neutral_potential(self.cathode_vals, 0.0, 0.0)
             self.bcs += [fem.dirichletbc(self.psi_cathode, dofs(0, cathode_facets), V.sub(0)),
@@ -68,7 +92,8 @@ class Contacts:
                          fem.dirichletbc(self.phi_cathode, dofs(2, cathode_facets), V.sub(2))]
         else:
             self.ds_cathode = dm.ds("cathode", lumped=True)
-            self.bcs.append(fem.dirichletbc(self.psi_cathode, dofs(0, cathode_facets), V.sub(0)))
+            if not self.interfacial:
+                self.bcs.append(fem.dirichletbc(self.psi_cathode, dofs(0, cathode_facets), V.sub(0)))
             T = device.case["temperature_K"]
             A = self.cfg["richardson_A_cm2K2"] * 1e4                     # A m^-2 K^-2
             Nc = math.exp(self.cathode_vals["lnNc"]) * sc.N0              # m^-3
@@ -83,6 +108,19 @@ class Contacts:
         phi = self.dev.sc.potential(V)
         self.phi_anode.x.array[:] = phi
         self.psi_anode.x.array[:] = neutral_potential(self.anode_vals, phi, phi)
+
+    def set_interfacial_layer(self, value) -> None:
+        """Interfacial-layer thickness d_i (nm, > 0): a number, or a function of the coordinates x -> (N,)."""
+        if not self.interfacial:
+            raise InputError("contacts.interfacial_layer_nm", "the case has no interfacial layer (0 nm); set a "
+                                                              "thickness > 0 to let it vary")
+        if callable(value):
+            self.d_i.interpolate(value)
+        else:
+            self.d_i.x.array[:] = float(value)
+        if np.any(self.d_i.x.array[self.cathode_dofs] <= 0):
+            raise InputError("contacts.interfacial_layer_nm", "the interfacial layer must stay thicker than 0 nm")
+        self.d_i.x.scatter_forward()
 
     def set_barrier(self, value) -> None:
         """Cathode barrier Phi_B (eV): a number, or a function of the coordinates x (shape (3, N)) -> (N,)."""
@@ -107,8 +145,36 @@ class Contacts:
         import ufl
 
         m, sc = self.dev.mat, self.dev.sc
-        phiB = self.barrier / sc.Vt
         hole_barrier = self.cfg["hole_barrier_eV"]
+        if self.interfacial:
+            psi = self.dev.u[0]
+            n0 = ufl.exp(psi + m.chi + m.lnNc)                    # equilibrium with the metal, phi = 0
+            p0 = ufl.exp(-psi - m.chi - m.Eg + m.lnNv) if hole_barrier is None else \
+                ufl.exp(m.lnNv - hole_barrier / sc.Vt)
+            T = ufl.exp(-self.two_kappa_nm * self.d_i)
+            return T * self.v_n * (n - n0), T * self.v_p * (p - p0)
+        phiB = self.barrier / sc.Vt
         n0 = ufl.exp(m.lnNc - phiB)
         p0 = ufl.exp(m.lnNv - (m.Eg - phiB) if hole_barrier is None else m.lnNv - hole_barrier / sc.Vt)
         return self.v_n * (n - n0), self.v_p * (p - p0)
+
+    def poisson_term(self, v):
+        """The interfacial layer's Robin term of the Poisson residual (UFL), or None (psi is Dirichlet)."""
+        if not self.interfacial:
+            return None
+        lam2 = self.dev.sc.lambda2
+        return lam2 * self.eps_i / self.d_i * (self.dev.u[0] - self.psi_cathode) * v * self.ds_cathode
+
+    def electron_injection(self, dofs, u) -> np.ndarray:
+        """Local electron current density injected at cathode nodes ``dofs`` (scaled, forward positive), from
+        the nodal values of the blocked state array ``u``: v_n T (n0 - n), as in :meth:`cathode_fluxes`."""
+        vals = self.cathode_vals
+        psi, phin = u[3 * dofs], u[3 * dofs + 1]
+        n = np.exp(psi + vals["chi"] - phin + vals["lnNc"])
+        if self.interfacial:
+            n0 = np.exp(psi + vals["chi"] + vals["lnNc"])
+            T = np.exp(-self.two_kappa_nm * self.d_i.x.array[dofs])
+            return T * self.v_n * (n0 - n)
+        n0 = np.exp(vals["lnNc"] - self.barrier.x.array[dofs] / self.dev.sc.Vt)
+        return self.v_n * (n0 - n)
+

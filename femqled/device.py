@@ -100,16 +100,24 @@ class Device:
         self._build_forms()
         self.emission.build_forms()
         self.fluxes = EdgeFluxes(self)
-        self.newton = NewtonSolver(self.F, self.u, self.contacts.bcs, hooks=self.fluxes, max_step=5.0)
+        self.solver_cfg = case["solver"]
+        self.newton = self._newton(self.F)
         self.fluxes.attach(self.newton.A)
         self._residual_vec = self.newton.b.duplicate()
+        self._transient = None           # built on the first transient step (see transient_step)
         self._initial_guess()
         self.equilibrium()
+
+    def _newton(self, F) -> NewtonSolver:
+        cfg = self.solver_cfg
+        return NewtonSolver(F, self.u, self.contacts.bcs, hooks=self.fluxes, max_step=cfg["newton_max_update_Vt"],
+                            max_it=cfg["newton_max_iterations"])
 
     # ---------------------------------------------------------------------------------------------------------
     def densities(self, u=None):
         m = self.mat
-        psi, phin, phip = (u or self.u)[0], (u or self.u)[1], (u or self.u)[2]
+        u = self.u if u is None else u
+        psi, phin, phip = u[0], u[1], u[2]
         n = ufl.exp(psi + m.chi - phin + m.lnNc)
         p = ufl.exp(-psi - m.chi - m.Eg + phip + m.lnNv)
         return n, p
@@ -129,6 +137,11 @@ class Device:
         self.F = (m.eps * lam2 * ufl.inner(ufl.grad(psi), ufl.grad(v)) * dx - (p - n + m.C) * v * dxl
                   + floor * m.mun * ufl.inner(ufl.grad(phin), ufl.grad(wn)) * dx - self.R * wn * dxl
                   + floor * m.mup * ufl.inner(ufl.grad(phip), ufl.grad(wp)) * dx + self.R * wp * dxl)
+        robin = self.contacts.poisson_term(v)
+        self._robin_charge = None
+        if robin is not None:
+            self.F += robin
+            self._robin_charge = fem.form(self.contacts.poisson_term(fem.Constant(self.mesh, 1.0)))
         if self._sources is not None:
             self.F += self._sources(self, (v, wn, wp))
         leak = self.emission.residual_terms(n, p, self.u, wn, wp)
@@ -159,7 +172,14 @@ class Device:
     def equilibrium(self):
         """Thermal equilibrium (V = 0): Poisson with flat quasi-Fermi levels, from the neutral guess."""
         self.contacts.set_bias(0.0)
-        ok, its = self.newton.solve()
+        limit = self.newton.max_it       # from the neutral guess: not bounded by [solver] (a continuation limit)
+        self.newton.max_it = max(limit, 100)
+        self.newton.snes.setTolerances(max_it=self.newton.max_it)
+        try:
+            ok, its = self.newton.solve()
+        finally:
+            self.newton.max_it = limit
+            self.newton.snes.setTolerances(max_it=limit)
         if not ok:
             raise SolverError(f"equilibrium did not converge in {its} Newton iterations "
                               f"(last update {self.newton.last_update:.3g} V_t)")
@@ -178,8 +198,12 @@ class Device:
         self.contacts.set_bias(self.bias)
         return False, its
 
-    def solve(self, V: float, dV: float = 0.1, dV_min: float = 1e-4) -> OperatingPoint:
-        """Steady state at bias V (volts), by continuation from the present state with adaptive steps."""
+    def solve(self, V: float, dV: float | None = None, dV_min: float | None = None) -> OperatingPoint:
+        """Steady state at bias V (volts), by continuation from the present state with adaptive steps
+        (defaults: the case's [solver] bias_step_V and min_bias_step_V). On failure the last good state is kept
+        (``u``, ``bias``) and :class:`SolverError` says where it stopped."""
+        dV = self.solver_cfg["bias_step_V"] if dV is None else dV
+        dV_min = self.solver_cfg["min_bias_step_V"] if dV_min is None else dV_min
         total = 0
         step = min(dV, abs(V - self.bias)) or dV
         while abs(V - self.bias) > 1e-12:
@@ -207,6 +231,60 @@ class Device:
             if progress:
                 progress(points[-1])
         return points
+
+    # -- transients -----------------------------------------------------------------------------------------
+    def _transient_solver(self):
+        """Newton solver of one backward-Euler step: the residual plus the storage terms
+
+            - ((n - n_old) / dt, w_n)_L + ((p - p_old) / dt, w_p)_L          (dt scaled by t0)
+
+        (the carrier equations read dn/dt = -div(mu_n n grad phi_n) - R, dp/dt = -div(-mu_p p grad phi_p) - R).
+        """
+        if self._transient is None:
+            _, wn, wp = ufl.TestFunctions(self.V_space)
+            self.u_old = fem.Function(self.V_space, name="u_old")
+            self.inv_dt = fem.Constant(self.mesh, 0.0)
+            n, p = self.densities()
+            n_old, p_old = self.densities(self.u_old)
+            dxl = self.dm.dx(lumped=True)
+            F_t = self.F + self.inv_dt * (-(n - n_old) * wn + (p - p_old) * wp) * dxl
+            self._transient = self._newton(F_t)
+        return self._transient
+
+    def transient_step(self, V: float, dt_s: float) -> OperatingPoint:
+        """One backward-Euler step of length ``dt_s`` (s) to bias ``V`` (volts) from the present state.
+
+        The record's J (J_cathode) is the total current density at the anode (cathode), conduction +
+        displacement, mA cm^-2: the carrier reaction (or Robin flux) plus the change of the contact's Poisson
+        reaction (its charge) over dt. The two are equal: discrete charge conservation, exact for the
+        backward-Euler step because storage and Poisson charge use the same lumped quadrature.
+        """
+        if not dt_s > 0:
+            raise InputError("dt_s", f"must be > 0 s, got {dt_s!r}")
+        solver = self._transient_solver()
+        q_old = self._reactions()
+        self.u_old.x.array[:] = self.u.x.array
+        self.inv_dt.value = self.sc.t0 / dt_s
+        saved, bias = self.u.x.array.copy(), self.bias
+        self.contacts.set_bias(V)
+        ok, its = solver.solve()
+        if not (ok and np.all(np.isfinite(self.u.x.array))):
+            self.u.x.array[:] = saved
+            self.u.x.scatter_forward()
+            self.contacts.set_bias(bias)
+            raise SolverError(f"transient step to V = {V:g} V over {dt_s:.3g} s did not converge in {its} "
+                              "Newton iterations; the state before the step is kept")
+        self.bias = V
+        q = self._reactions(solver)
+        to = self.sc.J0_mA_cm2 / self.width()
+        k = self.sc.t0 / dt_s
+        Ja = (q["anode"] + (q["anode_psi"] - q_old["anode_psi"]) * k) * to
+        if self.I_cathode_form is not None:     # thermionic: the Robin flux is the carriers' cathode current
+            Ic = self.comm.allreduce(fem.assemble_scalar(self.I_cathode_form), op=MPI.SUM)
+        else:
+            Ic = -q["cathode"]
+        Jc = (Ic - (q["cathode_psi"] - q_old["cathode_psi"]) * k) * to
+        return OperatingPoint(V, Ja, Jc, its, {"dt_s": dt_s})
 
     def operate(self, J_target: float, rtol: float = 1e-6, max_it: int = 40) -> OperatingPoint:
         """Constant-current operation: the steady state whose current density is ``J_target`` (mA cm^-2 > 0).
@@ -253,20 +331,24 @@ class Device:
     def width(self) -> float:
         return self.dm.layout.width_nm
 
-    def _reactions(self) -> dict[str, float]:
+    def _reactions(self, solver=None) -> dict[str, float]:
         """Carrier residuals summed over each contact's owned nodes (scaled currents), from ONE assembly:
-        ``anode`` (electrons + holes), ``cathode`` (electrons + holes) and ``cathode_n`` (electrons)."""
+        ``anode`` (electrons + holes), ``cathode`` (electrons + holes) and ``cathode_n`` (electrons); and the
+        Poisson residuals ``anode_psi``, ``cathode_psi`` (the contacts' charges, for displacement currents)."""
         b = self._residual_vec
-        self.newton.assemble_residual(b)
+        (solver or self.newton).assemble_residual(b)
         nown = self.S.dofmap.index_map.size_local
         a = self.contacts.anode_dofs
         c = self.contacts.cathode_dofs
         a, c = a[a < nown], c[c < nown]
         r = b.array
         local = np.array([r[3 * a + 1].sum() + r[3 * a + 2].sum(), r[3 * c + 1].sum() + r[3 * c + 2].sum(),
-                          r[3 * c + 1].sum()])
+                          r[3 * c + 1].sum(), r[3 * a].sum(), r[3 * c].sum()])
+        if self._robin_charge is not None:     # psi is Robin at the cathode: its row holds -(the layer's term)
+            local[4] -= fem.assemble_scalar(self._robin_charge)
         total = self.comm.allreduce(local, op=MPI.SUM)
-        return {"anode": float(total[0]), "cathode": float(total[1]), "cathode_n": float(total[2])}
+        return {"anode": float(total[0]), "cathode": float(total[1]), "cathode_n": float(total[2]),
+                "anode_psi": float(total[3]), "cathode_psi": float(total[4])}
 
     def _terminal(self) -> tuple[float, float, float]:
         """(device current, cathode current, electron current injected at the cathode), mA cm^-2.
@@ -300,11 +382,9 @@ class Device:
         X = self.S.tabulate_dof_coordinates()[dofs]
         out = {"x": X[:, 0], "y": X[:, 1], "barrier_eV": c.barrier.x.array[dofs]}
         if c.kind == "thermionic":
-            vals = c.cathode_vals
-            u = self.u.x.array
-            n = np.exp(u[3 * dofs] + vals["chi"] - u[3 * dofs + 1] + vals["lnNc"])
-            n0 = np.exp(vals["lnNc"] - c.barrier.x.array[dofs] / self.sc.Vt)
-            out["j_n_mA_cm2"] = c.v_n * (n0 - n) * self.sc.J0_mA_cm2
+            out["j_n_mA_cm2"] = c.electron_injection(dofs, self.u.x.array) * self.sc.J0_mA_cm2
+            if c.interfacial:
+                out["interfacial_layer_nm"] = c.d_i.x.array[dofs]
         return out
 
     def operating_point(self, iterations: int = 0) -> OperatingPoint:

@@ -109,3 +109,12 @@ def write_xdmf_potentials(dev, path: Path) -> None:
         xf.write_mesh(dev.mesh)
         for f in funcs:
             xf.write_function(f)
+
+
+def write_state(dev, outdir: Path, stem: str) -> list[Path]:
+    """The present state of ``dev`` as VTX fields ``<stem>.bp`` (+ vectors): e.g. the last good state."""
+    fw = FieldWriter(dev)
+    try:
+        return fw.write(Path(outdir), stem=stem)
+    finally:
+        fw.close()

@@ -65,3 +65,15 @@ def sclc_case(L_nm: float = 100.0, mu: float = 1e-4, eps: float = 3.0) -> dict:
         mesh={"interface_size_nm": 0.05, "bulk_size_nm": 1.0, "grading": 0.1},
         contacts={"cathode": "ohmic"}, emission={"qd_layer": ""},
         materials={"ins": ins, "nplus": {**ins, "Nd_cm3": 1e20}})
+
+
+def capacitor_case(d_nm: float = 50.0, eps: float = 3.0, **changes) -> dict:
+    """An undoped wide-gap layer between two contacts: no carriers within reach, a parallel-plate capacitor."""
+    wide = {"role": "semiconductor", "eps_r": eps, "electron_affinity_eV": 2.0, "band_gap_eV": 4.0,
+            "Nc_cm3": 1e10, "Nv_cm3": 1e10, "mu_n_cm2Vs": 1e-4, "mu_p_cm2Vs": 1e-4}
+    base = dict(layer=[{"name": "D", "material": "wide", "thickness_nm": d_nm - 2.0}],
+                interlayer={"name": "DC", "material": "wide", "thickness_nm": 2.0},
+                geometry={"quasi_1d": True},
+                mesh={"interface_size_nm": 0.5, "bulk_size_nm": 2.0, "grading": 0.2},
+                contacts={"cathode": "ohmic"}, emission={"qd_layer": ""}, materials={"wide": wide})
+    return small_case(**merge(base, changes))

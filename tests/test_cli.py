@@ -130,3 +130,18 @@ def test_age_command_quasi_1d(case_file, tmp_path):
     lines = (tmp_path / "results" / "small" / "ageing.csv").read_text().splitlines()
     assert lines[0].startswith("t_h,dt_h,V,J_mA_cm2,luminance_cd_m2") and len(lines) > 3
     assert float(lines[-1].split(",")[0]) == pytest.approx(20.0)
+
+
+def test_newton_failure_keeps_the_curve_and_the_last_good_state(case_file, tmp_path):
+    """A Newton that cannot converge (at most 4 iterations, no step cutting below 0.5 V) stops the sweep with
+    one line saying where; the converged points and the last good state are written."""
+    case_file.write_text(SMALL + "[solver]\nnewton_max_iterations = 4\nbias_step_V = 0.5\nmin_bias_step_V = 0.5\n")
+    out = tmp_path / "res"
+    r = femqled("jv", str(case_file), "--V", "0:3:0.5", "--quasi-1d", "--quiet", "--out", str(out), cwd=tmp_path)
+    assert r.returncode == 3, r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "solver failed" in lines[0] and "last good state" in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+    rows = (out / "jv.csv").read_text().splitlines()
+    assert len(rows) >= 2                                # header + the converged points
+    assert (out / "last_good_state.bp").is_dir()

@@ -76,6 +76,8 @@ def run(dev, voltages, outdir, progress: bool = True) -> tuple[list[dict], dict]
     import time
 
     from femqled import io
+    from femqled.errors import SolverError
+    from femqled.fields import write_state
 
     comm = dev.comm
     rows = []
@@ -86,7 +88,15 @@ def run(dev, voltages, outdir, progress: bool = True) -> tuple[list[dict], dict]
         bar = tqdm(total=len(voltages), desc="J-V", unit="pt", leave=False)
     t0 = time.perf_counter()
     for V in voltages:
-        op = dev.solve(float(V))
+        try:
+            op = dev.solve(float(V))
+        except SolverError as e:          # keep what was computed: the curve so far and the last good state
+            if bar:
+                bar.close()
+            io.write_csv(outdir / "jv.csv", rows)
+            write_state(dev, outdir, "last_good_state")
+            raise SolverError(f"{e}; the {len(rows)} converged points are in {outdir / 'jv.csv'} and the last "
+                              f"good state ({dev.bias:g} V) in {outdir / 'last_good_state.bp'}") from None
         rows.append(op.as_row())
         if bar:
             bar.set_postfix(V=f"{V:.2f}", J=f"{op.J:.3g}")

@@ -1,0 +1,77 @@
+"""Transient (backward-Euler) carrier equations and the interfacial-layer (Bardeen) cathode, against exact answers.
+
+- A parallel-plate capacitor under a voltage ramp carries the displacement current eps/d dV/dt.
+- A silicon pn diode after a bias step: the total (conduction + displacement) current is the same at both
+  contacts at every step, and the transient settles on the steady state.
+- An interfacial layer of thickness d_i and permittivity eps_i on a charge-free layer (d_s, eps_s) is a series
+  capacitor: it takes the fraction (d_i/eps_i) / (d_s/eps_s + d_i/eps_i) of the voltage.
+- d_i -> 0 gives back the plain thermionic contact.
+"""
+
+import numpy as np
+import pytest
+from helpers import capacitor_case, pn_case, small_case
+
+from femqled.device import Device
+from femqled.scaling import EPS0
+
+
+@pytest.mark.mpi
+def test_capacitor_ramp_gives_displacement_current():
+    d_nm, eps = 50.0, 3.0
+    dev = Device(capacitor_case(d_nm, eps))
+    dt, dV = 1e-7, 0.1                                   # 1 V/us
+    expected = eps * EPS0 / (d_nm * 1e-9) * dV / dt * 1e3 / 1e4     # mA cm^-2
+    for k in range(1, 6):
+        op = dev.transient_step(k * dV, dt)
+        assert op.J == pytest.approx(expected, rel=1e-6)
+        assert op.J_cathode == pytest.approx(expected, rel=1e-6)
+    op = dev.transient_step(5 * dV, dt)                  # bias held: the displacement current stops
+    assert abs(op.J) < 1e-9 * expected
+
+
+@pytest.mark.mpi
+def test_pn_transient_conserves_charge_and_settles_on_the_steady_state():
+    dev = Device(pn_case())
+    V = 0.4
+    steady = Device(pn_case()).solve(V)
+    for dt in np.logspace(-12, -4, 9):
+        op = dev.transient_step(V, float(dt))
+        assert abs(op.J - op.J_cathode) <= 1e-6 * abs(op.J)
+    assert op.J == pytest.approx(steady.J, rel=1e-6)
+
+
+def test_interfacial_layer_is_a_series_capacitor():
+    d_s, eps_s, d_i, eps_i = 50.0, 3.0, 1.0, 4.0
+    case = capacitor_case(d_s, eps_s, contacts={"cathode": "thermionic", "interfacial_layer_nm": d_i},
+                          model={"interfacial_eps_r": eps_i})
+    dev = Device(case)
+    c = dev.contacts
+    assert c.eps_i == eps_i
+    for V in (0.5, 2.0):
+        dev.solve(V)
+        u = dev.u.x.array
+        a = c.anode_dofs[0]
+        k = c.cathode_dofs[c.cathode_dofs < dev.S.dofmap.index_map.size_local]
+        psi_ref = c.psi_cathode.x.array[k]
+        frac = (u[3 * k] - psi_ref) / (u[3 * a] - psi_ref)
+        expected = (d_i / eps_i) / (d_s / eps_s + d_i / eps_i)
+        assert np.allclose(frac, expected, rtol=1e-6)
+
+
+def test_thin_interfacial_layer_recovers_the_thermionic_contact():
+    plain = Device(small_case(geometry={"quasi_1d": True})).solve(1.5)
+    thin = Device(small_case(geometry={"quasi_1d": True}, contacts={"interfacial_layer_nm": 1e-5})).solve(1.5)
+    assert thin.J == pytest.approx(plain.J, rel=1e-3)
+    assert thin.extra["eta_X"] == pytest.approx(plain.extra["eta_X"], rel=1e-3)
+
+
+def test_thicker_interfacial_layer_blocks_injection():
+    case = small_case(geometry={"quasi_1d": True}, contacts={"interfacial_layer_nm": 0.2})
+    dev = Device(case)
+    J = [dev.solve(1.5).J]
+    for d in (1.5, 2.5):
+        dev.contacts.set_interfacial_layer(d)
+        J.append(dev.solve(1.5).J)
+    assert J[0] > J[1] > J[2]
+    assert J[2] < 0.1 * J[0]
