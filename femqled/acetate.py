@@ -1,6 +1,7 @@
-"""Acetate transport in the ZnO film, the interlayer and the Ag (MODEL.md sec. 4): plain thermal diffusion.
+"""Acetate transport in the ZnO film, the interlayer and the Ag (MODEL.md sec. 4).
 
-    da/dt = div(D S grad(a / S))
+    da/dt = div(D S grad(a / S))                                  (neutral, the default)
+    da/dt = div(D S (grad(a / S) + z (a / S) grad(psi / V_t)))    (charged, charge number z, Einstein mobility)
 
 with material diffusivity D and solubility S (per region, DG0), so that a/S is continuous across ZnO/Ag while a
 itself may jump. The unknown is c = a / S (continuous P1); a = S c. Units of this module: lengths in nm, time
@@ -8,8 +9,11 @@ in hours, concentrations in 1e21 cm^-3 (``A0_CM3``). Backward Euler in time (fir
 time-step test measures it). Lateral sides, the bottom of the ZnO film and the top of the modelled Ag are
 zero-flux unless a fixed concentration is given on a facet set.
 
-Still to come (issue 5): the field-driven, current-activated and Arrhenius kinetics, the contact state theta(s)
-and its coupling to the cathode barrier, adaptive steps, checkpoints.
+A charged species (``set_potential``) is solved in the Slotboom variable c^ = c e^{z psi / V_t}: the flux is
+D S e^{-z psi/V_t} grad c^, so a zero-flux equilibrium is exactly Boltzmann, c ~ e^{-z psi / V_t}, at the nodes;
+the storage terms are then mass-lumped (the lumped inventory is conserved). psi is frozen during a step (taken
+from the electrical state at its start; in the metal, the value at the interface: a metal has no field).
+The driving kinetics (current-activated, thermal, field) are applied by :mod:`femqled.ageing`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from petsc4py import PETSc
 
 from femqled import compat, materials
 from femqled.mesh import device_mesh
+from femqled.snes import lu_options
 
 A0_CM3 = 1e21
 CM2_S_TO_NM2_H = 1e14 * 3600.0
@@ -53,10 +58,19 @@ class AcetateTransport:
                                            if self.lib[self.dm.layout.materials[r]]["role"] == "metal"])
         self.c = fem.Function(self.V, name="acetate_over_S")
         self.c_old = fem.Function(self.V)
-        self.c.interpolate(fem.Expression(a0 / self.S, _points(self.V)))
-        self.c.x.scatter_forward()
+        nodal_max(self.c, a0.x.array / self.S.x.array)
+        self.c_initial = self.c.x.array.copy()          # the pristine profile (rebuild, peel-off)
+        touched = fem.Function(self.V)                  # 1 on nodes that touch a non-metal cell
+        nonmetal = np.ones(len(self.D.x.array))
+        nonmetal[self.metal_cells] = 0.0
+        nodal_max(touched, nonmetal)
+        self.metal_only_nodes = np.flatnonzero(touched.x.array < 0.5)
         self.t = 0.0                                   # hours
         self._dt = fem.Constant(mesh, 1.0)
+        self.z = 0                                     # charge number; nonzero after set_potential
+        self.g = fem.Function(self.V)                  # Slotboom weight e^{-z psi / V_t} (1: neutral)
+        self.g.x.array[:] = 1.0
+        self.c_hat = fem.Function(self.V)
         self.bcs = []
         self._build()
 
@@ -65,12 +79,12 @@ class AcetateTransport:
         dx = self.dm.dx()
         self.a_form = fem.form(self.S * c * w * dx + self._dt * self.D * self.S * ufl.inner(ufl.grad(c), ufl.grad(w)) * dx)
         self.L_form = fem.form(self.S * self.c_old * w * dx)
+        dxl = self.dm.dx(lumped=True)                  # charged: Slotboom variable, lumped storage
+        self.a_form_z = fem.form(self.S * self.g * c * w * dxl
+                                 + self._dt * self.D * self.S * self.g * ufl.inner(ufl.grad(c), ufl.grad(w)) * dx)
+        self.L_form_z = fem.form(self.S * self.c_old * w * dxl)
         self.A = compat.create_matrix(self.a_form)
-        self.ksp = PETSc.KSP().create(self.comm)
-        self.ksp.setOperators(self.A)
-        self.ksp.setType("preonly")
-        self.ksp.getPC().setType("lu")
-        self.ksp.getPC().setFactorSolverType("mumps")
+        self.ksp = None                                 # created at the first step (LU options used then)
         self._assembled_dt = None
 
     def fix(self, facet_set: str, value_cm3: float) -> None:
@@ -78,6 +92,27 @@ class AcetateTransport:
         fdim = self.dm.mesh.topology.dim - 1
         dofs = fem.locate_dofs_topological(self.V, fdim, self.dm.facets(facet_set))
         self.bcs.append(fem.dirichletbc(PETSc.ScalarType(value_cm3 / A0_CM3), dofs, self.V))
+        self._assembled_dt = None
+
+    def set_potential(self, z: int, psi_V) -> None:
+        """Make the species charged (charge number z, e.g. -1 for acetate) in the electrostatic potential psi (V):
+        an array of P1 nodal values of this mesh, or a function of the coordinates x -> (N,)."""
+        from femqled.scaling import Scales
+
+        Vt = Scales(self.case["temperature_K"]).Vt
+        psi = fem.Function(self.V)
+        if callable(psi_V):
+            psi.interpolate(psi_V)
+        else:
+            psi.x.array[:] = psi_V
+        self.z = int(z)
+        self.g.x.array[:] = np.exp(-self.z * psi.x.array / Vt)
+        self.g.x.scatter_forward()
+        self._assembled_dt = None
+
+    def set_diffusivity_factor(self, factor: float) -> None:
+        """Multiply D everywhere by ``factor`` (thermal activation), on top of any metal activation."""
+        self.D.x.array[:] *= factor
         self._assembled_dt = None
 
     def set_metal_activation(self, factor_of_x) -> None:
@@ -106,27 +141,49 @@ class AcetateTransport:
         tags[self.dm.cell_tags.indices] = self.dm.cell_tags.values
         return centres, tags[:n], amounts
 
+    def _solver(self):
+        if self.ksp is None:
+            self.ksp = PETSc.KSP().create(self.comm)
+            prefix = f"femqled_acetate_{id(self)}_"
+            self.ksp.setOptionsPrefix(prefix)
+            opts = PETSc.Options()
+            for k, v in lu_options(self.case["solver"]["linear_solver"]).items():
+                opts[prefix + k] = v
+            self.ksp.setOperators(self.A)
+            self.ksp.setFromOptions()
+        return self.ksp
+
     def step(self, dt_h: float) -> None:
         """Advance by dt (hours), backward Euler."""
         self.c.x.petsc_vec.copy(self.c_old.x.petsc_vec)
         self.c_old.x.scatter_forward()
-        if self._assembled_dt != dt_h:
+        charged = self.z != 0
+        a_form, L_form = (self.a_form_z, self.L_form_z) if charged else (self.a_form, self.L_form)
+        if self._assembled_dt != (dt_h, charged):
             self._dt.value = dt_h
             self.A.zeroEntries()
-            fem_petsc.assemble_matrix(self.A, self.a_form, bcs=self.bcs)
+            fem_petsc.assemble_matrix(self.A, a_form, bcs=self.bcs)
             self.A.assemble()
-            self._assembled_dt = dt_h
+            self._assembled_dt = (dt_h, charged)
         b = self.c.x.petsc_vec.duplicate()
         with b.localForm() as bl:
             bl.set(0.0)
-        fem_petsc.assemble_vector(b, self.L_form)
-        fem_petsc.apply_lifting(b, [self.a_form], bcs=[self.bcs])
+        fem_petsc.assemble_vector(b, L_form)
+        fem_petsc.apply_lifting(b, [a_form], bcs=[self.bcs])
         b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         compat.set_bc(b, self.bcs)
-        self.ksp.solve(b, self.c.x.petsc_vec)
-        self.c.x.scatter_forward()
+        target = self.c_hat if charged else self.c
+        self._solver().solve(b, target.x.petsc_vec)
+        target.x.scatter_forward()
+        if charged:
+            self.c.x.array[:] = self.g.x.array * self.c_hat.x.array
         b.destroy()
         self.t += dt_h
+
+    def lumped_inventory(self) -> float:
+        """Integral of a with vertex quadrature (the amount the charged transport conserves)."""
+        form = fem.form(self.S * self.c * self.dm.dx(lumped=True))
+        return self.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
 
     # ---------------------------------------------------------------------------------------------------------
     def inventory(self, *regions: str) -> float:
@@ -140,6 +197,25 @@ class AcetateTransport:
         a = fem.Function(D1, name="acetate_cm3")
         a.interpolate(fem.Expression(self.S * self.c * A0_CM3, _points(D1)))
         return a
+
+
+def nodal_max(func, cell_values: np.ndarray) -> None:
+    """Set a P1 function from per-cell values (local + ghost cells): each node takes the largest value of the
+    cells around it. A discontinuous initial profile (the acetate-rich interlayer next to acetate-free Ag) has
+    no unique nodal value at an interface; this rule keeps the pile-up at the interface node, and - unlike an
+    interpolation, where the last cell visited wins - it does not depend on the partition or the rank count."""
+    V = func.function_space
+    mesh = V.mesh
+    tdim = mesh.topology.dim
+    ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
+    dofs = V.dofmap.list[:ncell]
+    vals = np.full(func.x.array.shape, -np.inf)
+    np.maximum.at(vals, dofs.ravel(), np.repeat(cell_values[:ncell], dofs.shape[1]))
+    vec = func.x.petsc_vec
+    with vec.localForm() as loc:
+        loc.array[:] = vals
+    vec.ghostUpdate(addv=PETSc.InsertMode.MAX_VALUES, mode=PETSc.ScatterMode.REVERSE)
+    vec.ghostUpdate(addv=PETSc.InsertMode.INSERT_VALUES, mode=PETSc.ScatterMode.FORWARD)
 
 
 def _points(space):

@@ -4,14 +4,20 @@ At each ageing step (operator splitting: electrons are quasi-static on the hours
 
 1. the electrical steady state at the operating current (``Device.operate``), giving the local cathode current
    density j_n(s) and the emission record (L, EQE, eta_X);
-2. the acetate diffusivity in the Ag follows the kinetics: ``diffusion`` (as in the parameter file) or
-   ``current`` (D_eff = D (|j_n(s)| / j_ref)^m, a Black-type law; m = 1.5-2 from the paper's elevation times);
+2. the acetate transport follows the kinetics: ``diffusion`` (as in the parameter file); ``current``
+   (D_eff = D (|j_n(s)| / j_ref)^m in the Ag, a Black-type law; m = 1.5-2 from the paper's elevation times);
+   ``field`` (a charged species, charge ``acetate_charge``, drifting in the electrostatic potential of the
+   operating state: under forward bias the field pushes an anion away from the Ag); ``thermal`` (Arrhenius,
+   D exp(-E_a/k (1/T - 1/T0)), with Joule self-heating T = T0 + R_th J V);
 3. one backward-Euler acetate step;
 4. the contact state theta(s) in [0, 1]: the acetate in the Ag within ``depth_nm`` of the interface, per lateral
    bin of ``bins_nm``, divided by ``saturation_cm2``; the cathode barrier becomes Phi_B0 + dPhi_B theta(s).
 
-The step grows by 1.5x while theta changes by less than ``max_dtheta`` and is halved (and redone) when it
-changes by more. Rank 0 writes ``ageing.csv`` (time series) as it goes.
+The step grows by ``step_growth`` (1.5x) while theta changes by less than ``max_dtheta`` and is halved (and
+redone) when it changes by more than twice that. If the electrical solve fails, the step is cut (4x) and redone;
+if it still fails, the last good state is written (checkpoint + fields) and the run stops with a message. Steps
+are first order in time (backward Euler for acetate, the kinetics from the electrical state at the start of the
+step: a sequential splitting); tests/test_ageing.py measures the order. Rank 0 writes ``ageing.csv`` (time series) as it goes.
 """
 
 from __future__ import annotations
@@ -22,9 +28,13 @@ import numpy as np
 from mpi4py import MPI
 
 from femqled.acetate import A0_CM3, AcetateTransport
+from femqled.scaling import KB, Q
 from femqled.device import Device
 from femqled.errors import SolverError
 from femqled.fields import write_state
+
+
+OPERATE_RTOL = 1e-8    # constant current to 1e-8: the steady states resolve J to ~1e-9 (Newton update 1e-9 V_t)
 
 
 class Ageing:
@@ -46,35 +56,73 @@ class Ageing:
         order = np.argsort(x)
         self.interface_x, self.interface_y = x[order], y[order]
         self.rows: list[dict] = []
+        self.pristine_cm2 = self.ag_inventory_cm2()      # the pile-up at the interface at t = 0
 
     # ---------------------------------------------------------------------------------------------------------
     def centres(self) -> np.ndarray:
         return 0.5 * (self.edges[1:] + self.edges[:-1])
 
-    def contact_state(self) -> np.ndarray:
-        """theta per lateral bin from the Ag-side acetate within depth_nm of the interface."""
+    def ag_inventory_cm2(self) -> np.ndarray:
+        """Acetate per unit interface length (cm^-2) in the Ag within depth_nm of the interface, per lateral bin."""
         xy, tags, amount = self.acetate.cell_amounts()
         depth = xy[:, 1] - np.interp(xy[:, 0], self.interface_x, self.interface_y)
         near = np.isin(tags, self.metal_tags) & (depth < self.cfg["depth_nm"])
         hist, _ = np.histogram(xy[near, 0], bins=self.edges, weights=amount[near])
         hist = self.comm.allreduce(hist, op=MPI.SUM)
-        per_area_cm2 = hist / np.diff(self.edges) * A0_CM3 * 1e-7       # (1e21 cm^-3 nm^2 / nm) -> cm^-2
-        return np.clip(per_area_cm2 / self.cfg["saturation_cm2"], 0.0, 1.0)
+        return hist / np.diff(self.edges) * A0_CM3 * 1e-7       # (1e21 cm^-3 nm^2 / nm) -> cm^-2
+
+    def contact_state(self) -> np.ndarray:
+        """theta per lateral bin: the acetate that entered the Ag within depth_nm of the interface since t = 0,
+        over ``saturation_cm2``. The pristine pile-up (the interface node belongs to the interlayer, so the
+        first Ag elements hold S times its value) is the reference: it is the pristine contact."""
+        return np.clip((self.ag_inventory_cm2() - self.pristine_cm2) / self.cfg["saturation_cm2"], 0.0, 1.0)
 
     def apply_barrier(self, theta) -> None:
         c, d = self.centres(), self.cfg["barrier_rise_eV"]
         self.device.contacts.set_barrier(lambda x: self.phi0 + d * np.interp(x[0], c, theta))
 
-    def apply_kinetics(self) -> None:
-        if self.cfg["kinetics"] != "current":
-            return
-        prof = self.device.cathode_profile()
-        x = np.concatenate(self.comm.allgather(prof["x"]))
-        j = np.abs(np.concatenate(self.comm.allgather(prof["j_n_mA_cm2"])))
-        o = np.argsort(x)
-        x, j = x[o], j[o]
-        ref, m = self.cfg["j_ref_mA_cm2"], self.cfg["exponent"]
-        self.acetate.set_metal_activation(lambda xc: (np.interp(xc, x, j) / ref) ** m)
+    def apply_kinetics(self, op=None) -> None:
+        """Set the acetate transport of the next step from the present electrical state (see the case's
+        ``ageing.kinetics``)."""
+        cfg, ac = self.cfg, self.acetate
+        kin = cfg["kinetics"]
+        ac.D.x.array[:] = ac.D_base
+        ac._assembled_dt = None
+        if kin == "current":
+            prof = self.device.cathode_profile()
+            x = np.concatenate(self.comm.allgather(prof["x"]))
+            j = np.abs(np.concatenate(self.comm.allgather(prof["j_n_mA_cm2"])))
+            o = np.argsort(x)
+            x, j = x[o], j[o]
+            ref, m = cfg["j_ref_mA_cm2"], cfg["exponent"]
+            ac.set_metal_activation(lambda xc: (np.interp(xc, x, j) / ref) ** m)
+        elif kin == "thermal":
+            T0 = self.case["temperature_K"]
+            J_A = (self.rows[-1]["J_mA_cm2"] if self.rows else cfg["J_mA_cm2"]) * 1e-3      # A cm^-2
+            T = T0 + cfg["thermal_resistance_K_cm2_W"] * J_A * self.device.bias
+            self.temperature_K = T
+            ac.set_diffusivity_factor(np.exp(-cfg["activation_energy_eV"] / (KB / Q) * (1.0 / T - 1.0 / T0)))
+        elif kin == "field":
+            ac.set_potential(cfg["acetate_charge"], self.potential_on_acetate_mesh())
+
+    def potential_on_acetate_mesh(self) -> np.ndarray:
+        """The electrostatic potential (V) at the acetate mesh's nodes: the device's psi in the oxide, and in
+        the metal the value at the interface below (a metal holds no field)."""
+        from femqled.probe import evaluate
+
+        ac, dev = self.acetate, self.device
+        X = ac.V.tabulate_dof_coordinates()[:, :2]
+        psi = evaluate(dev.u, X, component=0) * dev.sc.Vt
+        prof = dev.cathode_profile()
+        nown = dev.S.dofmap.index_map.size_local
+        c = dev.contacts
+        dofs = c.cathode_dofs[c.cathode_dofs < nown]
+        xs = np.concatenate(self.comm.allgather(prof["x"]))
+        ps = np.concatenate(self.comm.allgather(dev.u.x.array[3 * dofs] * dev.sc.Vt))
+        o = np.argsort(xs)
+        metal = np.isnan(psi)
+        psi[metal] = np.interp(X[metal, 0], xs[o], ps[o])
+        return psi
 
     def record(self, op, dt) -> dict:
         e = op.extra
@@ -94,12 +142,14 @@ class Ageing:
                 "J_leak_mA_cm2", "n_qd_cm3", "theta_mean", "theta_max", "acetate_in_Ag", "newton_iterations")
 
     def save(self, path, dt_next: float) -> None:
-        """Checkpoint: acetate, electrical state, theta, time, next step and the time series (atomic)."""
+        """Checkpoint: acetate, electrical state, theta, time, next step, the slope d ln J/dV that the next
+        constant-current solve starts from, and the time series (atomic)."""
         from femqled import checkpoint as ck
 
         rows = np.array([[r[k] for k in self.ROW_KEYS] for r in self.rows])
         ck.save(path, self.comm, c=ck.gather(self.acetate.c), u=ck.gather(self.device.u), theta=self.theta,
-                t=np.array(self.acetate.t), dt=np.array(dt_next), bias=np.array(self.device.bias), rows=rows)
+                t=np.array(self.acetate.t), dt=np.array(dt_next), bias=np.array(self.device.bias), rows=rows,
+                slope=np.array(np.nan if self.device._dlnJ_dV is None else self.device._dlnJ_dV))
 
     def restore(self, path) -> float:
         """Load a checkpoint written by :meth:`save`; returns the next time step."""
@@ -111,6 +161,8 @@ class Ageing:
         self.theta = d["theta"]
         self.acetate.t = float(d["t"])
         self.device.bias = float(d["bias"])
+        slope = float(d["slope"])
+        self.device._dlnJ_dV = None if np.isnan(slope) else slope     # operate's memory: part of the state
         self.device.contacts.set_bias(self.device.bias)
         self.apply_barrier(self.theta)
         self.rows = [dict(zip(self.ROW_KEYS, map(float, r))) for r in d["rows"]]
@@ -136,12 +188,16 @@ class Ageing:
             dt = self.restore(ckpt)
             io.say(f"age: resumed from {ckpt} at t = {self.acetate.t:g} h", comm=self.comm)
         else:
-            op = self.device.operate(J, rtol=1e-12)
+            op = self.device.operate(J, rtol=OPERATE_RTOL)
             self.record(op, 0.0)
             dt = cfg["first_step_h"]
+        outputs = sorted({float(t) for t in cfg["output_times_h"] if 0 < t < t_end} | {t_end})
+        writers = self._field_writers(outdir, resume) if outdir is not None else None
+        if writers and not (resume and self.acetate.t > 0):
+            self._write_fields(writers)
         steps = 0
         t0 = time.perf_counter()
-        marks = sorted({float(t) for t in stops if 0 < t < t_end} | {t_end})
+        marks = sorted({float(t) for t in stops if 0 < t < t_end} | set(outputs))
         while self.acetate.t < t_end * (1 - 1e-12):
             next_mark = next(m for m in marks if m > self.acetate.t * (1 + 1e-12))
             step = min(dt, next_mark - self.acetate.t)
@@ -163,7 +219,7 @@ class Ageing:
             self.theta = theta
             self.apply_barrier(theta)
             try:
-                op = self.device.operate(J, rtol=1e-12)
+                op = self.device.operate(J, rtol=OPERATE_RTOL)
             except SolverError as e:              # cut the step; if it is already tiny, keep the last good state
                 self.acetate.c.x.array[:] = saved
                 self.acetate.c.x.scatter_forward()
@@ -193,9 +249,32 @@ class Ageing:
                        f"  ({time.perf_counter() - t0:.0f} s)", comm=self.comm)
             if outdir is not None:
                 io.write_csv(outdir / "ageing.csv", self.rows, comm=self.comm)
+                if writers and any(abs(self.acetate.t - t) <= 1e-9 * max(1.0, t) for t in outputs):
+                    self._write_fields(writers)
             if change < cfg["max_dtheta"]:
-                dt *= 1.5
+                dt *= cfg["step_growth"]
             steps += 1
             if ckpt is not None and steps % checkpoint_every == 0:
                 self.save(ckpt, dt)
+        if writers:
+            for w in writers:
+                w.close()
         return self.rows
+
+    def _field_writers(self, outdir, resume: bool):
+        """VTX time series: ``ageing_fields.bp`` (+ vectors) on the device, ``ageing_acetate.bp`` on the acetate
+        mesh (a resumed run starts new files named after its start time)."""
+        from pathlib import Path
+
+        from femqled.fields import AcetateWriter, FieldWriter
+
+        suffix = f"_from_{self.acetate.t:g}h" if resume and self.acetate.t > 0 else ""
+        fw = FieldWriter(self.device)
+        fw.stem = f"ageing_fields{suffix}"
+        fw.outdir = Path(outdir)
+        return [fw, AcetateWriter(self.acetate, Path(outdir) / f"ageing_acetate{suffix}.bp")]
+
+    def _write_fields(self, writers) -> None:
+        fw, aw = writers
+        fw.write(fw.outdir, t=self.acetate.t, stem=fw.stem)
+        aw.write(self.acetate.t)

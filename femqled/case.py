@@ -85,6 +85,8 @@ CONTACTS = Table({
                                                  "cathode work function minus the interlayer electron affinity"),
     "richardson_A_cm2K2": Field(float, 120.0, gt=0.0, doc="effective Richardson constant A* (A cm^-2 K^-2)"),
     "hole_barrier_eV": Field(float, None, doc="hole barrier at the cathode (eV); default: Eg - Phi_B0"),
+    "image_force_lowering": Field(bool, False, doc="Schottky (image-force) lowering of the barrier maximum by the "
+                                                   "field at the cathode: thermionic velocity x exp(dPhi(E)/kT)"),
     "interfacial_layer_nm": Field(float, 0.0, min=0.0,
                                   doc="insulating interfacial layer between the interlayer and the metal (nm): 0 = "
                                       "none; > 0 = Bardeen contact: Robin psi with capacitance eps_i/d_i and "
@@ -102,19 +104,31 @@ EMISSION = Table({
 })
 
 AGEING = Table({
-    "kinetics": Field(str, "current", choices=("diffusion", "current"),
-                      doc="what drives acetate into the Ag: plain thermal diffusion, or current-activated diffusion "
-                          "in the Ag, D_eff = D (|j_n| / j_ref)^m with j_n the local cathode current density"),
+    "kinetics": Field(str, "current", choices=("diffusion", "current", "field", "thermal"),
+                      doc="what drives acetate into the Ag: plain thermal diffusion; current-activated diffusion in "
+                          "the Ag, D_eff = D (|j_n| / j_ref)^m with j_n the local cathode current density; field: "
+                          "drift of a charged species (charge acetate_charge) in the electrostatic potential; "
+                          "thermal: D exp(-E_a/k (1/T - 1/T0)) with Joule heating T = T0 + R_th J V"),
+    "acetate_charge": Field(int, -1, doc="charge number of acetate for the field kinetics (an anion: -1)"),
+    "activation_energy_eV": Field(float, 0.5, min=0.0, doc="E_a of the thermal kinetics (eV)"),
+    "thermal_resistance_K_cm2_W": Field(float, 0.0, min=0.0,
+                                        doc="R_th of the thermal kinetics: self-heating T - T0 = R_th J V (K cm2/W)"),
     "J_mA_cm2": Field(float, 10.0, gt=0.0, doc="operating current density (constant-current test)"),
     "hours": Field(float, 1000.0, gt=0.0, doc="operating time to simulate (h)"),
     "j_ref_mA_cm2": Field(float, 10.0, gt=0.0, doc="reference current density of the current-activated kinetics"),
     "exponent": Field(float, 2.0, gt=0.0, doc="m of the current-activated kinetics (1.5-2 from the paper's data)"),
     "depth_nm": Field(float, 2.0, gt=0.0, doc="depth delta into the Ag over which acetate degrades the contact"),
     "saturation_cm2": Field(float, 5e13, gt=0.0, doc="Ag-side acetate inventory (per area) at full degradation"),
-    "barrier_rise_eV": Field(float, 0.3, min=0.0, doc="cathode barrier rise at full degradation, Phi_B0 + dPhi theta"),
+    "barrier_rise_eV": Field(float, 0.4, min=0.0, doc="cathode barrier rise at full degradation, Phi_B0 + dPhi theta "
+                                                      "(provisional calibration: L rises at 10 mA/cm2 over ~1000 h)"),
     "first_step_h": Field(float, 0.1, gt=0.0, doc="first time step (h)"),
     "max_dtheta": Field(float, 0.05, gt=0.0, max=1.0, doc="largest change of theta allowed in one step"),
+    "step_growth": Field(float, 1.5, min=1.0, doc="factor by which the step grows after an easy step "
+                                                  "(1 = fixed steps, for convergence studies)"),
     "bins_nm": Field(float, 2.0, gt=0.0, doc="lateral resolution of theta(s) along the cathode (nm)"),
+    "output_times_h": Field(float, list, list_of=True, min=0.0,
+                            doc="times (h) at which the fields are written (VTX time series for ParaView; also "
+                                "at 0 and at the end); the steps land on them"),
 })
 
 SOLVER = Table({
@@ -123,6 +137,9 @@ SOLVER = Table({
     "min_bias_step_V": Field(float, 1e-4, gt=0.0, doc="a failed step is halved until this; then the solve fails "
                                                       "and the last good state is kept"),
     "newton_max_iterations": Field(int, 60, min=1, doc="Newton iterations per steady state"),
+    "linear_solver": Field(str, "mumps", choices=("mumps", "superlu_dist"),
+                           doc="parallel LU of every linear solve: mumps (fastest) or superlu_dist (bitwise "
+                               "reproducible on several ranks; mumps agrees to roundoff only)"),
     "newton_max_update_Vt": Field(float, 5.0, gt=0.0, doc="largest Newton update of any potential (units of "
                                                           "kT/q; per-dof clipping)"),
 })

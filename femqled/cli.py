@@ -1,6 +1,9 @@
 """The command line: ``femqled <command> CASE [options]`` (also ``python3 -m femqled``), under mpirun or not.
 
-Bad input prints one line naming the field and what is allowed, and exits with status 2; no traceback.
+Commands: mesh, jv, demo, age (lifetime test), cv, spectrum, skpm, sims, rebuild, sweep. Instruments that
+measure a state take ``--state CHECKPOINT`` to measure an aged state saved by ``age`` (default: pristine).
+Bad input prints one line naming the field and what is allowed, and exits with status 2; a solver failure
+prints one line saying what failed and where the last good state was written, and exits with status 3.
 """
 
 from __future__ import annotations
@@ -11,31 +14,32 @@ import time
 
 from mpi4py import MPI
 
+from pathlib import Path
+
 from femqled.errors import InputError, SolverError
 
 
-def cmd_mesh(args) -> int:
+def cmd_mesh(args, comm=MPI.COMM_WORLD) -> int:
     from femqled import io, mesh as fmesh, viz
     from femqled.case import load_case
 
-    comm = MPI.COMM_WORLD
     case = load_case(args.case)
     t0 = time.perf_counter()
     dm = fmesh.device_mesh(case, comm)
     t_mesh = time.perf_counter() - t0
-    out = io.results_dir(case, args.out)
+    out = io.results_dir(case, args.out, comm)
     io.write_mesh_xdmf(dm, out / "mesh.xdmf")
     pics = [viz.plot_regions(dm, out / "mesh.png"),
             viz.plot_regions(dm, out / "mesh_cathode.png", zoom="cathode")]
     summary = {"mesh_file": str(dm.path), "cells": dm.num_cells_global(), "vertices": dm.num_vertices_global(),
                "min_angle_deg": fmesh.min_angle_deg(dm), "seconds": t_mesh,
                "regions": dm.layout.regions, "facets": dm.layout.facets}
-    io.write_json(out / "mesh.json", summary)
-    io.write_manifest(out, case, "mesh")
+    io.write_json(out / "mesh.json", summary, comm=comm)
+    io.write_manifest(out, case, "mesh", comm=comm)
     io.say(f"mesh: {summary['cells']} cells, {summary['vertices']} vertices, min angle "
-           f"{summary['min_angle_deg']:.1f} deg ({t_mesh:.1f} s); cached at {dm.path}")
+           f"{summary['min_angle_deg']:.1f} deg ({t_mesh:.1f} s); cached at {dm.path}", comm=comm)
     io.say(f"wrote {out / 'mesh.xdmf'} (ParaView), {pics[0] if pics[0] else ''} and the cathode close-up, "
-           f"{out / 'mesh.json'}")
+           f"{out / 'mesh.json'}", comm=comm)
     return 0
 
 
@@ -51,21 +55,44 @@ def _voltages(spec: str):
     return np.round(np.arange(a, b + step / 2, step), 10)
 
 
-def cmd_jv(args) -> int:
+def _setup(args, comm, acetate: bool = False):
+    """(case, results dir, device, ageing or None): the state to measure, pristine or ``--state``."""
     from femqled import io
     from femqled.case import load_case
-    from femqled.device import Device
-    from femqled.instruments import jv
+    from femqled.errors import InputError
 
     case = load_case(args.case)
-    if args.quasi_1d:
+    if getattr(args, "quasi_1d", False):
         case["geometry"]["quasi_1d"] = True
-    out = io.results_dir(case, args.out)
-    dev = Device(case)
-    io.say(f"jv: {3 * dev.S.dofmap.index_map.size_global} unknowns on {dev.comm.size} rank(s)")
+    out = io.results_dir(case, args.out, comm)
+    state = getattr(args, "state", None)
+    if state or acetate:
+        from pathlib import Path
+
+        from femqled.ageing import Ageing
+
+        ag = Ageing(case, comm)
+        if state:
+            if not Path(state).is_file():
+                raise InputError("--state", f"no such checkpoint: {state} (written by 'femqled age' as "
+                                            "<results>/checkpoint.npz)")
+            ag.restore(state)
+        return case, out, ag.device, ag
+    from femqled.device import Device
+
+    return case, out, Device(case, comm), None
+
+
+def cmd_jv(args, comm=MPI.COMM_WORLD) -> int:
+    from femqled import io
+    from femqled.instruments import jv
+
+    case, out, dev, _ = _setup(args, comm)
+    io.say(f"jv: {3 * dev.S.dofmap.index_map.size_global} unknowns on {dev.comm.size} rank(s)", comm=comm)
+    dev.solve(0.0)
     rows, summary = jv.run(dev, _voltages(args.V), out, progress=not args.quiet)
-    io.write_manifest(out, case, "jv", {"summary": summary})
-    io.say(_jv_line(summary) + f"\nwrote {out / 'jv.csv'}, {out / 'jv.json'}, {out / 'jv.png'}")
+    io.write_manifest(out, case, "jv", {"summary": summary}, comm=comm)
+    io.say(_jv_line(summary) + f"\nwrote {out / 'jv.csv'}, {out / 'jv.json'}, {out / 'jv.png'}", comm=comm)
     return 0
 
 
@@ -80,7 +107,7 @@ def _jv_line(s: dict) -> str:
     return "jv: " + "; ".join(parts)
 
 
-def cmd_demo(args) -> int:
+def cmd_demo(args, comm=MPI.COMM_WORLD) -> int:
     """The main job on a case: mesh, J-V sweep, fields at 3 V for ParaView, pictures."""
     from femqled import io, viz
     from femqled.case import load_case
@@ -89,13 +116,13 @@ def cmd_demo(args) -> int:
     from femqled.instruments import jv
 
     case = load_case(args.case)
-    out = io.results_dir(case, args.out)
-    dev = Device(case)
+    out = io.results_dir(case, args.out, comm)
+    dev = Device(case, comm)
     io.say(f"demo: {case['title'] or args.case}\n      {dev.dm.num_cells_global()} cells, "
-           f"{3 * dev.S.dofmap.index_map.size_global} unknowns, {dev.comm.size} MPI rank(s)")
+           f"{3 * dev.S.dofmap.index_map.size_global} unknowns, {dev.comm.size} MPI rank(s)", comm=comm)
     viz.plot_regions(dev.dm, out / "regions.png")
     rows, summary = jv.run(dev, _voltages(args.V), out, progress=not args.quiet)
-    io.say(_jv_line(summary))
+    io.say(_jv_line(summary), comm=comm)
     dev.solve(args.field_bias)
     fw = FieldWriter(dev)
     paths = fw.write(out, stem=f"fields_{args.field_bias:g}V")
@@ -104,19 +131,20 @@ def cmd_demo(args) -> int:
     viz.plot_field(dev.dm, fw.nodal("n"), out / "n_log10.png", name="n (cm^-3)", log=True)
     viz.plot_field(dev.dm, fw.nodal("psi"), out / "psi.png", name="psi (V)")
     viz.plot_field(dev.dm, fw.nodal("n"), out / "n_cathode.png", name="n (cm^-3)", log=True, zoom="cathode")
-    io.write_manifest(out, case, "demo", {"summary": summary})
+    io.write_manifest(out, case, "demo", {"summary": summary}, comm=comm)
     io.say(f"demo: results in {out}/\n      jv.csv, jv.json, jv.png (J-V, EQE, eta_X), "
            f"{paths[0].name} + {paths[1].name} (ParaView: fields at {args.field_bias:g} V), "
            f"potentials_{args.field_bias:g}V.xdmf, regions.png, n_log10.png, psi.png, n_cathode.png, "
-           "manifest.json")
+           "manifest.json", comm=comm)
     return 0
 
 
-def cmd_age(args) -> int:
-    """Constant-current ageing: acetate into the Ag, contact degradation, the time series."""
+def cmd_age(args, comm=MPI.COMM_WORLD) -> int:
+    """Constant-current ageing (the lifetime test): acetate into the Ag, contact degradation, the time series."""
     from femqled import io
     from femqled.ageing import Ageing
     from femqled.case import load_case
+    from femqled.instruments import lifetime
 
     case = load_case(args.case)
     if args.hours is not None:
@@ -125,16 +153,126 @@ def cmd_age(args) -> int:
         case["ageing"]["J_mA_cm2"] = args.J
     if args.quasi_1d:
         case["geometry"]["quasi_1d"] = True
-    out = io.results_dir(case, args.out)
-    ag = Ageing(case)
-    rows = ag.run(out, progress=not args.quiet, resume=args.resume)
-    io.write_manifest(out, case, "age", {"steps": len(rows)})
+    out = io.results_dir(case, args.out, comm)
+    ag = Ageing(case, comm)
+    rows = ag.run(out, progress=not args.quiet, resume=args.resume, stops=args.stops or ())
+    summary = lifetime.summarize(rows)
+    io.write_json(out / "lifetime.json", summary, comm=comm)
+    if comm.rank == 0:
+        lifetime.plot(rows, summary, out / "lifetime.png")
+    io.write_manifest(out, case, "age", {"summary": summary}, comm=comm)
     first, last = rows[0], rows[-1]
     io.say(f"age: {last['t_h']:g} h at {case['ageing']['J_mA_cm2']:g} mA/cm2 in {len(rows) - 1} steps: "
-           f"L x{last['luminance_cd_m2'] / first['luminance_cd_m2']:.3f}, V {first['V']:.3f} -> {last['V']:.3f} V, "
+           f"L x{last['luminance_cd_m2'] / first['luminance_cd_m2']:.3f} (max {1 + summary['elevation']:.3f} at "
+           f"{summary['elevation_duration_h']:.3g} h), V {first['V']:.3f} -> {last['V']:.3f} V, "
            f"eta_X {first['eta_X']:.4f} -> {last['eta_X']:.4f}, theta {last['theta_mean']:.3f}; "
-           f"wrote {out / 'ageing.csv'}")
+           f"wrote {out / 'ageing.csv'}, lifetime.json, lifetime.png, checkpoint.npz", comm=comm)
     return 0
+
+
+def cmd_cv(args, comm=MPI.COMM_WORLD) -> int:
+    from femqled import io
+    from femqled.instruments import cv
+
+    case, out, dev, _ = _setup(args, comm)
+    dev.solve(0.0)
+    rows, summary = cv.run(dev, _voltages(args.V), out, f_Hz=args.f, progress=not args.quiet)
+    io.write_manifest(out, case, "cv", {"summary": summary}, comm=comm)
+    io.say(f"cv: {summary['points']} points at {args.f:g} Hz in {summary['wall_s']:.1f} s; onset of the "
+           f"capacitance rise {summary['onset_V']:.2f} V; wrote {out / 'cv.csv'}, cv.json, cv.png", comm=comm)
+    return 0
+
+
+def cmd_spectrum(args, comm=MPI.COMM_WORLD) -> int:
+    from femqled import io
+    from femqled.instruments import spectrum
+
+    case, out, dev, _ = _setup(args, comm)
+    m = spectrum.run(dev, out, J_mA_cm2=None if args.V is not None else args.J, V=args.V)
+    io.write_manifest(out, case, "spectrum", comm=comm)
+    io.say(f"spectrum: at {m['J_mA_cm2']:.3g} mA/cm2, {m['V']:.3f} V: peak {m['peak_nm']:.1f} nm, FWHM "
+           f"{m['fwhm_nm']:.1f} nm, L {m['luminance_cd_m2']:.4g} cd/m2, EQE {100 * m['EQE']:.2f} %, "
+           f"eta_X {m['eta_X']:.3f}, PL yield {m['PL_yield']:.3f}; photons X/X-/HTL {m['share_X']:.2f}/"
+           f"{m['share_trion']:.2f}/{m['share_HTL']:.2f}; wrote {out / 'spectrum.csv'}, spectrum.json, "
+           "spectrum.png", comm=comm)
+    return 0
+
+
+def cmd_skpm(args, comm=MPI.COMM_WORLD) -> int:
+    from femqled import io
+    from femqled.instruments import skpm
+
+    case, out, dev, _ = _setup(args, comm)
+    prof = skpm.run(dev, args.V, out, lines=args.lines)
+    io.write_manifest(out, case, "skpm", comm=comm)
+    io.say(f"skpm: potential and field at {args.V:g} V averaged over {args.lines} lines; largest field "
+           f"{abs(prof['E_MV_cm']).max():.3g} MV/cm; wrote {out / 'skpm.csv'}, skpm.png", comm=comm)
+    return 0
+
+
+def cmd_sims(args, comm=MPI.COMM_WORLD) -> int:
+    from femqled import io
+    from femqled.instruments import sims
+
+    case, out, dev, ag = _setup(args, comm, acetate=True)
+    p = sims.run(ag.acetate, out, resolution_nm=args.resolution)
+    io.write_manifest(out, case, "sims", comm=comm)
+    io.say(f"sims: depth profiles (resolution {args.resolution:g} nm); acetate above 10 % of its peak "
+           f"{p['acetate_penetration_into_Ag_nm']:.2f} nm into the Ag; wrote {out / 'sims.csv'}, sims.json, "
+           "sims.png", comm=comm)
+    return 0
+
+
+def cmd_rebuild(args, comm=MPI.COMM_WORLD) -> int:
+    from femqled import io
+    from femqled.errors import InputError
+    from femqled.instruments import rebuild
+
+    if not args.state:
+        raise InputError("--state", "rebuild needs the aged state: --state <results>/checkpoint.npz")
+    if not 0.0 <= args.residual <= 1.0:
+        raise InputError("--residual", f"must be within 0..1, got {args.residual:g}")
+    state = args.state
+    args.state = None                       # _setup: pristine first; rebuild restores the aged state itself
+    case, out, dev, ag = _setup(args, comm, acetate=True)
+    from pathlib import Path
+
+    if not Path(state).is_file():
+        raise InputError("--state", f"no such checkpoint: {state}")
+    res = rebuild.run(ag, state, out, _voltages(args.V), J_mA_cm2=args.J, residual=args.residual)
+    io.write_manifest(out, case, "rebuild", {"summary": res["states"]}, comm=comm)
+    s = res["states"]
+    io.say("rebuild: EQE at {:g} mA/cm2: ".format(args.J) + ", ".join(
+        f"{k} {100 * v['EQE_at_J']:.2f} %" for k, v in s.items()) +
+        f"; recovery ZnO/Ag {s['rebuilt ZnO/Ag']['EQE_recovery']:.2f}, Ag {s['rebuilt Ag']['EQE_recovery']:.2f}; "
+        f"wrote {out / 'rebuild.json'}, rebuild.csv, rebuild.png", comm=comm)
+    return 0
+
+
+def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
+    """Several cases in one mpirun: the ranks split into groups (sub-communicators), each runs its cases."""
+    from femqled import io
+    from femqled.errors import InputError
+
+    if args.run not in COMMANDS or args.run == "sweep":
+        raise InputError("--run", f"{args.run!r} is not a command to sweep; allowed: "
+                                  f"{', '.join(c for c in COMMANDS if c != 'sweep')}")
+    cases = args.cases
+    groups = min(len(cases), comm.size)
+    color = comm.rank % groups
+    sub = comm.Split(color, comm.rank)
+    sub_parser = build_parser()
+    status = 0
+    for k, case in enumerate(cases):
+        if k % groups != color:
+            continue
+        out = str(Path(args.out) / Path(case).stem) if args.out else None
+        sub_args = sub_parser.parse_args([args.run, case, *(["--out", out] if out else []), *args.options])
+        io.say(f"sweep: {case} on ranks {comm.rank}..{comm.rank + sub.size - 1} ({sub.size} of {comm.size})",
+               comm=sub)
+        status = max(status, sub_args.func(sub_args, sub))
+    sub.Free()
+    return comm.allreduce(status, op=MPI.MAX)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,6 +300,42 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp.add_argument("--quiet", action="store_true", help="no per-step progress lines")
     sp.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the results")
+    sp.add_argument("--stops", type=float, nargs="*", help="times (h) the steps must land on")
+    state_help = "an aged state to measure: <results>/checkpoint.npz written by 'age' (default: pristine)"
+    sp = command("cv", cmd_cv, "C-V by small-signal AC analysis; onset of the capacitance rise")
+    sp.add_argument("--V", default="0:3:0.1", help="START:STOP:STEP in volts (default 0:3:0.1)")
+    sp.add_argument("--f", type=float, default=1e3, help="frequency in Hz (default 1000)")
+    sp.add_argument("--state", help=state_help)
+    sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp = command("spectrum", cmd_spectrum, "EL spectrum (peak, FWHM, luminance, channel shares) and PL yield")
+    sp.add_argument("--J", type=float, default=10.0, help="current density, mA/cm2 (default 10)")
+    sp.add_argument("--V", type=float, help="a bias (V) instead of a current density")
+    sp.add_argument("--state", help=state_help)
+    sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
+    sp = command("skpm", cmd_skpm, "Kelvin probe across the stack: potential and field at a bias")
+    sp.add_argument("--V", type=float, default=3.0, help="bias (V, default 3)")
+    sp.add_argument("--lines", type=int, default=5, help="vertical lines averaged (default 5)")
+    sp.add_argument("--state", help=state_help)
+    sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
+    sp = command("sims", cmd_sims, "ToF-SIMS depth profiles of acetate, Ag and Zn")
+    sp.add_argument("--resolution", type=float, default=1.0, help="depth resolution (nm, Gaussian sigma)")
+    sp.add_argument("--state", help=state_help)
+    sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
+    sp = command("rebuild", cmd_rebuild, "peel-off and rebuild from an aged state: ZnO/Ag, or Ag only")
+    sp.add_argument("--state", help="the aged state: <results>/checkpoint.npz written by 'age'")
+    sp.add_argument("--residual", type=float, default=0.1, help="fraction of the Ag-side acetate left (0.1)")
+    sp.add_argument("--J", type=float, default=10.0, help="current density of the EQE comparison (mA/cm2)")
+    sp.add_argument("--V", default="0:4:0.1", help="J-V sweep START:STOP:STEP (default 0:4:0.1)")
+    sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
+    sw = sub.add_parser("sweep", help="run one command on several cases at once, splitting the MPI ranks",
+                        description="run one command on several cases at once, splitting the MPI ranks into "
+                                    "groups (sub-communicators); options after -- go to the command, e.g. "
+                                    "mpirun -n 2 femqled sweep --run age a.toml b.toml -- --hours 100")
+    sw.add_argument("cases", nargs="+", help="case files")
+    sw.add_argument("--run", required=True, help="the command to run on each case (e.g. jv, age)")
+    sw.add_argument("--out", help="results directory; each case in <out>/<case name>")
+    sw.set_defaults(func=cmd_sweep, options=[])
     sp = command("demo", cmd_demo, "the main job: mesh, J-V 0-6 V, fields for ParaView and pictures")
     sp.add_argument("--V", default="0:6:0.1", help="START:STOP:STEP in volts (default 0:6:0.1)")
     sp.add_argument("--field-bias", type=float, default=3.0, help="bias of the written fields (V)")
@@ -169,8 +343,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+COMMANDS = ("mesh", "jv", "age", "cv", "spectrum", "skpm", "sims", "rebuild", "sweep", "demo")
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    options = []
+    if "sweep" in argv and "--" in argv:            # sweep: what follows -- goes to the swept command
+        k = argv.index("--")
+        argv, options = argv[:k], argv[k + 1:]
     args = build_parser().parse_args(argv)
+    if args.command == "sweep":
+        args.options = options
     try:
         return args.func(args)
     except InputError as e:

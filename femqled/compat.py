@@ -27,12 +27,16 @@ def _mesh_and_tags(result):
 
 def read_msh(path, comm, rank: int = 0, gdim: int = 2):
     """Read a Gmsh ``.msh`` file on ``rank`` and distribute it: ``(mesh, cell_tags, facet_tags)``."""
-    return _mesh_and_tags(_gmshio.read_from_msh(str(path), comm, rank, gdim=gdim))
+    from femqled.partition import cell_partitioner
+
+    return _mesh_and_tags(_gmshio.read_from_msh(str(path), comm, rank, gdim=gdim, partitioner=cell_partitioner()))
 
 
 def model_to_mesh(model, comm, rank: int = 0, gdim: int = 2):
     """Distribute the mesh of the current Gmsh model: ``(mesh, cell_tags, facet_tags)``."""
-    return _mesh_and_tags(_gmshio.model_to_mesh(model, comm, rank, gdim=gdim))
+    from femqled.partition import cell_partitioner
+
+    return _mesh_and_tags(_gmshio.model_to_mesh(model, comm, rank, gdim=gdim, partitioner=cell_partitioner()))
 
 
 def set_bc(vec, bcs, x0=None, alpha: float = 1.0) -> None:

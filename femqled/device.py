@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import ufl
-from dolfinx import fem
+from dolfinx import fem, la
 from mpi4py import MPI
 
 from femqled import compat, materials
@@ -105,13 +105,15 @@ class Device:
         self.fluxes.attach(self.newton.A)
         self._residual_vec = self.newton.b.duplicate()
         self._transient = None           # built on the first transient step (see transient_step)
+        self._dlnJ_dV = None             # d ln J / dV at the last operating point (first secant step of operate)
         self._initial_guess()
         self.equilibrium()
 
     def _newton(self, F) -> NewtonSolver:
         cfg = self.solver_cfg
         return NewtonSolver(F, self.u, self.contacts.bcs, hooks=self.fluxes, max_step=cfg["newton_max_update_Vt"],
-                            max_it=cfg["newton_max_iterations"])
+                            max_it=cfg["newton_max_iterations"],
+                            petsc_options={"pc_factor_mat_solver_type": cfg["linear_solver"]})
 
     # ---------------------------------------------------------------------------------------------------------
     def densities(self, u=None):
@@ -151,6 +153,9 @@ class Device:
             self.F += -cat_n * wn * ds_c + cat_p * wp * ds_c
             self.I_cathode_form = fem.form((-cat_n + cat_p) * ds_c)   # the Robin flux itself
             self.I_cathode_n_form = fem.form(-cat_n * ds_c)            # its electron part
+            w = ufl.TestFunction(self.S)                               # ... and per cathode node
+            self._jn_node_form = fem.form(-cat_n * w * ds_c)
+            self._ds_node_form = fem.form(w * ds_c)
         else:
             self.I_cathode_form = None
 
@@ -309,6 +314,10 @@ class Device:
             if len(pts) >= 2 and pts[-1][1] != pts[-2][1]:
                 (V0, l0), (V1, l1) = pts[-2], pts[-1]
                 V = V1 + (lnT - l1) * (V1 - V0) / (l1 - l0)
+                if abs(V1 - V0) > 1e-4 and l1 != l0 and (l1 - l0) / (V1 - V0) > 0:
+                    self._dlnJ_dV = (l1 - l0) / (V1 - V0)      # remembered for the next operating point
+            elif self._dlnJ_dV is not None and op.J > 0:     # the slope of the previous operating point
+                V = op.V + float(np.clip((lnT - pts[-1][1]) / self._dlnJ_dV, -0.25, 0.25))
             else:
                 V = op.V + (0.25 if op.J < J_target else -0.25)
             if np.isfinite(V_lo) and np.isfinite(V_hi) and not (V_lo < V < V_hi):
@@ -382,10 +391,22 @@ class Device:
         X = self.S.tabulate_dof_coordinates()[dofs]
         out = {"x": X[:, 0], "y": X[:, 1], "barrier_eV": c.barrier.x.array[dofs]}
         if c.kind == "thermionic":
-            out["j_n_mA_cm2"] = c.electron_injection(dofs, self.u.x.array) * self.sc.J0_mA_cm2
+            out["j_n_mA_cm2"] = self._cathode_node_current()[dofs] * self.sc.J0_mA_cm2
             if c.interfacial:
                 out["interfacial_layer_nm"] = c.d_i.x.array[dofs]
         return out
+
+    def _cathode_node_current(self) -> np.ndarray:
+        """Injected electron current density per P1 node (scaled; nonzero on the cathode): the lumped Robin flux
+        of each node over its share of the cathode length - the same terms as the residual."""
+        out = []
+        for form in (self._jn_node_form, self._ds_node_form):
+            b = fem.assemble_vector(form)
+            b.scatter_reverse(la.InsertMode.add)
+            b.scatter_forward()
+            out.append(b.array.copy())
+        flux, length = out
+        return np.divide(flux, length, out=np.zeros_like(flux), where=length > 0)
 
     def operating_point(self, iterations: int = 0) -> OperatingPoint:
         Ja, Jc, Je = self._terminal()

@@ -148,18 +148,25 @@ class EdgeFluxes:
             np.add.at(b_local, 3 * self.i + comp, r)
             np.add.at(b_local, 3 * self.j + comp, -r)
 
-    def jacobian_values(self) -> np.ndarray:
+    def jacobian_values(self, full: bool = False) -> np.ndarray:
         vals = []
         for comp, coef, G, derivs in self._edge_terms():
             for sgn in (1.0, -1.0):                  # row i: +coef dG, row j: -coef dG
                 for dG in derivs:
                     vals.append(sgn * coef * dG)
         v = np.concatenate(vals)
-        v[~self.keep] = 0.0
+        if not full:
+            v[~self.keep] = 0.0
         return v
 
-    def add_jacobian(self, A) -> None:
-        """Add the flux Jacobian to an assembled matrix (global indices; PETSc sends off-process rows)."""
-        vals = self.jacobian_values()[self.keep].reshape(-1, 1)
-        A.setValuesRCV(self.R, self.C, vals, addv=PETSc.InsertMode.ADD_VALUES)
+    def add_jacobian(self, A, full: bool = False) -> None:
+        """Add the flux Jacobian to an assembled matrix (global indices; PETSc sends off-process rows).
+        ``full``: also the rows and columns of Dirichlet dofs (the unconstrained Jacobian, for reactions)."""
+        if full:
+            vals = self.jacobian_values(full=True).reshape(-1, 1)
+            A.setValuesRCV(self.rows.reshape(-1, 1), self.cols.reshape(-1, 1), vals,
+                           addv=PETSc.InsertMode.ADD_VALUES)
+        else:
+            vals = self.jacobian_values()[self.keep].reshape(-1, 1)
+            A.setValuesRCV(self.R, self.C, vals, addv=PETSc.InsertMode.ADD_VALUES)
         A.assemble()

@@ -20,7 +20,9 @@ a sink of electrons and holes on that interface (part of the electrical equation
 
 Per state: J_X, J_X-, J_leak (mA cm^-2 of electrons consumed by each channel), eta_X = J_X / J_e (the
 paper's exciton-generation efficiency, J_e the electron current injected at the cathode), EQE = photons out
-per electron, the EL spectrum (Gaussians in energy) and the luminance (CIE photopic, Lambertian).
+per electron, the EL spectrum (Gaussians in energy) and the luminance (CIE photopic, Lambertian), and the PL
+proxy: the QD film's photoluminescence yield under weak optical excitation during operation, the volume mean of
+q0 eta_rad_X + (1 - q0) eta_rad_X- with q0 the fraction of neutral dots (e^-m, or N_QD / (n + N_QD)).
 """
 
 from __future__ import annotations
@@ -133,6 +135,17 @@ class Emission:
         series = m / 2 - m * m / 12           # P(k>=2)/P(k>=1) for m -> 0 (the exact form cancels there)
         return ufl.conditional(ufl.lt(m, 1e-3), series, exact)
 
+    def neutral_fraction(self, n):
+        """Fraction of dots with no extra electron: e^-m (Poisson) or N_QD / (n + N_QD) (simple)."""
+        if self.occupancy == "simple":
+            return self.N_qd / (n + self.N_qd)
+        return ufl.exp(-n / self.N_qd)
+
+    def pl_yield(self, n):
+        """PL proxy: an exciton made by weak light in a neutral dot is an X, in a charged dot a trion."""
+        q0 = self.neutral_fraction(n)
+        return q0 * self.eta_X_rad + (1 - q0) * self.eta_trion_rad
+
     def build_forms(self):
         if not self.active:
             return
@@ -148,6 +161,7 @@ class Emission:
             "n_qd": fem.form(n * dxq),
             "p_qd": fem.form(p * dxq),
             "trion_fraction": fem.form(f * dxq),
+            "PL": fem.form(self.pl_yield(n) * dxq),
             "area_qd": fem.form(fem.Constant(dm.mesh, 1.0) * dxq),
         }
         if self.htl:
@@ -179,6 +193,7 @@ class Emission:
                 "J_htl_bulk_mA_cm2": J_htl, "eta_X": eta_X, "EQE": EQE, "luminance_cd_m2": L,
                 "n_qd_mean_cm3": val["n_qd"] / area * 1e18, "p_qd_mean_cm3": val["p_qd"] / area * 1e18,
                 "trion_fraction_mean": val["trion_fraction"] / area, "peak_nm": peak, "fwhm_nm": fwhm,
+                "PL_yield": val["PL"] / area,
                 "photons_X": photons["X"], "photons_trion": photons["trion"], "photons_HTL": photons["HTL"]}
 
     # -- optics ------------------------------------------------------------------------------------------------

@@ -118,3 +118,23 @@ def write_state(dev, outdir: Path, stem: str) -> list[Path]:
         return fw.write(Path(outdir), stem=stem)
     finally:
         fw.close()
+
+
+class AcetateWriter:
+    """The acetate concentration a (cm^-3, discontinuous P1: a jumps with the solubility) as a VTX time series."""
+
+    def __init__(self, acetate, path: Path):
+        self.acetate = acetate
+        D1 = fem.functionspace(acetate.dm.mesh, ("Discontinuous Lagrange", 1))
+        self.a = fem.Function(D1, name="acetate_cm3")
+        ip = D1.element.interpolation_points
+        self._expr = fem.Expression(acetate.S * acetate.c * 1e21, ip() if callable(ip) else ip)
+        self.writer = io.VTXWriter(acetate.comm, str(path), [self.a], engine="BP4")
+
+    def write(self, t: float) -> None:
+        self.a.interpolate(self._expr)
+        self.a.x.scatter_forward()
+        self.writer.write(t)
+
+    def close(self) -> None:
+        self.writer.close()

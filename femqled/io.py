@@ -60,7 +60,7 @@ def write_manifest(outdir: Path, case: dict, command: str, extra: dict | None = 
     manifest["case_file"] = case.get("_path")
     manifest["runs"].append({"command": command, "argv": sys.argv, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                              "ranks": comm.size, "git": git_revision(), "versions": versions(), **(extra or {})})
-    write_json(path, manifest)
+    write_json(path, manifest, comm=comm)
 
 
 def write_json(path: Path, data, comm=MPI.COMM_WORLD) -> None:

@@ -2,6 +2,7 @@
 
     python3 scripts/bench.py mesh                 (serial) time to build and to load the default mesh
     mpirun -n 2 python3 scripts/bench.py jv       61-point J-V sweep of the default case
+    mpirun -n 2 python3 scripts/bench.py ageing   the default case at 10 mA/cm2 to 1000 h (the lifetime test)
 Each writes bench/<name>.json; scripts/run-bench merges them into bench/results.json.
 """
 
@@ -63,10 +64,43 @@ def bench_jv(comm):
             "peak_rss_mb": peak_rss_mb(comm), "ranks": comm.size, "J_at_6V_mA_cm2": points[-1].J}
 
 
+def bench_ageing(comm):
+    from femqled.ageing import Ageing
+    from femqled.case import load_case
+
+    case = load_case(CASE)
+    t0 = time.perf_counter()
+    ag = Ageing(case, comm)
+    t_setup = time.perf_counter() - t0
+    its = []
+    newton = ag.device.newton
+    solve = newton.solve
+
+    def counted():                              # every Newton solve of the electrical problem
+        ok, n = solve()
+        its.append(n)
+        return ok, n
+
+    newton.solve = counted
+    t0 = time.perf_counter()
+    rows = ag.run(progress=False)
+    wall = time.perf_counter() - t0
+    from femqled.instruments import lifetime
+
+    s = lifetime.summarize(rows)
+    return {"case": str(CASE.relative_to(ROOT)), "J_mA_cm2": case["ageing"]["J_mA_cm2"],
+            "hours": case["ageing"]["hours"], "steps": len(rows) - 1,
+            "newton_solves": len(its), "newton_iterations_total": int(sum(its)),
+            "newton_iterations_median": float(np.median(its)), "newton_iterations_max": int(max(its)),
+            "setup_s": t_setup, "wall_s": wall, "s_per_step": wall / max(1, len(rows) - 1),
+            "peak_rss_mb": peak_rss_mb(comm), "ranks": comm.size, "elevation": s["elevation"],
+            "elevation_duration_h": s["elevation_duration_h"], "V_start": rows[0]["V"], "V_end": rows[-1]["V"]}
+
+
 if __name__ == "__main__":
     comm = MPI.COMM_WORLD
     name = sys.argv[1]
-    result = {"mesh": bench_mesh, "jv": bench_jv}[name](comm)
+    result = {"mesh": bench_mesh, "jv": bench_jv, "ageing": bench_ageing}[name](comm)
     if comm.rank == 0:
         out = ROOT / "bench" / f"{name}.json"
         out.parent.mkdir(exist_ok=True)

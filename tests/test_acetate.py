@@ -57,3 +57,57 @@ def test_semi_infinite_diffusion_matches_erfc():
     slope = np.polyfit(np.log(t[late]), np.log(Q[late]), 1)[0]
     print(f"inventory: max deviation {np.max(np.abs(Q[late] / expected - 1)):.2e}, slope {slope:.4f}")
     assert slope == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.mark.mpi
+def test_charged_acetate_in_a_fixed_potential_relaxes_to_boltzmann():
+    """z = -1 in psi(y) varying by 0.15 V over the domain, zero flux: the profile becomes c ~ exp(-z psi / V_t)
+    with the (lumped) inventory conserved."""
+    from femqled.acetate import AcetateTransport
+    from femqled.scaling import Scales
+
+    case = small_case(geometry={"quasi_1d": True})
+    ac = AcetateTransport(case)
+    y = ac.V.tabulate_dof_coordinates()[:, 1]
+    y0 = ac.comm.allreduce(y.min() if len(y) else np.inf, op=MPI.MIN)
+    y1 = ac.comm.allreduce(y.max() if len(y) else -np.inf, op=MPI.MAX)
+    ac.set_potential(-1, lambda x: 0.15 * np.sin(np.pi * (x[1] - y0) / (y1 - y0)))
+    inv0 = ac.lumped_inventory()
+    for dt in (1.0, 10.0, 100.0, 1e3, 1e4, 1e4, 1e4, 1e4):     # hours; equilibration takes ~100 h
+        ac.step(dt)
+    assert ac.lumped_inventory() == pytest.approx(inv0, rel=1e-10)
+    Vt = Scales(300.0).Vt
+    boltz = np.exp(0.15 * np.sin(np.pi * (y - y0) / (y1 - y0)) / Vt)       # e^{-z psi/V_t}, z = -1
+    ratio = ac.c.x.array / boltz
+    spread = ac.comm.allreduce(ratio.max(), op=MPI.MAX) / ac.comm.allreduce(ratio.min(), op=MPI.MIN) - 1
+    assert spread < 1e-2
+
+
+def test_field_kinetics_push_the_anion_away_from_the_silver():
+    """Under forward bias the field in the ZnO points from the cathode into the device: an anion drifts away
+    from the Ag (MODEL.md sec. 4), so less acetate enters the Ag than by diffusion alone."""
+    from femqled.ageing import Ageing
+
+    inventory = {}
+    for kin in ("diffusion", "field"):
+        case = small_case(geometry={"quasi_1d": True},
+                          ageing={"kinetics": kin, "J_mA_cm2": 100.0, "hours": 50.0, "first_step_h": 1.0})
+        rows = Ageing(case, MPI.COMM_SELF).run(progress=False)
+        inventory[kin] = rows[-1]["acetate_in_Ag"]
+    assert inventory["field"] < inventory["diffusion"], inventory
+
+
+def test_thermal_kinetics_with_self_heating_age_faster():
+    from femqled.ageing import Ageing
+
+    theta = {}
+    for Rth in (0.0, 200.0):
+        case = small_case(geometry={"quasi_1d": True},
+                          ageing={"kinetics": "thermal", "J_mA_cm2": 100.0, "hours": 20.0, "first_step_h": 1.0,
+                                  "activation_energy_eV": 0.5, "thermal_resistance_K_cm2_W": Rth})
+        ag = Ageing(case, MPI.COMM_SELF)
+        rows = ag.run(progress=False)
+        theta[Rth] = rows[-1]["theta_mean"]
+        if Rth:
+            assert ag.temperature_K > 300.0
+    assert theta[200.0] > theta[0.0] > 0, theta

@@ -145,3 +145,138 @@ def test_newton_failure_keeps_the_curve_and_the_last_good_state(case_file, tmp_p
     rows = (out / "jv.csv").read_text().splitlines()
     assert len(rows) >= 2                                # header + the converged points
     assert (out / "last_good_state.bp").is_dir()
+
+
+def test_age_killed_during_a_step_resumes_from_the_last_checkpoint(case_file, tmp_path):
+    """SIGKILL an ageing run in the middle of its work; the checkpoint on disk is complete, no temporary file is
+    left, and --resume finishes with the same answer as a run that was never interrupted."""
+    import signal
+    import time
+
+    import numpy as np
+
+    case_file.write_text(SMALL + "[ageing]\nfirst_step_h = 0.5\nmax_dtheta = 0.02\n")
+    args = ("age", str(case_file), "--hours", "20", "--quiet")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEMQLED_MESH_DIR": str(tmp_path / "meshes")}
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "femqled", *args, "--out", str(killed)], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = killed / "checkpoint.npz"
+    deadline = time.time() + 300
+    seen = set()
+    while time.time() < deadline and proc.poll() is None and len(seen) < 3:
+        if ckpt.exists():
+            seen.add(ckpt.stat().st_mtime_ns)
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be killed; make it longer"
+    time.sleep(0.05)                                   # into the next step
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with np.load(ckpt) as z:                           # complete and readable
+        t_killed = float(z["t"])
+    assert 0 < t_killed < 20
+    assert not [p for p in killed.iterdir() if p.name.endswith(".tmp")]
+    r = femqled(*args, "--out", str(killed), "--resume", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    straight = tmp_path / "straight"
+    r2 = femqled(*args, "--out", str(straight), cwd=tmp_path)
+    assert r2.returncode == 0, r2.stderr
+
+    def last(path):
+        lines = (path / "ageing.csv").read_text().splitlines()
+        head = lines[0].split(",")
+        return dict(zip(head, map(float, lines[-1].split(","))))
+
+    a, b = last(killed), last(straight)
+    assert a["t_h"] == pytest.approx(20.0)
+    for key in ("theta_mean", "V", "luminance_cd_m2", "acetate_in_Ag"):
+        assert a[key] == pytest.approx(b[key], rel=1e-10), key
+
+
+@pytest.fixture
+def aged(case_file, tmp_path):
+    """A small quasi-1D case aged for 300 h: its results directory holds checkpoint.npz."""
+    r = femqled("age", str(case_file), "--quasi-1d", "--hours", "300", "--quiet", "--out", "aged", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    return tmp_path / "aged" / "checkpoint.npz"
+
+
+def test_cv_command(case_file, tmp_path, aged):
+    for state, out in (([], "cv0"), (["--state", str(aged)], "cv1")):
+        r = femqled("cv", str(case_file), "--V", "0:1.6:0.2", "--quasi-1d", "--quiet", "--out", out, *state,
+                    cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        rows = (tmp_path / out / "cv.csv").read_text().splitlines()
+        assert rows[0].startswith("V,C_nF_cm2") and len(rows) == 10
+        summary = json.loads((tmp_path / out / "cv.json").read_text())
+        assert 0 < summary["onset_V"] < 1.6 and summary["f_Hz"] == 1000.0
+        assert (tmp_path / out / "cv.png").stat().st_size > 0
+
+
+def test_spectrum_command(case_file, tmp_path):
+    r = femqled("spectrum", str(case_file), "--J", "10", "--quasi-1d", "--out", "sp", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path / "sp" / "spectrum.json").read_text())
+    assert s["J_mA_cm2"] == pytest.approx(10.0, rel=1e-6)
+    assert 610 < s["peak_nm"] < 640 and 15 < s["fwhm_nm"] < 60
+    assert s["share_X"] + s["share_trion"] + s["share_HTL"] == pytest.approx(1.0)
+    assert 0 < s["PL_yield"] < 1
+    lines = (tmp_path / "sp" / "spectrum.csv").read_text().splitlines()
+    assert lines[0] == "lambda_nm,photons_cm2_s_nm" and len(lines) > 100
+
+
+def test_skpm_and_sims_commands(case_file, tmp_path, aged):
+    r = femqled("skpm", str(case_file), "--V", "3", "--quasi-1d", "--out", "sk", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = (tmp_path / "sk" / "skpm.csv").read_text().splitlines()
+    assert rows[0] == "y_nm,psi_V,E_MV_cm" and len(rows) > 100
+    pen = []
+    for state, out in (([], "si0"), (["--state", str(aged)], "si1")):
+        r = femqled("sims", str(case_file), "--quasi-1d", "--out", out, *state, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        s = json.loads((tmp_path / out / "sims.json").read_text())
+        pen.append(s["acetate_penetration_into_Ag_nm"])
+        head = (tmp_path / out / "sims.csv").read_text().splitlines()[0]
+        assert head == "depth_nm,acetate_1e21_cm3,Ag,Zn"
+    assert pen[1] > pen[0] > 0                          # ageing moves acetate into the Ag
+
+
+def test_rebuild_command(case_file, tmp_path, aged):
+    r = femqled("rebuild", str(case_file), "--state", str(aged), "--V", "0:1.6:0.2", "--quasi-1d", "--out", "rb",
+                cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path / "rb" / "rebuild.json").read_text())["states"]
+    assert set(s) == {"pristine", "aged", "rebuilt ZnO/Ag", "rebuilt Ag"}
+    # a fresh ZnO/Ag is the pristine device again
+    assert s["rebuilt ZnO/Ag"]["EQE_at_J"] == pytest.approx(s["pristine"]["EQE_at_J"], rel=1e-6)
+    assert s["rebuilt ZnO/Ag"]["theta_mean"] == 0.0 and s["aged"]["theta_mean"] > 0.0
+
+
+def test_sweep_runs_two_cases_at_once_on_two_ranks(case_file, tmp_path):
+    other = tmp_path / "other.toml"
+    other.write_text(SMALL.replace('title = "small test stack"', 'title = "thicker ETL"')
+                     .replace("thickness_nm = 15.0", "thickness_nm = 20.0"))
+    r = femqled("sweep", "--run", "jv", "--out", "sw", str(case_file), str(other), "--", "--V", "0:1.5:0.5",
+                "--quasi-1d", "--quiet", cwd=tmp_path, np=2)
+    assert r.returncode == 0, r.stderr + r.stdout
+    for name in ("small", "other"):
+        rows = (tmp_path / "sw" / name / "jv.csv").read_text().splitlines()
+        assert len(rows) == 5, name                    # header + 4 points: each case complete
+        runs = json.loads((tmp_path / "sw" / name / "manifest.json").read_text())["runs"]
+        assert runs[-1]["ranks"] == 1                   # each case on its own group of 1 rank
+    assert "sweep: " in r.stdout and r.stdout.count("jv: 4 points") == 2
+
+
+@pytest.mark.parametrize("args, field", [
+    (("rebuild", "{case}"), "--state"),
+    (("rebuild", "{case}", "--state", "nowhere.npz"), "--state"),
+    (("cv", "{case}", "--state", "nowhere.npz"), "--state"),
+    (("rebuild", "{case}", "--state", "{case}", "--residual", "2"), "--residual"),
+    (("sweep", "--run", "fly", "{case}"), "--run"),
+    (("cv", "{case}", "--V", "3:1:0.1"), "--V"),
+])
+def test_bad_command_options_are_one_clear_line(case_file, tmp_path, args, field):
+    r = femqled(*[a.format(case=case_file) for a in args], cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"femqled: error: {field}:"), r.stderr

@@ -75,3 +75,21 @@ def test_thicker_interfacial_layer_blocks_injection():
         J.append(dev.solve(1.5).J)
     assert J[0] > J[1] > J[2]
     assert J[2] < 0.1 * J[0]
+
+
+def test_image_force_lowering_keeps_equilibrium_and_raises_the_reverse_current():
+    """A Schottky diode (n-Si, 0.6 eV barrier; the ohmic anode is the n-side, so V > 0 is reverse): the
+    Schottky effect multiplies the thermionic velocity by exp(dPhi/kT): no current at 0 V (detailed balance),
+    more reverse (emission-limited) current, by a factor of order exp(0.03-0.1 eV / kT)."""
+    J = {}
+    for on in (False, True):
+        case = small_case(layer=[{"name": "N", "material": "Si-n", "thickness_nm": 300.0}],
+                          interlayer={"name": "NC", "material": "Si-n", "thickness_nm": 10.0},
+                          geometry={"quasi_1d": True}, mesh={"interface_size_nm": 0.5, "bulk_size_nm": 5.0},
+                          contacts={"image_force_lowering": on, "cathode_barrier_eV": 0.6},
+                          emission={"qd_layer": ""}, materials={"Si-n": {"base": "Si", "Nd_cm3": 1e17}})
+        dev = Device(case)
+        assert abs(dev.operating_point().J) < 1e-12
+        J[on] = dev.solve(2.0).J
+    print("reverse current without / with lowering", J)
+    assert abs(J[False]) > 0 and 1.5 < J[True] / J[False] < 1e3, J

@@ -93,7 +93,7 @@ def run(dev, voltages, outdir, progress: bool = True) -> tuple[list[dict], dict]
         except SolverError as e:          # keep what was computed: the curve so far and the last good state
             if bar:
                 bar.close()
-            io.write_csv(outdir / "jv.csv", rows)
+            io.write_csv(outdir / "jv.csv", rows, comm=comm)
             write_state(dev, outdir, "last_good_state")
             raise SolverError(f"{e}; the {len(rows)} converged points are in {outdir / 'jv.csv'} and the last "
                               f"good state ({dev.bias:g} V) in {outdir / 'last_good_state.bp'}") from None
@@ -106,8 +106,8 @@ def run(dev, voltages, outdir, progress: bool = True) -> tuple[list[dict], dict]
     wall = time.perf_counter() - t0
     summary = summarize(rows, dev.case["temperature_K"])
     summary.update(wall_s=wall, newton_iterations=[r["newton_iterations"] for r in rows])
-    io.write_csv(outdir / "jv.csv", rows)
-    io.write_json(outdir / "jv.json", summary)
+    io.write_csv(outdir / "jv.csv", rows, comm=comm)
+    io.write_json(outdir / "jv.json", summary, comm=comm)
     if comm.rank == 0:
         plot(rows, summary, outdir / "jv.png")
     return rows, summary

@@ -1,0 +1,210 @@
+"""C-V by small-signal AC analysis (MODEL.md sec. 5; He et al. 2023 Fig. 2e).
+
+At a steady state u0 (bias V), a small bias modulation dV e^{i omega t} drives a response du e^{i omega t} of the
+linearised transient equations
+
+    (K + i omega M) du = 0  in the interior,   du = dV (1, 1, 1) / V_t  on the anode (psi, phi_n, phi_p),
+
+with K the Jacobian of the steady residual (EAFE fluxes included) and M the Jacobian of the carrier storage
+terms (-n w_n + p w_p, lumped; Poisson has none). In real arithmetic this is the 2x2 block system
+
+    [ K   -omega M ] [x_r]   [b_r]
+    [ omega M   K  ] [x_i] = [b_i],        du = x_r + i x_i,
+
+solved with PETSc (one AIJ matrix, LU). The anode's total current (conduction + displacement) follows from the
+unconstrained rows at the anode nodes, as in :meth:`femqled.device.Device.transient_step`:
+
+    dJ = sum_anode [ (K + i omega M) du ]_carriers + i omega sum_anode [ K du ]_psi,
+
+the admittance per area Y = dJ / dV = G + i omega C, so C = Im(Y) / omega.
+
+Onset of the capacitance rise (a documented criterion; the paper reads it off by eye): the first bias where C
+exceeds its low-bias baseline (the median of the points at V <= ``baseline_V``) by ``rise`` (10 %), linearly
+interpolated.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import ufl
+from dolfinx import fem
+from dolfinx.fem import petsc as fem_petsc
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from femqled import compat
+from femqled.snes import lu_options
+
+
+class SmallSignal:
+    """Admittance of a :class:`femqled.device.Device` at its present steady state."""
+
+    def __init__(self, dev):
+        self.dev = dev
+        V = dev.V_space
+        _, wn, wp = ufl.TestFunctions(V)
+        n, p = dev.n, dev.p
+        storage = (-n * wn + p * wp) * dev.dm.dx(lumped=True)
+        self.M_form = fem.form(ufl.derivative(storage, dev.u))
+        self.K_form = dev.newton.J_form
+        self.K = compat.create_matrix(self.K_form)          # with Dirichlet rows (the system)
+        self.Kf = compat.create_matrix(self.K_form)         # unconstrained (the reactions)
+        self.M = compat.create_matrix(self.M_form)
+        self.Mf = compat.create_matrix(self.M_form)
+        self.bcs = dev.contacts.bcs
+        S = dev.S
+        nown = S.dofmap.index_map.size_local
+        a = dev.contacts.anode_dofs
+        self.anode_owned = a[a < nown]
+        # Dirichlet dofs (blocked local indices) and the anode's: du there is known
+        self.dirichlet = np.unique(np.concatenate([compat.bc_dofs(bc) for bc in self.bcs]))
+        self.anode_all = np.concatenate([3 * a, 3 * a + 1, 3 * a + 2])
+        opts = PETSc.Options()
+        self.prefix = f"femqled_cv_{id(self)}_"
+        for k, v in lu_options(dev.case["solver"]["linear_solver"]).items():
+            opts[self.prefix + k] = v
+
+    def _assemble(self):
+        dev = self.dev
+        for A, form, bcs, diag, full in ((self.K, self.K_form, self.bcs, 1.0, False),
+                                         (self.Kf, self.K_form, [], 1.0, True),
+                                         (self.M, self.M_form, self.bcs, 0.0, None),
+                                         (self.Mf, self.M_form, [], 0.0, None)):
+            A.zeroEntries()
+            fem_petsc.assemble_matrix(A, form, bcs=bcs, diagonal=diag)
+            A.assemble()
+            if full is not None:
+                dev.fluxes.add_jacobian(A, full=full)
+
+    def admittance(self, f_Hz: float) -> complex:
+        """Y = dJ/dV (A cm^-2 V^-1) at frequency f (Hz)."""
+        dev = self.dev
+        sc = dev.sc
+        self._assemble()
+        w = 2 * np.pi * f_Hz * sc.t0                                 # scaled angular frequency
+        comm = dev.comm
+        g = dev.u.x.petsc_vec.duplicate()                             # du on the anode for dV = 1 V
+        with g.localForm() as gl:
+            gl.set(0.0)
+            gl.array[self.anode_all] = 1.0 / sc.Vt
+        Kg, Mg = g.duplicate(), g.duplicate()
+        self.Kf.mult(g, Kg)
+        self.Mf.mult(g, Mg)
+        nloc = g.getLocalSize()
+        r0, _ = g.getOwnershipRange()
+        dmask = np.zeros(nloc, dtype=bool)
+        dmask[self.dirichlet[self.dirichlet < nloc]] = True
+        b_r = -Kg.array.copy()
+        b_i = -w * Mg.array.copy()
+        b_r[dmask] = g.array[dmask]
+        b_i[dmask] = 0.0
+        # block matrix [[K, -wM], [wM, K]] as one AIJ matrix (nest -> aij)
+        wM, mwM = self.M.copy(), self.M.copy()
+        wM.scale(w)
+        mwM.scale(-w)
+        nest = PETSc.Mat().createNest([[self.K, mwM], [wM, self.K]], comm=comm)
+        A = nest.convert("aij")
+        b = A.createVecRight()
+        x = A.createVecRight()
+        # nest ordering of a converted matrix: each rank holds its block-0 rows then its block-1 rows
+        b.array[:nloc] = b_r
+        b.array[nloc:] = b_i
+        ksp = PETSc.KSP().create(comm)
+        ksp.setOptionsPrefix(self.prefix)
+        ksp.setOperators(A)
+        ksp.setFromOptions()
+        ksp.solve(b, x)
+        if ksp.getConvergedReason() <= 0:
+            raise RuntimeError(f"small-signal solve failed: {ksp.getConvergedReason()}")
+        xr, xi = g.duplicate(), g.duplicate()
+        xr.array[:] = x.array[:nloc]
+        xi.array[:] = x.array[nloc:]
+        # currents from the unconstrained rows at the anode (owned nodes)
+        out = []
+        for vec in (xr, xi):
+            Kx, Mx = vec.duplicate(), vec.duplicate()
+            self.Kf.mult(vec, Kx)
+            self.Mf.mult(vec, Mx)
+            a = self.anode_owned
+            out.append((Kx.array[3 * a + 1].sum() + Kx.array[3 * a + 2].sum(),
+                        Mx.array[3 * a + 1].sum() + Mx.array[3 * a + 2].sum(), Kx.array[3 * a].sum()))
+            for v in (Kx, Mx):
+                v.destroy()
+        (Kc_r, Mc_r, Kp_r), (Kc_i, Mc_i, Kp_i) = (comm.allreduce(np.array(o), op=MPI.SUM) for o in out)
+        # dJ = (Kc + i w Mc) + i w Kp, with du = xr + i xi
+        re = Kc_r - w * Mc_i - w * Kp_i
+        im = Kc_i + w * Mc_r + w * Kp_r
+        to = sc.J0_mA_cm2 * 1e-3 / dev.width()                       # scaled -> A cm^-2
+        for obj in (ksp, A, nest, wM, mwM, b, x, g, Kg, Mg, xr, xi):
+            obj.destroy()
+        return complex(re * to, im * to)
+
+    def capacitance(self, f_Hz: float) -> tuple[float, float]:
+        """(C in F cm^-2, G in S cm^-2) at frequency f."""
+        Y = self.admittance(f_Hz)
+        return Y.imag / (2 * np.pi * f_Hz), Y.real
+
+
+def onset_voltage(V, C, rise: float = 0.10, baseline_V: float = 0.5) -> float:
+    """First bias where C exceeds (1 + rise) x its low-bias baseline (median over V <= baseline_V)."""
+    V, C = np.asarray(V, float), np.asarray(C, float)
+    base = np.median(C[V <= baseline_V]) if np.any(V <= baseline_V) else C[0]
+    above = np.flatnonzero(C > (1 + rise) * base)
+    if not above.size:
+        return float("nan")
+    k = above[0]
+    if k == 0:
+        return float(V[0])
+    t = ((1 + rise) * base - C[k - 1]) / (C[k] - C[k - 1])
+    return float(V[k - 1] + t * (V[k] - V[k - 1]))
+
+
+def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool = True) -> tuple[list[dict], dict]:
+    """C-V sweep: ``cv.csv`` (V, C, G, J), ``cv.json`` (onset, settings), ``cv.png``."""
+    from femqled import io
+
+    ss = SmallSignal(dev)
+    rows = []
+    t0 = time.perf_counter()
+    bar = None
+    if progress and dev.comm.rank == 0:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(voltages), desc="C-V", unit="pt", leave=False)
+    for V in voltages:
+        op = dev.solve(float(V))
+        C, G = ss.capacitance(f_Hz)
+        rows.append({"V": float(V), "C_nF_cm2": C * 1e9, "G_S_cm2": G, "J_mA_cm2": op.J})
+        if bar:
+            bar.update()
+    if bar:
+        bar.close()
+    Vs = [r["V"] for r in rows]
+    Cs = [r["C_nF_cm2"] for r in rows]
+    summary = {"f_Hz": f_Hz, "points": len(rows), "onset_V": onset_voltage(Vs, Cs),
+               "onset_criterion": "C > 1.1 x median C at V <= 0.5 V", "wall_s": time.perf_counter() - t0}
+    io.write_csv(outdir / "cv.csv", rows, comm=dev.comm)
+    io.write_json(outdir / "cv.json", summary, comm=dev.comm)
+    if dev.comm.rank == 0:
+        plot(rows, summary, outdir / "cv.png")
+    return rows, summary
+
+
+def plot(rows, summary, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.plot([r["V"] for r in rows], [r["C_nF_cm2"] for r in rows], "k.-")
+    if summary["onset_V"] == summary["onset_V"]:
+        ax.axvline(summary["onset_V"], ls="--", c="r", label=f"onset {summary['onset_V']:.2f} V")
+        ax.legend()
+    ax.set_xlabel("V (V)")
+    ax.set_ylabel(f"C (nF cm$^{{-2}}$) at {summary['f_Hz']:g} Hz")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

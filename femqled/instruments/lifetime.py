@@ -1,0 +1,41 @@
+"""Lifetime test at constant current (He et al. 2023 Fig. 1b-d; MODEL.md sec. 5): L(t), V(t), EQE(t),
+eta_X(t) from an ageing time series, the elevation (largest L / initial L) and the elevation duration (the time
+of the largest L). ``lifetime.json`` + ``lifetime.png``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def summarize(rows: list[dict]) -> dict:
+    t = np.array([r["t_h"] for r in rows])
+    L = np.array([r["luminance_cd_m2"] for r in rows])
+    k = int(np.argmax(L))
+    return {"t_end_h": float(t[-1]), "L0_cd_m2": float(L[0]), "L_max_cd_m2": float(L[k]),
+            "elevation": float(L[k] / L[0] - 1), "elevation_duration_h": float(t[k]),
+            "V0": rows[0]["V"], "V_at_max": rows[k]["V"], "eta_X0": rows[0]["eta_X"], "eta_X_at_max": rows[k]["eta_X"],
+            "EQE0": rows[0]["EQE"], "EQE_at_max": rows[k]["EQE"], "steps": len(rows) - 1}
+
+
+def plot(rows: list[dict], summary: dict, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = np.array([r["t_h"] for r in rows])
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    axes[0].plot(t, [r["luminance_cd_m2"] / rows[0]["luminance_cd_m2"] for r in rows], "r-")
+    axes[0].axvline(summary["elevation_duration_h"], ls=":", c="k")
+    axes[0].set_ylabel("L / L0")
+    axes[1].plot(t, [r["V"] for r in rows], "k-")
+    axes[1].set_ylabel("V (V)")
+    axes[2].plot(t, [100 * r["EQE"] for r in rows], "b-", label="EQE (%)")
+    axes[2].plot(t, [100 * r["eta_X"] for r in rows], "g--", label=r"$\eta_X$ (%)")
+    axes[2].legend()
+    for ax in axes:
+        ax.set_xlabel("t (h)")
+    fig.suptitle(f"elevation {100 * summary['elevation']:+.0f} % at {summary['elevation_duration_h']:.3g} h")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,67 @@
+"""C-V by small-signal AC analysis (issue 6, acceptance 1), against exact answers and an independent path.
+
+- A parallel-plate capacitor (no carriers): C = eps / d.
+- The silicon pn diode in reverse bias: the depletion capacitance sqrt(q eps N_A N_D / (2 (N_A + N_D)
+  (V_bi - V - 2 kT/q))) (Sze & Ng eq. 2.62 with the majority-carrier correction).
+- Low frequency: the AC capacitance equals the quasi-static dQ/dV, with Q the charge that flows in through the
+  anode after a small bias step, integrated in the time domain with backward-Euler transient steps (an
+  independent discretisation of the same physics).
+"""
+
+import numpy as np
+import pytest
+from helpers import capacitor_case, pn_case, small_case
+
+from femqled.device import Device
+from femqled.instruments.cv import SmallSignal, onset_voltage
+from femqled.scaling import EPS0, KB, Q
+
+
+@pytest.mark.mpi
+def test_parallel_plate_capacitance():
+    d_nm, eps = 50.0, 3.0
+    dev = Device(capacitor_case(d_nm, eps))
+    dev.solve(0.5)
+    C, G = SmallSignal(dev).capacitance(1e3)
+    assert C == pytest.approx(eps * EPS0 / (d_nm * 1e-9) * 1e-4, rel=1e-2)     # F cm^-2
+    assert abs(G) < 1e-9
+
+
+@pytest.mark.mpi
+def test_pn_depletion_capacitance():
+    dev = Device(pn_case())
+    ss = SmallSignal(dev)
+    N = 1e22                                                 # m^-3
+    Vbi, Vt = 0.7352097692, KB * 300.0 / Q
+    for V in (-0.5, -1.0, -2.0):
+        dev.solve(V)
+        C, _ = ss.capacitance(1e3)
+        analytic = np.sqrt(Q * 11.7 * EPS0 * N * N / (2 * 2 * N * (Vbi - V - 2 * Vt))) * 1e-4
+        assert C == pytest.approx(analytic, rel=0.05), V
+
+
+def _step_charge(dev, V, h=1e-4):
+    """Charge per area (C cm^-2) that flows in through the anode after a bias step V -> V + h (BE transient)."""
+    dev.solve(V)
+    steps, prev = [], 0.0
+    for T in np.logspace(-16, -2, 141):                      # 1e-16 .. 1e-2 s, 10 steps per decade
+        op = dev.transient_step(V + h, T - prev)
+        steps.append((op.J, T - prev))
+        prev = T
+    J_end = steps[-1][0]                                     # the new steady (conduction) current
+    return sum((J - J_end) * 1e-3 * dt for J, dt in steps) / h
+
+
+@pytest.mark.parametrize("which,V", [("pn", -1.0), ("qled", 0.5), ("qled", 0.8)])
+def test_low_frequency_capacitance_equals_quasi_static_charge(which, V):
+    case = pn_case() if which == "pn" else small_case(geometry={"quasi_1d": True})
+    dev = Device(case)
+    dev.solve(V)
+    C, _ = SmallSignal(dev).capacitance(1.0)
+    assert C == pytest.approx(_step_charge(dev, V), rel=0.02)
+
+
+def test_onset_criterion():
+    V = np.linspace(0, 3, 31)
+    C = np.where(V < 1.5, 10.0, 10.0 + 20.0 * (V - 1.5))
+    assert onset_voltage(V, C) == pytest.approx(1.55, abs=1e-9)        # 10 % above the baseline of 10
