@@ -4,12 +4,13 @@ ENV     := scripts/femqled-env
 NP      ?= 2
 CASE    ?= cases/default.toml
 
-.PHONY: demo test test-latest bench docker env clean-meshes help
+.PHONY: demo test test-latest bench paper docker env clean-meshes help
 
 help:
 	@echo "make demo         the default case on $(NP) MPI ranks (results in results/default/)"
-	@echo "make test         the whole suite, serial and under mpirun -n 2"
+	@echo "make test         the whole suite, serial and under mpirun -n 2, then the ParaView (pvbatch) check"
 	@echo "make bench        benchmarks -> bench/results.json"
+	@echo "make paper        the study's figures and results/paper/REPORT.md (simulated vs measured)"
 	@echo "make test-latest  the suite against DOLFINx 0.11 (Debian sid root filesystem)"
 	@echo "make docker       build the Docker image (needs a Docker engine)"
 
@@ -21,12 +22,16 @@ demo:
 
 test:
 	$(ENV) bash scripts/run-tests
+	scripts/run-paraview-check
 
 test-latest:
 	FEMQLED_ENV_FLAVOUR=sid $(ENV) bash scripts/run-tests
 
 bench:
 	$(ENV) bash scripts/run-bench
+
+paper:
+	$(ENV) mpirun -n $(NP) python3 -m femqled paper $(CASE) --out results/paper
 
 docker:
 	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \

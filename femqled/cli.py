@@ -1,6 +1,6 @@
 """The command line: ``femqled <command> CASE [options]`` (also ``python3 -m femqled``), under mpirun or not.
 
-Commands: mesh, jv, demo, age (lifetime test), cv, spectrum, skpm, sims, rebuild, sweep. Instruments that
+Commands: mesh, jv, demo, age (lifetime test), cv, spectrum, skpm, sims, rebuild, sweep, paper. Instruments that
 measure a state take ``--state CHECKPOINT`` to measure an aged state saved by ``age`` (default: pristine).
 Bad input prints one line naming the field and what is allowed, and exits with status 2; a solver failure
 prints one line saying what failed and where the last good state was written, and exits with status 3.
@@ -249,6 +249,17 @@ def cmd_rebuild(args, comm=MPI.COMM_WORLD) -> int:
     return 0
 
 
+def cmd_paper(args, comm=MPI.COMM_WORLD) -> int:
+    """Reproduce the study's figures; REPORT.md with simulated vs measured values (femqled/paper.py)."""
+    from femqled import io, paper
+
+    out = Path(args.out or "results/paper")
+    rep = paper.run(args.case, out, comm, quick=args.quick)
+    passed = sum(r["pass"] for r in rep["rows"])
+    io.say(f"paper: {passed} of {len(rep['rows'])} rows pass; wrote {out / 'REPORT.md'}", comm=comm)
+    return 0
+
+
 def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
     """Several cases in one mpirun: the ranks split into groups (sub-communicators), each runs its cases."""
     from femqled import io
@@ -328,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--J", type=float, default=10.0, help="current density of the EQE comparison (mA/cm2)")
     sp.add_argument("--V", default="0:4:0.1", help="J-V sweep START:STOP:STEP (default 0:4:0.1)")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
+    sp = command("paper", cmd_paper, "reproduce the study's figures; REPORT.md (simulated vs measured)")
+    sp.add_argument("--quick", action="store_true", help="quasi-1D and short times: checks the chain, not physics")
     sw = sub.add_parser("sweep", help="run one command on several cases at once, splitting the MPI ranks",
                         description="run one command on several cases at once, splitting the MPI ranks into "
                                     "groups (sub-communicators); options after -- go to the command, e.g. "
@@ -343,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = ("mesh", "jv", "age", "cv", "spectrum", "skpm", "sims", "rebuild", "sweep", "demo")
+COMMANDS = ("mesh", "jv", "age", "cv", "spectrum", "skpm", "sims", "rebuild", "sweep", "demo", "paper")
 
 
 def main(argv=None) -> int:

@@ -280,3 +280,25 @@ def test_bad_command_options_are_one_clear_line(case_file, tmp_path, args, field
     assert r.returncode == 2, r.stderr
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"femqled: error: {field}:"), r.stderr
+
+
+def test_paper_quick_report_is_computed_from_the_results(tmp_path):
+    """The chain of `make paper` in quick mode (quasi-1D, short times): every row is computed from files the
+    runs wrote (here checked for the C-V onsets, the ideality ratio and the SIMS depths), none is typed."""
+    r = femqled("paper", str(ROOT / "cases" / "default.toml"), "--quick", "--out", "paper", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "paper"
+    report = (out / "REPORT.md").read_text()
+    rows = [l for l in report.splitlines() if l.startswith("| ") and not l.startswith("| observable")]
+    assert len(rows) == 10 and all(l.rstrip().split("|")[-3].strip() in ("PASS", "FAIL") for l in rows)
+    cv0 = json.loads((out / "pristine" / "cv.json").read_text())["onset_V"]
+    cv1 = json.loads((out / "aged" / "cv.json").read_text())["onset_V"]
+    assert f"{cv0:.2f} / {cv1:.2f} V" in report
+    n0 = json.loads((out / "pristine" / "jv.json").read_text())["min_ideality"]
+    n1 = json.loads((out / "aged" / "jv.json").read_text())["min_ideality"]
+    assert f"({n0:.2f} → {n1:.2f})" in report
+    s0 = json.loads((out / "pristine" / "sims.json").read_text())["acetate_penetration_into_Ag_nm"]
+    s1 = json.loads((out / "aged" / "sims.json").read_text())["acetate_penetration_into_Ag_nm"]
+    assert f"{s0:.2f} → {s1:.2f} nm" in report
+    for png in ("age_10mA/lifetime.png", "pristine/cv.png", "aged/skpm.png", "aged/sims.png", "rebuild/rebuild.png"):
+        assert (out / png).stat().st_size > 0, png
