@@ -66,6 +66,7 @@ class AcetateTransport:
         nodal_max(touched, nonmetal)
         self.metal_only_nodes = np.flatnonzero(touched.x.array < 0.5)
         self.t = 0.0                                   # hours
+        self.exchanged = 0.0                           # amount that left through fixed facets (see fix)
         self._dt = fem.Constant(mesh, 1.0)
         self.z = 0                                     # charge number; nonzero after set_potential
         self.g = fem.Function(self.V)                  # Slotboom weight e^{-z psi / V_t} (1: neutral)
@@ -88,10 +89,12 @@ class AcetateTransport:
         self._assembled_dt = None
 
     def fix(self, facet_set: str, value_cm3: float) -> None:
-        """Hold a/S at a fixed value (cm^-3, as a) on a facet set: a reservoir (verification, rebuild)."""
+        """Hold a/S at a fixed value (cm^-3, as a) on a facet set: a reservoir or, at 0, a sink (neutral species).
+        The amount that leaves through it is accumulated in ``exchanged`` (1e21 cm^-3 nm^2, out positive)."""
         fdim = self.dm.mesh.topology.dim - 1
         dofs = fem.locate_dofs_topological(self.V, fdim, self.dm.facets(facet_set))
         self.bcs.append(fem.dirichletbc(PETSc.ScalarType(value_cm3 / A0_CM3), dofs, self.V))
+        self._fixed_dofs = np.union1d(getattr(self, "_fixed_dofs", np.empty(0, dtype=np.int32)), dofs)
         self._assembled_dt = None
 
     def set_potential(self, z: int, psi_V) -> None:
@@ -178,7 +181,23 @@ class AcetateTransport:
         if charged:
             self.c.x.array[:] = self.g.x.array * self.c_hat.x.array
         b.destroy()
+        if self.bcs:
+            self.exchanged += self._reaction()
         self.t += dt_h
+
+    def _reaction(self) -> float:
+        """Amount that left through the fixed dofs in the last step: minus the residual of the balance
+        S (c - c_old) + dt div(flux) there (the rows the Dirichlet conditions replaced)."""
+        if not hasattr(self, "_res_form"):
+            w = ufl.TestFunction(self.V)
+            dx = self.dm.dx()
+            self._res_form = fem.form(self.S * (self.c - self.c_old) * w * dx
+                                      + self._dt * self.D * self.S * ufl.inner(ufl.grad(self.c), ufl.grad(w)) * dx)
+        r = fem.assemble_vector(self._res_form)
+        r.scatter_reverse(la.InsertMode.add)
+        nown = self.V.dofmap.index_map.size_local
+        d = self._fixed_dofs[self._fixed_dofs < nown]
+        return -self.comm.allreduce(float(r.array[d].sum()), op=MPI.SUM)
 
     def lumped_inventory(self) -> float:
         """Integral of a with vertex quadrature (the amount the charged transport conserves)."""

@@ -7,7 +7,9 @@ At each ageing step (operator splitting: electrons are quasi-static on the hours
 2. the acetate transport follows the kinetics: ``diffusion`` (as in the parameter file); ``current``
    (D_eff = D (|j_n(s)| / j_ref)^m in the Ag, a Black-type law; m = 1.5-2 from the paper's elevation times);
    ``field`` (a charged species, charge ``acetate_charge``, drifting in the electrostatic potential of the
-   operating state: under forward bias the field pushes an anion away from the Ag); ``thermal`` (Arrhenius,
+   operating state: under forward bias the field pushes an anion away from the Ag; with ``charge_in_poisson``
+   the displaced charge z q (a - a0) enters Poisson - a sequential coupling that is stable only while that
+   charge stays small: a dense mobile ion population screens within ~0.1 nm and needs an implicit coupling); ``thermal`` (Arrhenius,
    D exp(-E_a/k (1/T - 1/T0)), with Joule self-heating T = T0 + R_th J V);
 3. one backward-Euler acetate step;
 4. the contact state theta(s) in [0, 1]: the acetate in the Ag within ``depth_nm`` of the interface, per lateral
@@ -105,6 +107,41 @@ class Ageing:
         elif kin == "field":
             ac.set_potential(cfg["acetate_charge"], self.potential_on_acetate_mesh())
 
+    def acetate_on_device_cells(self, c_values=None) -> np.ndarray:
+        """Acetate a (1e21 cm^-3) per device cell in the oxide regions shared with the acetate mesh: S of the
+        cell's material times the mean of c at its vertices (0 elsewhere)."""
+        from femqled.probe import evaluate
+
+        dev, ac = self.device, self.acetate
+        c = ac.c
+        if c_values is not None:
+            c = fem_function_like(ac.c, c_values)
+        mesh = dev.mesh
+        ncell = mesh.topology.index_map(2).size_local + mesh.topology.index_map(2).num_ghosts
+        X = mesh.geometry.x[:, :2]
+        out = np.zeros(ncell)
+        lay = dev.dm.layout
+        shared = [r for r in lay.parts["acetate"] if r in lay.parts["device"]]
+        vals = evaluate(c, X)                               # c at every device node (NaN outside the oxide)
+        for region in shared:
+            cells = dev.dm.cells(region)
+            S = float(ac.lib[lay.materials[region]].get("acetate_solubility", 1.0))
+            nodes = mesh.geometry.dofmap[cells]
+            out[cells] = S * np.nan_to_num(vals[nodes]).mean(axis=1)
+        return out
+
+    def update_acetate_charge(self) -> None:
+        """rho_fixed = z (a - a0) / N0 in the oxide (scaled), for the field kinetics with charge_in_poisson."""
+        cfg = self.cfg
+        if cfg["kinetics"] != "field" or not cfg["charge_in_poisson"]:
+            return
+        if not hasattr(self, "_a0_cells"):
+            self._a0_cells = self.acetate_on_device_cells(self.acetate.c_initial)
+        a = self.acetate_on_device_cells()
+        N0 = 1e18
+        self.device.rho_fixed.x.array[:] = cfg["acetate_charge"] * (a - self._a0_cells) * A0_CM3 / N0
+        self.device.rho_fixed.x.scatter_forward()
+
     def potential_on_acetate_mesh(self) -> np.ndarray:
         """The electrostatic potential (V) at the acetate mesh's nodes: the device's psi in the oxide, and in
         the metal the value at the interface below (a metal holds no field)."""
@@ -168,6 +205,7 @@ class Ageing:
         self.device._dlnJ_dV = None if np.isnan(slope) else slope     # operate's memory: part of the state
         self.device.contacts.set_bias(self.device.bias)
         self.apply_barrier(self.theta)
+        self.update_acetate_charge()
         self.rows = [dict(zip(self.ROW_KEYS, map(float, r))) for r in d["rows"]]
         return float(d["dt"])
 
@@ -217,6 +255,7 @@ class Ageing:
                 self.acetate.t -= step
                 dt = step / 2
                 continue
+            self.update_acetate_charge()
             previous_theta, previous_state = self.theta, self.device.u.x.array.copy()
             previous_bias = self.device.bias
             self.theta = theta
@@ -227,6 +266,7 @@ class Ageing:
                 self.acetate.c.x.array[:] = saved
                 self.acetate.c.x.scatter_forward()
                 self.acetate.t -= step
+                self.update_acetate_charge()
                 self.theta = previous_theta
                 self.apply_barrier(previous_theta)
                 self.device.u.x.array[:] = previous_state
@@ -281,3 +321,13 @@ class Ageing:
         fw, aw = writers
         fw.write(fw.outdir, t=self.acetate.t, stem=fw.stem)
         aw.write(self.acetate.t)
+
+
+def fem_function_like(func, values):
+    """A new Function in ``func``'s space holding ``values`` (local, ghosts included)."""
+    from dolfinx import fem
+
+    f = fem.Function(func.function_space)
+    f.x.array[:] = values
+    f.x.scatter_forward()
+    return f

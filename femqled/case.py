@@ -110,6 +110,10 @@ AGEING = Table({
                           "drift of a charged species (charge acetate_charge) in the electrostatic potential; "
                           "thermal: D exp(-E_a/k (1/T - 1/T0)) with Joule heating T = T0 + R_th J V"),
     "acetate_charge": Field(int, -1, doc="charge number of acetate for the field kinetics (an anion: -1)"),
+    "charge_in_poisson": Field(bool, False, doc="field kinetics: the displaced acetate charge z q (a - a0) (the "
+                                                "initial acetate is an immobile compensating background) enters "
+                                                "Poisson in the oxide; sequential coupling, stable only while "
+                                                "the displaced charge stays small (experimental)"),
     "activation_energy_eV": Field(float, 0.5, min=0.0, doc="E_a of the thermal kinetics (eV)"),
     "thermal_resistance_K_cm2_W": Field(float, 0.0, min=0.0,
                                         doc="R_th of the thermal kinetics: self-heating T - T0 = R_th J V (K cm2/W)"),

@@ -39,6 +39,19 @@ def model_to_mesh(model, comm, rank: int = 0, gdim: int = 2):
     return _mesh_and_tags(_gmshio.model_to_mesh(model, comm, rank, gdim=gdim, partitioner=cell_partitioner()))
 
 
+def create_cell_partitioner(graph_partitioner=None):
+    """A cell partitioner with ghost mode shared_facet, from a graph partitioner (None: DOLFINx's default).
+    0.11 adds a required ``max_facet_to_cell_links`` (2 for our non-branching meshes)."""
+    import dolfinx.mesh as dmesh
+
+    mode = dmesh.GhostMode.shared_facet
+    head = (mode,) if graph_partitioner is None else (graph_partitioner, mode)
+    try:
+        return dmesh.create_cell_partitioner(*head)
+    except TypeError:
+        return dmesh.create_cell_partitioner(*head, 2)
+
+
 def set_bc(vec, bcs, x0=None, alpha: float = 1.0) -> None:
     """``vec[dofs] = alpha * (g - x0[dofs])`` on every Dirichlet dof (``x0`` None means zero)."""
     if x0 is None:
@@ -50,6 +63,15 @@ def set_bc(vec, bcs, x0=None, alpha: float = 1.0) -> None:
 def create_matrix(form):
     """A PETSc matrix with the sparsity of a bilinear form."""
     return dolfinx.fem.petsc.create_matrix(form)
+
+
+def assemble_matrix(A, form, bcs=(), diagonal: float = 1.0) -> None:
+    """Assemble a bilinear form into the PETSc matrix A with Dirichlet rows/columns set to ``diagonal``
+    (the keyword is ``diagonal`` in 0.9, ``diag`` from 0.10)."""
+    try:
+        dolfinx.fem.petsc.assemble_matrix(A, form, bcs=list(bcs), diagonal=diagonal)
+    except TypeError:
+        dolfinx.fem.petsc.assemble_matrix(A, form, bcs=list(bcs), diag=diagonal)
 
 
 def bc_dofs(bc):

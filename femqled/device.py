@@ -136,7 +136,10 @@ class Device:
         cat_n, cat_p = self.contacts.cathode_fluxes(n, p)   # outward particle fluxes at the cathode
         ds_c = self.contacts.ds_cathode
         floor = DENSITY_FLOOR
-        self.F = (m.eps * lam2 * ufl.inner(ufl.grad(psi), ufl.grad(v)) * dx - (p - n + m.C) * v * dxl
+        # rho_fixed: extra fixed charge per cell (scaled by q N0; e.g. displaced charged acetate, see ageing.py)
+        self.rho_fixed = fem.Function(self.mat.Q, name="fixed_charge")
+        self.F = (m.eps * lam2 * ufl.inner(ufl.grad(psi), ufl.grad(v)) * dx
+                  - (p - n + m.C + self.rho_fixed) * v * dxl
                   + floor * m.mun * ufl.inner(ufl.grad(phin), ufl.grad(wn)) * dx - self.R * wn * dxl
                   + floor * m.mup * ufl.inner(ufl.grad(phip), ufl.grad(wp)) * dx + self.R * wp * dxl)
         robin = self.contacts.poisson_term(v)

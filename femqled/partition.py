@@ -64,8 +64,12 @@ def graph_partitioner(comm, nparts: int, graph, ghosting: bool):
         owner_all[order] = (np.arange(n, dtype=np.int64) * nparts // max(n, 1)).astype(np.int32)
     owner_all = comm.bcast(owner_all, root=0)
     own = owner_all[start:start + n_local]
+    def adjacency(data, offsets):             # 0.11 wraps the C++ list in a Python class: hand back the C++ one
+        al = dgraph.adjacencylist(data, offsets)
+        return getattr(al, "_cpp_object", al)
+
     if not ghosting:
-        return dgraph.adjacencylist(own.astype(np.int32), np.arange(n_local + 1, dtype=np.int32))
+        return adjacency(own.astype(np.int32), np.arange(n_local + 1, dtype=np.int32))
     dest, dest_off = [], [0]
     for k in range(n_local):
         nb = owner_all[targets[offsets[k]:offsets[k + 1]]]
@@ -73,13 +77,13 @@ def graph_partitioner(comm, nparts: int, graph, ghosting: bool):
         dest.append(np.concatenate([[own[k]], ghosts]).astype(np.int32))
         dest_off.append(dest_off[-1] + len(dest[-1]))
     data = np.concatenate(dest) if dest else np.empty(0, dtype=np.int32)
-    return dgraph.adjacencylist(data, np.asarray(dest_off, dtype=np.int32))
+    return adjacency(data, np.asarray(dest_off, dtype=np.int32))
 
 
 def cell_partitioner():
     """The cell partitioner femqled distributes meshes with (ghost mode shared_facet)."""
-    import dolfinx.mesh as dmesh
+    from femqled import compat
 
     if os.environ.get("FEMQLED_PARTITIONER", "") == "scotch":
-        return dmesh.create_cell_partitioner(dmesh.GhostMode.shared_facet)
-    return dmesh.create_cell_partitioner(graph_partitioner, dmesh.GhostMode.shared_facet)
+        return compat.create_cell_partitioner()
+    return compat.create_cell_partitioner(graph_partitioner)

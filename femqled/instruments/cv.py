@@ -30,7 +30,6 @@ import time
 import numpy as np
 import ufl
 from dolfinx import fem
-from dolfinx.fem import petsc as fem_petsc
 from mpi4py import MPI
 from petsc4py import PETSc
 
@@ -73,7 +72,7 @@ class SmallSignal:
                                          (self.M, self.M_form, self.bcs, 0.0, None),
                                          (self.Mf, self.M_form, [], 0.0, None)):
             A.zeroEntries()
-            fem_petsc.assemble_matrix(A, form, bcs=bcs, diagonal=diag)
+            compat.assemble_matrix(A, form, bcs=bcs, diagonal=diag)
             A.assemble()
             if full is not None:
                 dev.fluxes.add_jacobian(A, full=full)
