@@ -187,7 +187,8 @@ class Ageing:
         from femqled import checkpoint as ck
 
         rows = np.array([[r[k] for k in self.ROW_KEYS] for r in self.rows])
-        ck.save(path, self.comm, c=ck.gather(self.acetate.c), u=ck.gather(self.device.u), theta=self.theta,
+        ck.save(path, self.comm, mesh=np.array(self.device.dm.path.name.split(".")[0]),
+                c=ck.gather(self.acetate.c), u=ck.gather(self.device.u), theta=self.theta,
                 t=np.array(self.acetate.t), dt=np.array(dt_next), bias=np.array(self.device.bias), rows=rows,
                 slope=np.array(np.nan if self.device._dlnJ_dV is None else self.device._dlnJ_dV))
 
@@ -196,6 +197,13 @@ class Ageing:
         from femqled import checkpoint as ck
 
         d = ck.load(path, self.comm)
+        mine = self.device.dm.path.name.split(".")[0]
+        if "mesh" not in d or str(d["mesh"]) != mine:
+            from femqled.errors import InputError
+
+            raise InputError("--state" if str(path).endswith(".npz") else "checkpoint",
+                             f"{path} was written for another mesh ({d.get('mesh', 'unknown')}), not this case's "
+                             f"({mine}); use the same case file and options (e.g. --quasi-1d) as the run")
         ck.scatter(self.acetate.c, d["c"])
         ck.scatter(self.device.u, d["u"])
         self.theta = d["theta"]

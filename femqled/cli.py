@@ -1,6 +1,6 @@
 """The command line: ``femqled <command> CASE [options]`` (also ``python3 -m femqled``), under mpirun or not.
 
-Commands: mesh, jv, demo, age (lifetime test), cv, spectrum, skpm, sims, rebuild, sweep, paper. Instruments that
+Commands: mesh, jv, demo, age (lifetime test), cv, spectrum, skpm, sims, rebuild, sweep, plot, paper. Instruments that
 measure a state take ``--state CHECKPOINT`` to measure an aged state saved by ``age`` (default: pristine).
 Bad input prints one line naming the field and what is allowed, and exits with status 2; a solver failure
 prints one line saying what failed and where the last good state was written, and exits with status 3.
@@ -249,6 +249,20 @@ def cmd_rebuild(args, comm=MPI.COMM_WORLD) -> int:
     return 0
 
 
+def cmd_plot(args, comm=MPI.COMM_WORLD) -> int:
+    """2D pictures of a state (pristine, or --state): psi, n, p, recombination channels, acetate near the Ag."""
+    from femqled import io, viz
+
+    case, out, dev, ag = _setup(args, comm, acetate=True)
+    label = "aged" if args.state else "pristine"
+    dev.solve(args.V)
+    paths = viz.state_pictures(dev, ag.acetate, out, f"{label}_{args.V:g}V")
+    io.write_manifest(out, case, "plot", comm=comm)
+    io.say(f"plot: {len(paths)} pictures of the {label} state at {args.V:g} V in {out}/ "
+           f"(psi, n, p, R_X, R_trion, n near the cathode, acetate near the Ag)", comm=comm)
+    return 0
+
+
 def cmd_paper(args, comm=MPI.COMM_WORLD) -> int:
     """Reproduce the study's figures; REPORT.md with simulated vs measured values (femqled/paper.py)."""
     from femqled import io, paper
@@ -339,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--J", type=float, default=10.0, help="current density of the EQE comparison (mA/cm2)")
     sp.add_argument("--V", default="0:4:0.1", help="J-V sweep START:STOP:STEP (default 0:4:0.1)")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
+    sp = command("plot", cmd_plot, "2D pictures of a state: psi, n, p, recombination channels, acetate")
+    sp.add_argument("--V", type=float, default=3.0, help="bias of the pictured state (V, default 3)")
+    sp.add_argument("--state", help=state_help)
     sp = command("paper", cmd_paper, "reproduce the study's figures; REPORT.md (simulated vs measured)")
     sp.add_argument("--quick", action="store_true", help="quasi-1D and short times: checks the chain, not physics")
     sw = sub.add_parser("sweep", help="run one command on several cases at once, splitting the MPI ranks",
@@ -356,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = ("mesh", "jv", "age", "cv", "spectrum", "skpm", "sims", "rebuild", "sweep", "demo", "paper")
+COMMANDS = ("mesh", "jv", "age", "cv", "spectrum", "skpm", "sims", "rebuild", "sweep", "demo", "paper", "plot")
 
 
 def main(argv=None) -> int:

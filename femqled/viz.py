@@ -139,6 +139,42 @@ def plot_field(dm, values: np.ndarray, path, name: str = "field", zoom: str | No
     return str(path)
 
 
+def p1_to_geometry(func) -> np.ndarray:
+    """Nodal values of a P1 function in mesh geometry order (what :func:`plot_field` takes)."""
+    mesh = func.function_space.mesh
+    tdim = mesh.topology.dim
+    ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
+    out = np.zeros(mesh.geometry.x.shape[0])
+    out[mesh.geometry.dofmap[:ncell].ravel()] = func.x.array[func.function_space.dofmap.list[:ncell].ravel()]
+    return out
+
+
+def state_pictures(dev, acetate, outdir, label: str) -> list[str]:
+    """2D pictures of a state: psi, n, p, R_X, R_trion (whole stack and near the cathode) and the acetate near
+    the rough interface and trenches; files ``<field>_<label>.png``."""
+    from pathlib import Path
+
+    from femqled.fields import FieldWriter
+
+    outdir = Path(outdir)
+    fw = FieldWriter(dev)
+    fw.update()
+    paths = [plot_field(dev.dm, fw.nodal("psi"), outdir / f"psi_{label}.png", name="psi (V)")]
+    for name, unit in (("n", "cm^-3"), ("p", "cm^-3"), ("R_X", "cm^-3 s^-1"), ("R_trion", "cm^-3 s^-1")):
+        if name in fw.functions:
+            paths.append(plot_field(dev.dm, fw.nodal(name), outdir / f"{name}_{label}.png", name=f"{name} ({unit})",
+                                    log=True))
+    paths.append(plot_field(dev.dm, fw.nodal("n"), outdir / f"n_cathode_{label}.png", name="n (cm^-3)", log=True,
+                            zoom="cathode"))
+    fw.close()
+    if acetate is not None:
+        # floor at 1e15 cm^-3: backward Euler leaves tiny (even slightly negative) values ahead of a front
+        a = np.maximum(p1_to_geometry(acetate.c) * 1e21, 1e15)
+        paths.append(plot_field(acetate.dm, a, outdir / f"acetate_{label}.png", name="acetate a/S (cm^-3)",
+                                log=True, zoom="cathode", cmap="magma"))
+    return [p for p in paths if p]
+
+
 def _inside(c, win) -> bool:
     return win is None or (win[0] <= c[0] <= win[1] and win[2] <= c[1] <= win[3])
 

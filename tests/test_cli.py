@@ -302,3 +302,18 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
     assert f"{s0:.2f} → {s1:.2f} nm" in report
     for png in ("age_10mA/lifetime.png", "pristine/cv.png", "aged/skpm.png", "aged/sims.png", "rebuild/rebuild.png"):
         assert (out / png).stat().st_size > 0, png
+
+
+def test_plot_command_renders_pristine_and_aged_pictures(case_file, tmp_path, aged):
+    from femqled.viz import image_variance
+
+    r = femqled("plot", str(case_file), "--state", str(aged), "--out", "pic", cwd=tmp_path)   # a quasi-1D state
+    assert r.returncode == 2 and "--state: " in r.stderr and "mesh" in r.stderr, r.stderr
+    r = femqled("age", str(case_file), "--hours", "5", "--quiet", "--out", "aged2d", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for state, label in (([], "pristine"), (["--state", str(tmp_path / "aged2d" / "checkpoint.npz")], "aged")):
+        r = femqled("plot", str(case_file), "--V", "2", "--out", "pic", *state, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        for name in ("psi", "n", "p", "R_X", "R_trion", "n_cathode", "acetate"):
+            png = tmp_path / "pic" / f"{name}_{label}_2V.png"
+            assert image_variance(png) > 0, png
