@@ -113,6 +113,11 @@ class AcetateTransport:
         self.g.x.scatter_forward()
         self._assembled_dt = None
 
+    def reset_diffusivity(self) -> None:
+        """D back to the parameter file's values (before the kinetics of a step are applied)."""
+        self.D.x.array[:] = self.D_base
+        self._assembled_dt = None
+
     def set_diffusivity_factor(self, factor: float) -> None:
         """Multiply D everywhere by ``factor`` (thermal activation), on top of any metal activation."""
         self.D.x.array[:] *= factor
@@ -124,10 +129,9 @@ class AcetateTransport:
         tdim = mesh.topology.dim
         ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
         xc = mesh.geometry.x[mesh.geometry.dofmap[:ncell]].mean(axis=1)[:, 0]
-        self.D.x.array[:] = self.D_base
+        self.reset_diffusivity()
         cells = self.metal_cells
         self.D.x.array[cells] = self.D_base[cells] * factor_of_x(xc[cells])
-        self._assembled_dt = None
 
     def cell_amounts(self):
         """Per owned cell: centre (x, y), region tag and amount of acetate in it (1e21 cm^-3 nm^2)."""

@@ -9,8 +9,8 @@ At each ageing step (operator splitting: electrons are quasi-static on the hours
    ``field`` (a charged species, charge ``acetate_charge``, drifting in the electrostatic potential of the
    operating state: under forward bias the field pushes an anion away from the Ag; with ``charge_in_poisson``
    the displaced charge z q (a - a0) enters Poisson - a sequential coupling that is stable only while that
-   charge stays small: a dense mobile ion population screens within ~0.1 nm and needs an implicit coupling); ``thermal`` (Arrhenius,
-   D exp(-E_a/k (1/T - 1/T0)), with Joule self-heating T = T0 + R_th J V);
+   charge stays small: a dense mobile ion population screens within ~0.1 nm and needs an implicit coupling);
+   ``thermal`` (Arrhenius, D exp(-E_a/k (1/T - 1/T0)), with Joule self-heating T = T0 + R_th J V);
 3. one backward-Euler acetate step;
 4. the contact state theta(s) in [0, 1]: the acetate in the Ag within ``depth_nm`` of the interface, per lateral
    bin of ``bins_nm``, divided by ``saturation_cm2``; the cathode barrier becomes Phi_B0 + dPhi_B theta(s).
@@ -19,7 +19,8 @@ The step grows by ``step_growth`` (1.5x) while theta changes by less than ``max_
 redone) when it changes by more than twice that. If the electrical solve fails, the step is cut (4x) and redone;
 if it still fails, the last good state is written (checkpoint + fields) and the run stops with a message. Steps
 are first order in time (backward Euler for acetate, the kinetics from the electrical state at the start of the
-step: a sequential splitting); tests/test_ageing.py measures the order. Rank 0 writes ``ageing.csv`` (time series) as it goes.
+step: a sequential splitting); tests/test_ageing.py measures the order. Rank 0 writes ``ageing.csv`` (time
+series) as it goes.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ import numpy as np
 from mpi4py import MPI
 
 from femqled.acetate import A0_CM3, AcetateTransport
-from femqled.scaling import KB, Q
 from femqled.device import Device
-from femqled.errors import SolverError
+from femqled.errors import InputError, SolverError
 from femqled.fields import write_state
+from femqled.scaling import KB, N0_CM3, Q
 
 
 OPERATE_RTOL = 1e-8    # constant current to 1e-8: the steady states resolve J to ~1e-9 (Newton update 1e-9 V_t)
@@ -83,13 +84,12 @@ class Ageing:
         c, d = self.centres(), self.cfg["barrier_rise_eV"]
         self.device.contacts.set_barrier(lambda x: self.phi0 + d * np.interp(x[0], c, theta))
 
-    def apply_kinetics(self, op=None) -> None:
+    def apply_kinetics(self) -> None:
         """Set the acetate transport of the next step from the present electrical state (see the case's
         ``ageing.kinetics``)."""
         cfg, ac = self.cfg, self.acetate
         kin = cfg["kinetics"]
-        ac.D.x.array[:] = ac.D_base
-        ac._assembled_dt = None
+        ac.reset_diffusivity()
         if kin == "current":
             prof = self.device.cathode_profile()
             x = np.concatenate(self.comm.allgather(prof["x"]))
@@ -138,8 +138,7 @@ class Ageing:
         if not hasattr(self, "_a0_cells"):
             self._a0_cells = self.acetate_on_device_cells(self.acetate.c_initial)
         a = self.acetate_on_device_cells()
-        N0 = 1e18
-        self.device.rho_fixed.x.array[:] = cfg["acetate_charge"] * (a - self._a0_cells) * A0_CM3 / N0
+        self.device.rho_fixed.x.array[:] = cfg["acetate_charge"] * (a - self._a0_cells) * A0_CM3 / N0_CM3
         self.device.rho_fixed.x.scatter_forward()
 
     def potential_on_acetate_mesh(self) -> np.ndarray:
@@ -150,11 +149,10 @@ class Ageing:
         ac, dev = self.acetate, self.device
         X = ac.V.tabulate_dof_coordinates()[:, :2]
         psi = evaluate(dev.u, X, component=0) * dev.sc.Vt
-        prof = dev.cathode_profile()
         nown = dev.S.dofmap.index_map.size_local
         c = dev.contacts
         dofs = c.cathode_dofs[c.cathode_dofs < nown]
-        xs = np.concatenate(self.comm.allgather(prof["x"]))
+        xs = np.concatenate(self.comm.allgather(dev.S.tabulate_dof_coordinates()[dofs, 0]))
         ps = np.concatenate(self.comm.allgather(dev.u.x.array[3 * dofs] * dev.sc.Vt))
         o = np.argsort(xs)
         metal = np.isnan(psi)
@@ -199,8 +197,6 @@ class Ageing:
         d = ck.load(path, self.comm)
         mine = self.device.dm.path.name.split(".")[0]
         if "mesh" not in d or str(d["mesh"]) != mine:
-            from femqled.errors import InputError
-
             raise InputError("--state" if str(path).endswith(".npz") else "checkpoint",
                              f"{path} was written for another mesh ({d.get('mesh', 'unknown')}), not this case's "
                              f"({mine}); use the same case file and options (e.g. --quasi-1d) as the run")
@@ -258,9 +254,7 @@ class Ageing:
             theta = self.contact_state()
             change = float(np.max(np.abs(theta - self.theta)))
             if change > 2 * cfg["max_dtheta"] and step > 1e-6:
-                self.acetate.c.x.array[:] = saved        # too big a step: redo with half
-                self.acetate.c.x.scatter_forward()
-                self.acetate.t -= step
+                self._undo_acetate_step(saved, step)      # too big a step: redo with half
                 dt = step / 2
                 continue
             self.update_acetate_charge()
@@ -271,9 +265,7 @@ class Ageing:
             try:
                 op = self.device.operate(J, rtol=OPERATE_RTOL)
             except SolverError as e:              # cut the step; if it is already tiny, keep the last good state
-                self.acetate.c.x.array[:] = saved
-                self.acetate.c.x.scatter_forward()
-                self.acetate.t -= step
+                self._undo_acetate_step(saved, step)
                 self.update_acetate_charge()
                 self.theta = previous_theta
                 self.apply_barrier(previous_theta)
@@ -308,9 +300,14 @@ class Ageing:
             if ckpt is not None and steps % checkpoint_every == 0:
                 self.save(ckpt, dt)
         if writers:
-            for w in writers:
-                w.close()
+            writers[0].close()
+            writers[3].close()
         return self.rows
+
+    def _undo_acetate_step(self, saved: np.ndarray, step: float) -> None:
+        self.acetate.c.x.array[:] = saved
+        self.acetate.c.x.scatter_forward()
+        self.acetate.t -= step
 
     def _field_writers(self, outdir, resume: bool):
         """VTX time series: ``ageing_fields.bp`` (+ vectors) on the device, ``ageing_acetate.bp`` on the acetate
@@ -320,14 +317,12 @@ class Ageing:
         from femqled.fields import AcetateWriter, FieldWriter
 
         suffix = f"_from_{self.acetate.t:g}h" if resume and self.acetate.t > 0 else ""
-        fw = FieldWriter(self.device)
-        fw.stem = f"ageing_fields{suffix}"
-        fw.outdir = Path(outdir)
-        return [fw, AcetateWriter(self.acetate, Path(outdir) / f"ageing_acetate{suffix}.bp")]
+        return (FieldWriter(self.device), Path(outdir), f"ageing_fields{suffix}",
+                AcetateWriter(self.acetate, Path(outdir) / f"ageing_acetate{suffix}.bp"))
 
     def _write_fields(self, writers) -> None:
-        fw, aw = writers
-        fw.write(fw.outdir, t=self.acetate.t, stem=fw.stem)
+        fw, outdir, stem, aw = writers
+        fw.write(outdir, t=self.acetate.t, stem=stem)
         aw.write(self.acetate.t)
 
 

@@ -1,7 +1,8 @@
 """The command line: ``femqled <command> CASE [options]`` (also ``python3 -m femqled``), under mpirun or not.
 
-Commands: mesh, jv, demo, age (lifetime test), cv, spectrum, skpm, sims, rebuild, sweep, plot, paper. Instruments that
-measure a state take ``--state CHECKPOINT`` to measure an aged state saved by ``age`` (default: pristine).
+Commands: mesh, jv, demo, age (lifetime test), cv, spectrum, skpm, sims, rebuild, sweep, plot, paper.
+Instruments that measure a state take ``--state CHECKPOINT`` to measure an aged state saved by ``age``
+(default: pristine).
 Bad input prints one line naming the field and what is allowed, and exits with status 2; a solver failure
 prints one line saying what failed and where the last good state was written, and exits with status 3.
 """
@@ -59,7 +60,6 @@ def _setup(args, comm, acetate: bool = False):
     """(case, results dir, device, ageing or None): the state to measure, pristine or ``--state``."""
     from femqled import io
     from femqled.case import load_case
-    from femqled.errors import InputError
 
     case = load_case(args.case)
     if getattr(args, "quasi_1d", False):
@@ -67,8 +67,6 @@ def _setup(args, comm, acetate: bool = False):
     out = io.results_dir(case, args.out, comm)
     state = getattr(args, "state", None)
     if state or acetate:
-        from pathlib import Path
-
         from femqled.ageing import Ageing
 
         ag = Ageing(case, comm)
@@ -225,7 +223,6 @@ def cmd_sims(args, comm=MPI.COMM_WORLD) -> int:
 
 def cmd_rebuild(args, comm=MPI.COMM_WORLD) -> int:
     from femqled import io
-    from femqled.errors import InputError
     from femqled.instruments import rebuild
 
     if not args.state:
@@ -233,12 +230,10 @@ def cmd_rebuild(args, comm=MPI.COMM_WORLD) -> int:
     if not 0.0 <= args.residual <= 1.0:
         raise InputError("--residual", f"must be within 0..1, got {args.residual:g}")
     state = args.state
-    args.state = None                       # _setup: pristine first; rebuild restores the aged state itself
-    case, out, dev, ag = _setup(args, comm, acetate=True)
-    from pathlib import Path
-
     if not Path(state).is_file():
         raise InputError("--state", f"no such checkpoint: {state}")
+    args.state = None                       # _setup: pristine first; rebuild restores the aged state itself
+    case, out, dev, ag = _setup(args, comm, acetate=True)
     res = rebuild.run(ag, state, out, _voltages(args.V), J_mA_cm2=args.J, residual=args.residual)
     io.write_manifest(out, case, "rebuild", {"summary": res["states"]}, comm=comm)
     s = res["states"]
@@ -277,7 +272,6 @@ def cmd_paper(args, comm=MPI.COMM_WORLD) -> int:
 def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
     """Several cases in one mpirun: the ranks split into groups (sub-communicators), each runs its cases."""
     from femqled import io
-    from femqled.errors import InputError
 
     if args.run not in COMMANDS or args.run == "sweep":
         raise InputError("--run", f"{args.run!r} is not a command to sweep; allowed: "

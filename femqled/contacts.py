@@ -38,7 +38,7 @@ from dolfinx import fem
 
 from femqled.errors import InputError
 from femqled import materials
-from femqled.scaling import H, M0, Q
+from femqled.scaling import EPS0, H, M0, Q
 from femqled.semiconductor import neutral_potential
 
 
@@ -109,7 +109,7 @@ class Contacts:
             self.v_p = A * T * T / (Q * Nv) / sc.v0
             eps_s = device.mat.values[self.cathode_region]["eps"]
             # dPhi / V_t = beta sqrt(E_n) with E_n in V_t / nm
-            self.image_beta = math.sqrt(Q / (4 * math.pi * 8.8541878128e-12 * eps_s * 1e-9 * sc.Vt))
+            self.image_beta = math.sqrt(Q / (4 * math.pi * EPS0 * eps_s * 1e-9 * sc.Vt))
             self.image_force = bool(self.cfg["image_force_lowering"])
             self.update_barrier()
 

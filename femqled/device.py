@@ -287,11 +287,7 @@ class Device:
         to = self.sc.J0_mA_cm2 / self.width()
         k = self.sc.t0 / dt_s
         Ja = (q["anode"] + (q["anode_psi"] - q_old["anode_psi"]) * k) * to
-        if self.I_cathode_form is not None:     # thermionic: the Robin flux is the carriers' cathode current
-            Ic = self.comm.allreduce(fem.assemble_scalar(self.I_cathode_form), op=MPI.SUM)
-        else:
-            Ic = -q["cathode"]
-        Jc = (Ic - (q["cathode_psi"] - q_old["cathode_psi"]) * k) * to
+        Jc = (self._cathode_current(q)[0] - (q["cathode_psi"] - q_old["cathode_psi"]) * k) * to
         return OperatingPoint(V, Ja, Jc, its, {"dt_s": dt_s})
 
     def operate(self, J_target: float, rtol: float = 1e-6, max_it: int = 40) -> OperatingPoint:
@@ -369,13 +365,17 @@ class Device:
         cathode's from the Robin flux (thermionic) or minus the residual at its nodes (ohmic).
         """
         react = self._reactions()
-        if self.I_cathode_form is not None:
-            Ic = self.comm.allreduce(fem.assemble_scalar(self.I_cathode_form), op=MPI.SUM)
-            Ie = self.comm.allreduce(fem.assemble_scalar(self.I_cathode_n_form), op=MPI.SUM)
-        else:
-            Ic, Ie = -react["cathode"], -react["cathode_n"]
+        Ic, Ie = self._cathode_current(react)
         to = self.sc.J0_mA_cm2 / self.width()
         return react["anode"] * to, Ic * to, Ie * to
+
+    def _cathode_current(self, react: dict) -> tuple[float, float]:
+        """(carrier current, its electron part) through the cathode, scaled: the Robin flux (thermionic) or
+        minus the residual at its nodes (ohmic), given the reactions of :meth:`_reactions`."""
+        if self.I_cathode_form is None:
+            return -react["cathode"], -react["cathode_n"]
+        return tuple(self.comm.allreduce(fem.assemble_scalar(f), op=MPI.SUM)
+                     for f in (self.I_cathode_form, self.I_cathode_n_form))
 
     def electron_current(self) -> float:
         """Electron current injected at the cathode, mA cm^-2."""

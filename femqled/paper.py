@@ -75,17 +75,10 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False) 
     # -- the 10 mA/cm2 device, pristine and aged ------------------------------------------------------------------
     ag = ages[10.0]
     ckpt = outdir / "age_10mA" / "checkpoint.npz"
-    aged_c = ag.acetate.c.x.array.copy()
-    aged_theta = ag.theta.copy()
-
-    def set_state(pristine: bool):
-        if pristine:
-            rebuild._set_state(ag, ag.acetate.c_initial, theta=np.zeros_like(aged_theta))
-        else:
-            rebuild._set_state(ag, aged_c, theta=aged_theta)
-
-    for label, pristine in (("pristine", True), ("aged", False)):
-        set_state(pristine)
+    states = {"pristine": (ag.acetate.c_initial, np.zeros_like(ag.theta)),
+              "aged": (ag.acetate.c.x.array.copy(), ag.theta.copy())}
+    for label, (c_values, theta) in states.items():
+        rebuild.set_state(ag, c_values, theta=theta)
         d = outdir / label
         if comm.rank == 0:
             d.mkdir(exist_ok=True)
@@ -159,7 +152,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False) 
     row("C–V onset of the capacitance rise, pristine / aged", f"{c0:.2f} / {c1:.2f} V", "1.4 / 1.9 V", "±0.2 V",
         abs(c0 - 1.4) <= 0.2 and abs(c1 - 1.9) <= 0.2, walls["cv_pristine"] + walls["cv_aged"])
     pa, pb = results["pristine"]["skpm"], results["aged"]["skpm"]
-    y_if = base_interface_y(ag)
+    y_if = float(np.mean(ag.interface_y))                 # mean height of the ZnO/Ag interface (nm)
     f0, f1 = skpm.field_near(pa, y_if), skpm.field_near(pb, y_if)
     far = np.abs(pa["y_nm"] - y_if) > 5.0
     Ea, Eb = np.abs(pa["E_MV_cm"][far]), np.abs(pb["E_MV_cm"][far])
@@ -193,7 +186,3 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False) 
             + _rows_table(rows) + "\n")
     return report
 
-
-def base_interface_y(ag) -> float:
-    """Mean height (nm) of the ZnO/Ag interface (the cathode)."""
-    return float(np.mean(ag.interface_y))

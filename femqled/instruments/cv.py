@@ -34,6 +34,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from femqled import compat
+from femqled.instruments.figure import figure
 from femqled.snes import lu_options
 
 
@@ -192,18 +193,10 @@ def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool = True) -> tupl
 
 
 def plot(rows, summary, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    ax.plot([r["V"] for r in rows], [r["C_nF_cm2"] for r in rows], "k.-")
-    if summary["onset_V"] == summary["onset_V"]:
-        ax.axvline(summary["onset_V"], ls="--", c="r", label=f"onset {summary['onset_V']:.2f} V")
-        ax.legend()
-    ax.set_xlabel("V (V)")
-    ax.set_ylabel(f"C (nF cm$^{{-2}}$) at {summary['f_Hz']:g} Hz")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, 1, (5.5, 4)) as (fig, ax):
+        ax.plot([r["V"] for r in rows], [r["C_nF_cm2"] for r in rows], "k.-")
+        if summary["onset_V"] == summary["onset_V"]:
+            ax.axvline(summary["onset_V"], ls="--", c="r", label=f"onset {summary['onset_V']:.2f} V")
+            ax.legend()
+        ax.set_xlabel("V (V)")
+        ax.set_ylabel(f"C (nF cm$^{{-2}}$) at {summary['f_Hz']:g} Hz")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from femqled.scaling import KB, Q
+from femqled.instruments.figure import figure
 
 
 def ideality(V, J, T: float = 300.0) -> np.ndarray:
@@ -114,33 +115,25 @@ def run(dev, voltages, outdir, progress: bool = True) -> tuple[list[dict], dict]
 
 
 def plot(rows, summary, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     V = np.array([r["V"] for r in rows])
     J = np.array([r["J_mA_cm2"] for r in rows])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    ax = axes[0]
-    pos = J > 1e-9 * J.max()          # below that: the numerical current floor
-    lit = J > 1e-3 * J.max()
-    ax.semilogy(V[pos], J[pos], "k-", label="J")
-    ax.set_xlabel("V (V)")
-    ax.set_ylabel("J (mA cm$^{-2}$)")
-    if "luminance_cd_m2" in rows[0]:
-        L = np.array([r["luminance_cd_m2"] for r in rows])
-        ax2 = ax.twinx()
-        ax2.semilogy(V[L > 0], L[L > 0], "r--", label="L")
-        ax2.set_ylabel("luminance (cd m$^{-2}$)", color="r")
-        ax = axes[1]
-        for key, style, label in (("EQE", "b-", "EQE (%)"), ("eta_X", "g-", r"$\eta_X$ (%)"),
-                                  ("trion_fraction_mean", "m:", "trion fraction (%)")):
-            ax.plot(V[lit], [100 * r[key] for r, ok in zip(rows, lit) if ok], style, label=label)
+    with figure(path, 2, (11, 4.2)) as (fig, axes):
+        ax = axes[0]
+        pos = J > 1e-9 * J.max()          # below that: the numerical current floor
+        lit = J > 1e-3 * J.max()
+        ax.semilogy(V[pos], J[pos], "k-", label="J")
         ax.set_xlabel("V (V)")
-        ax.legend()
-    eta = summary.get("min_ideality")
-    axes[0].set_title(f"min ideality {eta:.2f}" if eta == eta else "J-V")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        ax.set_ylabel("J (mA cm$^{-2}$)")
+        if "luminance_cd_m2" in rows[0]:
+            L = np.array([r["luminance_cd_m2"] for r in rows])
+            ax2 = ax.twinx()
+            ax2.semilogy(V[L > 0], L[L > 0], "r--", label="L")
+            ax2.set_ylabel("luminance (cd m$^{-2}$)", color="r")
+            ax = axes[1]
+            for key, style, label in (("EQE", "b-", "EQE (%)"), ("eta_X", "g-", r"$\eta_X$ (%)"),
+                                      ("trion_fraction_mean", "m:", "trion fraction (%)")):
+                ax.plot(V[lit], [100 * r[key] for r, ok in zip(rows, lit) if ok], style, label=label)
+            ax.set_xlabel("V (V)")
+            ax.legend()
+        eta = summary.get("min_ideality")
+        axes[0].set_title(f"min ideality {eta:.2f}" if eta == eta else "J-V")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from femqled.instruments.figure import figure
+
 
 def summarize(rows: list[dict]) -> dict:
     t = np.array([r["t_h"] for r in rows])
@@ -18,24 +20,16 @@ def summarize(rows: list[dict]) -> dict:
 
 
 def plot(rows: list[dict], summary: dict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     t = np.array([r["t_h"] for r in rows])
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    axes[0].plot(t, [r["luminance_cd_m2"] / rows[0]["luminance_cd_m2"] for r in rows], "r-")
-    axes[0].axvline(summary["elevation_duration_h"], ls=":", c="k")
-    axes[0].set_ylabel("L / L0")
-    axes[1].plot(t, [r["V"] for r in rows], "k-")
-    axes[1].set_ylabel("V (V)")
-    axes[2].plot(t, [100 * r["EQE"] for r in rows], "b-", label="EQE (%)")
-    axes[2].plot(t, [100 * r["eta_X"] for r in rows], "g--", label=r"$\eta_X$ (%)")
-    axes[2].legend()
-    for ax in axes:
-        ax.set_xlabel("t (h)")
-    fig.suptitle(f"elevation {100 * summary['elevation']:+.0f} % at {summary['elevation_duration_h']:.3g} h")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, 3, (13, 3.8)) as (fig, axes):
+        axes[0].plot(t, [r["luminance_cd_m2"] / rows[0]["luminance_cd_m2"] for r in rows], "r-")
+        axes[0].axvline(summary["elevation_duration_h"], ls=":", c="k")
+        axes[0].set_ylabel("L / L0")
+        axes[1].plot(t, [r["V"] for r in rows], "k-")
+        axes[1].set_ylabel("V (V)")
+        axes[2].plot(t, [100 * r["EQE"] for r in rows], "b-", label="EQE (%)")
+        axes[2].plot(t, [100 * r["eta_X"] for r in rows], "g--", label=r"$\eta_X$ (%)")
+        axes[2].legend()
+        for ax in axes:
+            ax.set_xlabel("t (h)")
+        fig.suptitle(f"elevation {100 * summary['elevation']:+.0f} % at {summary['elevation_duration_h']:.3g} h")

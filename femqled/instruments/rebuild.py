@@ -19,9 +19,12 @@ from __future__ import annotations
 import numpy as np
 
 from femqled.instruments import jv
+from femqled.instruments.figure import figure
 
 
-def _set_state(ag, c_values, theta=None):
+def set_state(ag, c_values, theta=None):
+    """Put an acetate profile (P1 values of c = a/S) into ``ag`` and the contact state that follows (or
+    ``theta``), with its barrier."""
     ac = ag.acetate
     ac.c.x.array[:] = c_values
     ac.c.x.scatter_forward()
@@ -47,16 +50,16 @@ def run(ag, checkpoint, outdir, voltages, J_mA_cm2: float = 10.0, residual: floa
 
     ac = ag.acetate
     results = {}
-    _set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta))
+    set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta))
     results["pristine"] = measure(ag, voltages, J_mA_cm2)
     ag.restore(checkpoint)
     aged_c = ac.c.x.array.copy()
     results["aged"] = measure(ag, voltages, J_mA_cm2)
-    _set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta))
+    set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta))
     results["rebuilt ZnO/Ag"] = measure(ag, voltages, J_mA_cm2)
     c = aged_c.copy()
     c[ac.metal_only_nodes] *= residual
-    _set_state(ag, c)
+    set_state(ag, c)
     results["rebuilt Ag"] = measure(ag, voltages, J_mA_cm2)
     s = {k: v["summary"] for k, v in results.items()}
     change = s["pristine"]["EQE_at_J"] - s["aged"]["EQE_at_J"]
@@ -72,25 +75,17 @@ def run(ag, checkpoint, outdir, voltages, J_mA_cm2: float = 10.0, residual: floa
 
 
 def plot(results, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    for (label, r), style in zip(results.items(), ("k-", "r--", "b-.", "g:")):
-        V = np.array([x["V"] for x in r["rows"]])
-        J = np.array([x["J_mA_cm2"] for x in r["rows"]])
-        ok = J > 1e-9 * J.max()
-        a1.semilogy(V[ok], J[ok], style, label=label)
-        lit = J > 1e-3 * J.max()
-        a2.plot(J[lit], [100 * x["EQE"] for x, k in zip(r["rows"], lit) if k], style, label=label)
-    a1.set_xlabel("V (V)")
-    a1.set_ylabel("J (mA cm$^{-2}$)")
-    a2.set_xscale("log")
-    a2.set_xlabel("J (mA cm$^{-2}$)")
-    a2.set_ylabel("EQE (%)")
-    a1.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, 2, (11, 4)) as (fig, (a1, a2)):
+        for (label, r), style in zip(results.items(), ("k-", "r--", "b-.", "g:")):
+            V = np.array([x["V"] for x in r["rows"]])
+            J = np.array([x["J_mA_cm2"] for x in r["rows"]])
+            ok = J > 1e-9 * J.max()
+            a1.semilogy(V[ok], J[ok], style, label=label)
+            lit = J > 1e-3 * J.max()
+            a2.plot(J[lit], [100 * x["EQE"] for x, k in zip(r["rows"], lit) if k], style, label=label)
+        a1.set_xlabel("V (V)")
+        a1.set_ylabel("J (mA cm$^{-2}$)")
+        a2.set_xscale("log")
+        a2.set_xlabel("J (mA cm$^{-2}$)")
+        a2.set_ylabel("EQE (%)")
+        a1.legend(fontsize=8)

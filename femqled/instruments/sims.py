@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
+from femqled.instruments.figure import figure
+
 
 def gaussian_convolve(z: np.ndarray, f: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Convolve samples f on the uniform grid z with a unit-area Gaussian of std sigma; returns (z', f') on a
@@ -105,19 +107,11 @@ def run(acetate, outdir, resolution_nm: float = 1.0, label: str = "") -> dict:
 
 
 def plot(profiles, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    styles = ("-", "--", ":")
-    for (p, label), ls in zip(profiles, styles):
-        for key, c in (("acetate_1e21_cm3", "k"), ("Ag", "tab:gray"), ("Zn", "tab:blue")):
-            ax.plot(p["z_conv_nm"], p["normalised"][key], ls, color=c, label=f"{key.split('_')[0]} {label}")
-    ax.set_xlabel("depth from the Ag surface (nm)")
-    ax.set_ylabel("normalised intensity")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path) as (fig, ax):
+        styles = ("-", "--", ":")
+        for (p, label), ls in zip(profiles, styles):
+            for key, c in (("acetate_1e21_cm3", "k"), ("Ag", "tab:gray"), ("Zn", "tab:blue")):
+                ax.plot(p["z_conv_nm"], p["normalised"][key], ls, color=c, label=f"{key.split('_')[0]} {label}")
+        ax.set_xlabel("depth from the Ag surface (nm)")
+        ax.set_ylabel("normalised intensity")
+        ax.legend(fontsize=7)

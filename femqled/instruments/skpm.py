@@ -10,7 +10,9 @@ equipotential: the profile there is the value at its interface. Outputs: ``skpm.
 from __future__ import annotations
 
 import numpy as np
+from mpi4py import MPI
 
+from femqled.instruments.figure import figure
 from femqled.probe import evaluate
 
 
@@ -21,7 +23,7 @@ def profile(dev, lines: int = 5, dy_nm: float = 0.1) -> dict[str, np.ndarray]:
     W = lay.width_nm
     xs = W * (np.arange(lines) + 0.5) / lines
     X = dev.mesh.geometry.x
-    y_top = dev.comm.allreduce(float(X[:, 1].max()) if len(X) else -np.inf, op=__import__("mpi4py").MPI.MAX)
+    y_top = dev.comm.allreduce(float(X[:, 1].max()) if len(X) else -np.inf, op=MPI.MAX)
     y = np.arange(0.0, y_top + dy_nm / 2, dy_nm)
     psi_lines = []
     for x in xs:
@@ -54,23 +56,15 @@ def run(dev, V: float, outdir, lines: int = 5) -> dict:
 
 
 def plot(prof, V, path, other=None, labels=("", "")) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-    for p, style, lab in ((prof, "r--", labels[0]), (other, "b-", labels[1])):
-        if p is None:
-            continue
-        a1.plot(p["y_nm"], p["psi_V"], style, label=lab)
-        a2.plot(p["y_nm"], p["E_MV_cm"], style, label=lab)
-    a1.set_xlabel("y (nm, from the anode)")
-    a1.set_ylabel(f"potential at {V:g} V (V)")
-    a2.set_xlabel("y (nm, from the anode)")
-    a2.set_ylabel("field (MV/cm)")
-    if other is not None:
-        a1.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, 2, (10, 4)) as (fig, (a1, a2)):
+        for p, style, lab in ((prof, "r--", labels[0]), (other, "b-", labels[1])):
+            if p is None:
+                continue
+            a1.plot(p["y_nm"], p["psi_V"], style, label=lab)
+            a2.plot(p["y_nm"], p["E_MV_cm"], style, label=lab)
+        a1.set_xlabel("y (nm, from the anode)")
+        a1.set_ylabel(f"potential at {V:g} V (V)")
+        a2.set_xlabel("y (nm, from the anode)")
+        a2.set_ylabel("field (MV/cm)")
+        if other is not None:
+            a1.legend()

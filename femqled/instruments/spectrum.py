@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from femqled.instruments.figure import figure
+
 
 def measure(dev, J_mA_cm2: float | None = None, V: float | None = None) -> dict:
     op = dev.operate(J_mA_cm2) if J_mA_cm2 is not None else dev.solve(V)
@@ -37,19 +39,12 @@ def run(dev, outdir, J_mA_cm2: float | None = 10.0, V: float | None = None) -> d
 
 
 def plot(measurements, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for m, label in measurements:
-        S = np.asarray(m["spectrum"])
-        ax.plot(m["lambda_nm"], S / S.max(), label=f"{label} peak {m['peak_nm']:.1f} nm, FWHM {m['fwhm_nm']:.1f} nm")
-    ax.set_xlabel("wavelength (nm)")
-    ax.set_ylabel("EL (normalised)")
-    ax.set_xlim(400, 750)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path) as (fig, ax):
+        for m, label in measurements:
+            S = np.asarray(m["spectrum"])
+            ax.plot(m["lambda_nm"], S / S.max(),
+                    label=f"{label} peak {m['peak_nm']:.1f} nm, FWHM {m['fwhm_nm']:.1f} nm")
+        ax.set_xlabel("wavelength (nm)")
+        ax.set_ylabel("EL (normalised)")
+        ax.set_xlim(400, 750)
+        ax.legend(fontsize=8)
