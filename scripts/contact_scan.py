@@ -1,0 +1,53 @@
+"""How a degrading cathode acts on the device at constant current (docs/model.md, "Why the contact matters").
+
+    scripts/femqled-env python3 scripts/contact_scan.py [J_mA_cm2]
+
+On the default case in quasi-1D: raise the cathode barrier by dPhi (thermionic contact), then thicken an
+interfacial (Bardeen) layer instead, and print V, eta_X, the mean QD electron density and the luminance at the
+operating current. Rank 0 prints; runs on any number of ranks.
+"""
+
+import sys
+from pathlib import Path
+
+from mpi4py import MPI
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from femqled.case import load_case  # noqa: E402
+from femqled.device import Device  # noqa: E402
+from femqled.errors import SolverError  # noqa: E402
+
+
+def line(label, op):
+    x = op.extra
+    return (f"{label:>22}  V = {op.V:7.3f} V  eta_X = {x['eta_X']:.3f}  n_QD = {x['n_qd_mean_cm3']:.2e} cm^-3  "
+            f"L = {x['luminance_cd_m2']:7.1f} cd/m2")
+
+
+def main():
+    comm = MPI.COMM_WORLD
+    J = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
+    say = print if comm.rank == 0 else (lambda *a, **k: None)
+    case = load_case(ROOT / "cases" / "default.toml")
+    case["geometry"]["quasi_1d"] = True
+    dev = Device(case, comm)
+    say(f"cathode barrier rise at {J:g} mA/cm2 (quasi-1D default case)")
+    for d in (0.0, 0.1, 0.2, 0.25, 0.3, 0.35):
+        dev.contacts.set_barrier(dev.contacts.barrier0_eV + d)
+        try:
+            say(line(f"dPhi_B = {d:.2f} eV", dev.operate(J)))
+        except SolverError as e:
+            say(f"dPhi_B = {d:.2f} eV: {e}")
+            break
+    case["contacts"]["interfacial_layer_nm"] = 0.1
+    dev = Device(case, comm)
+    say("interfacial layer instead (barrier as pristine)")
+    for d in (0.1, 0.5, 1.0, 1.5):
+        dev.contacts.set_interfacial_layer(d)
+        say(line(f"d_i = {d:.1f} nm", dev.operate(J)))
+
+
+if __name__ == "__main__":
+    main()
