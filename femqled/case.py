@@ -114,7 +114,8 @@ AGEING = Table({
                                                 "initial acetate is an immobile compensating background) enters "
                                                 "Poisson in the oxide; sequential coupling, stable only while "
                                                 "the displaced charge stays small (experimental)"),
-    "activation_energy_eV": Field(float, 0.5, min=0.0, doc="E_a of the thermal kinetics (eV; [E] order of grain-boundary diffusion in Ag)"),
+    "activation_energy_eV": Field(float, 0.5, min=0.0,
+                                  doc="E_a of the thermal kinetics (eV; [E] order of grain-boundary diffusion in Ag)"),
     "thermal_resistance_K_cm2_W": Field(float, 0.0, min=0.0,
                                         doc="R_th of the thermal kinetics: self-heating T - T0 = R_th J V (K cm2/W)"),
     "J_mA_cm2": Field(float, 10.0, gt=0.0, doc="operating current density (constant-current test)"),
