@@ -25,7 +25,7 @@ from dolfinx.fem import petsc as fem_petsc
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from femqled import compat, materials
+from femqled import compat, heterojunction
 from femqled.mesh import device_mesh
 from femqled.snes import lu_options
 
@@ -39,7 +39,7 @@ class AcetateTransport:
     def __init__(self, case: dict, comm=MPI.COMM_WORLD):
         self.case = case
         self.comm = comm
-        self.lib = materials.library(case["materials"])
+        self.lib = heterojunction.case_library(case)
         self.dm = device_mesh(case, comm, part="acetate")
         mesh = self.dm.mesh
         self.V = fem.functionspace(mesh, ("Lagrange", 1))

@@ -37,6 +37,19 @@ LAYER = Table({
     "thickness_nm": Field(float, gt=0.0, doc="layer thickness in nm"),
 }, doc="one layer of the stack, bottom (anode) to top")
 
+INTERFACE = Table({
+    "between": Field(str, doc="two adjacent layers, lower/upper, e.g. \"HTL/EML\""),
+    "model": Field(str, "thermionic", choices=("thermionic",),
+                   doc="thermionic emission over the band step at a transfer velocity: the quasi-Fermi levels "
+                       "jump (femqled/heterojunction.py); interfaces not listed keep continuous quasi-Fermi levels"),
+    "v_n_cm_s": Field(float, None, gt=0.0, doc="electron transfer velocity (cm/s); default: the Richardson "
+                                               "velocity sqrt(kT/2 pi m0), 2.7e6 cm/s at 300 K"),
+    "v_p_cm_s": Field(float, None, gt=0.0, doc="hole transfer velocity (cm/s); default: the Richardson velocity"),
+    "thickness_nm": Field(float, 0.1, gt=0.0, max=1.0, doc="thickness of the thin layer that carries the "
+                                                           "interface law (nm; results do not depend on it while "
+                                                           "it is much thinner than the Debye length)"),
+}, doc="a heterojunction between two adjacent layers where carriers cross by thermionic emission")
+
 GEOMETRY = Table({
     "width_nm": Field(float, 200.0, gt=0.0, doc="lateral width of the cross-section (nm)"),
     "lateral": Field(str, "zero-flux", choices=("zero-flux", "periodic"),
@@ -156,6 +169,7 @@ CASE_SCHEMA = Table({
     "temperature_K": Field(float, 300.0, gt=0.0, doc="device temperature (K)"),
     "geometry": Field(GEOMETRY, dict),
     "layer": Field(LAYER, list_of=True, doc="the stack, bottom to top, as [[layer]] tables"),
+    "interface": Field(INTERFACE, list, list_of=True),
     "interlayer": Field(INTERLAYER, dict),
     "cathode": Field(CATHODE, dict),
     "roughness": Field(ROUGHNESS, dict),
@@ -191,6 +205,21 @@ def _check_materials(case: dict, lib: dict) -> None:
             raise InputError("emission.qd_layer", f"layer {qd!r} has no QD parameters (qd_density_cm3)")
     for i, t in enumerate(case["trench"]):
         need(f"trench[{i}].material", t["material"], ("metal",))
+    pairs = [(a["name"], b["name"]) for a, b in zip(case["layer"], case["layer"][1:])]
+    seen = set()
+    for i, spec in enumerate(case["interface"]):
+        pair = tuple(spec["between"].split("/"))
+        if pair not in pairs:
+            raise InputError(f"interface[{i}].between", f"{spec['between']!r} is not a pair of adjacent layers; "
+                                                        f"allowed: {', '.join('/'.join(p) for p in pairs)}")
+        if pair in seen:
+            raise InputError(f"interface[{i}].between", f"{spec['between']!r} is listed twice")
+        seen.add(pair)
+        for name in pair:
+            mat = case["layer"][[l["name"] for l in case["layer"]].index(name)]["material"]
+            if lib[mat]["role"] != "semiconductor":
+                raise InputError(f"interface[{i}].between", f"layer {name!r} is an insulator; a thermionic "
+                                                            f"interface joins two semiconductors")
 
 
 def _check_stack(case: dict) -> None:

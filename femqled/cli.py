@@ -269,6 +269,27 @@ def cmd_paper(args, comm=MPI.COMM_WORLD) -> int:
     return 0
 
 
+def cmd_calibrate(args, comm=MPI.COMM_WORLD) -> int:
+    """Least-squares fit of case parameters to a targets file (femqled/calibrate.py)."""
+    from femqled import calibrate, io
+    from femqled.case import load_case
+
+    case = load_case(args.case)
+    if args.quasi_1d:
+        case["geometry"]["quasi_1d"] = True
+    spec = calibrate.load_targets(args.targets)
+    if args.max_evaluations is not None:
+        spec["max_evaluations"] = args.max_evaluations
+    out = io.results_dir(case, args.out, comm) / "calibration"
+    if comm.rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    comm.barrier()
+    record = calibrate.fit(case, spec, out, comm, say=lambda m: io.say(m, comm=comm))
+    io.write_manifest(out, case, "calibrate", {"targets": spec, "parameters": record["parameters"]}, comm=comm)
+    io.say(calibrate.report(record) + f"\nwrote {out / 'calibration.json'}, {out / 'calibrated.toml'}", comm=comm)
+    return 0
+
+
 def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
     """Several cases in one mpirun: the ranks split into groups (sub-communicators), each runs its cases."""
     from femqled import io
@@ -352,6 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--state", help=state_help)
     sp = command("paper", cmd_paper, "reproduce the study's figures; REPORT.md (simulated vs measured)")
     sp.add_argument("--quick", action="store_true", help="quasi-1D and short times: checks the chain, not physics")
+    sp = command("calibrate", cmd_calibrate, "fit case parameters to measured observables (least squares over "
+                                             "a targets file); residuals, calibration.json, calibrated.toml")
+    sp.add_argument("targets", help="targets file (TOML): [[parameter]] and [[target]] tables, see "
+                                    "femqled/calibrate.py and cases/targets-pristine.toml")
+    sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
+    sp.add_argument("--max-evaluations", type=int, help="cap on model evaluations (default: the targets file's)")
     sw = sub.add_parser("sweep", help="run one command on several cases at once, splitting the MPI ranks",
                         description="run one command on several cases at once, splitting the MPI ranks into "
                                     "groups (sub-communicators); options after -- go to the command, e.g. "

@@ -12,7 +12,8 @@ Equations, for test functions (v, w_n, w_p):
     electrons: (mu_n n grad phi_n, grad w_n)_EAFE - (R, w_n)_L - <v_n (n - n0), w_n>_cathode,L         = 0
     holes:     (mu_p p grad phi_p, grad w_p)_EAFE + (R, w_p)_L + <v_p (p - p0), w_p>_cathode,L         = 0
 
-where _L is mass lumping (vertex quadrature; each cell with its own band parameters at its vertices) and
+where _L is mass lumping (vertex quadrature with the box-method weights of ``DeviceMesh.box_weights``: each
+vertex gets its Voronoi share of each cell, each cell with its own band parameters at its vertices) and
 _EAFE the exponentially fitted edge fluxes of :mod:`femqled.eafe` (Scharfetter-Gummel on triangles): the
 discretisation of finite-volume TCAD codes, written as a finite-element method.
 
@@ -37,7 +38,7 @@ import ufl
 from dolfinx import fem, la
 from mpi4py import MPI
 
-from femqled import compat, materials
+from femqled import compat, heterojunction
 from femqled.contacts import Contacts
 from femqled.eafe import EdgeFluxes
 from femqled.emission import Emission
@@ -83,11 +84,12 @@ class Device:
             raise InputError("geometry.lateral", "'periodic' meshes are built (matching nodes left and right) but "
                                                  "the solvers do not yet couple the sides; use 'zero-flux'")
         self.sc = Scales(case["temperature_K"])
-        self.lib = materials.library(case["materials"])
+        self.lib = heterojunction.case_library(case)
         self.dm = device_mesh(case, comm, part="device")
         self.mesh = self.dm.mesh
         self.comm = comm
         self.mat = MaterialFields(self.dm, self.lib, self.sc)
+        self.box = self.dm.box_weights()     # lumped terms: box-method (Voronoi) vertex weights
         self.V_space = fem.functionspace(self.mesh, ("Lagrange", 1, (3,)))
         self.S, to_V = compat.collapse(self.V_space.sub(0))  # scalar P1
         # node k of S is block k of the blocked space: dof of component c is 3 k + c (used throughout)
@@ -138,10 +140,11 @@ class Device:
         floor = DENSITY_FLOOR
         # rho_fixed: extra fixed charge per cell (scaled by q N0; e.g. displaced charged acetate, see ageing.py)
         self.rho_fixed = fem.Function(self.mat.Q, name="fixed_charge")
+        box = self.box
         self.F = (m.eps * lam2 * ufl.inner(ufl.grad(psi), ufl.grad(v)) * dx
-                  - (p - n + m.C + self.rho_fixed) * v * dxl
-                  + floor * m.mun * ufl.inner(ufl.grad(phin), ufl.grad(wn)) * dx - self.R * wn * dxl
-                  + floor * m.mup * ufl.inner(ufl.grad(phip), ufl.grad(wp)) * dx + self.R * wp * dxl)
+                  - m.charged * (p - n + m.C + self.rho_fixed) * v * box * dxl
+                  + floor * m.mun * ufl.inner(ufl.grad(phin), ufl.grad(wn)) * dx - self.R * wn * box * dxl
+                  + floor * m.mup * ufl.inner(ufl.grad(phip), ufl.grad(wp)) * dx + self.R * wp * box * dxl)
         robin = self.contacts.poisson_term(v)
         self._robin_charge = None
         if robin is not None:
@@ -255,7 +258,7 @@ class Device:
             n, p = self.densities()
             n_old, p_old = self.densities(self.u_old)
             dxl = self.dm.dx(lumped=True)
-            F_t = self.F + self.inv_dt * (-(n - n_old) * wn + (p - p_old) * wp) * dxl
+            F_t = self.F + self.inv_dt * self.mat.charged * (-(n - n_old) * wn + (p - p_old) * wp) * self.box * dxl
             self._transient = self._newton(F_t)
         return self._transient
 

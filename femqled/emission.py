@@ -32,7 +32,7 @@ import ufl
 from dolfinx import fem
 from mpi4py import MPI
 
-from femqled import materials
+from femqled import heterojunction, materials
 from femqled.scaling import H, Q
 
 C_LIGHT = 2.99792458e8
@@ -93,7 +93,10 @@ class Emission:
         self.htl_mat = device.lib[lay.materials[self.htl]] if self.htl else {}
         self.interface = f"{self.htl}/{qd}" if self.htl else None
         self.occupancy = cfg["occupancy"]
-        self.leakage = cfg["leakage"] and self.interface is not None
+        # a thermionic HTL/QD junction (femqled.heterojunction) replaces the interface-recombination leakage:
+        # electrons then cross into the HTL and recombine in its bulk (J_htl_bulk)
+        self.thermionic = self.htl is not None and heterojunction.layer_name(self.htl, qd) in lay.regions
+        self.leakage = cfg["leakage"] and self.interface is not None and not self.thermionic
         sc = device.sc
         self.N_qd = sc.density(float(self.qd_mat["qd_density_cm3"]))
         kr, knr = float(self.qd_mat["k_r_per_s"]), float(self.qd_mat["k_nr_per_s"])
@@ -153,19 +156,20 @@ class Emission:
         dm = dev.dm
         n, p, R = dev.n, dev.p, dev.R
         f = self.trion_fraction(n)
-        dxq = dm.dx(self.qd, lumped=True)
+        dxq = dm.dx(self.qd, lumped=True)     # the quadrature of the equations, with their box weights b
+        b = dev.box
         self._forms = {
-            "R_X": fem.form(R * (1 - f) * dxq),
-            "R_trion": fem.form(R * f * dxq),
-            "R_qd": fem.form(R * dxq),
-            "n_qd": fem.form(n * dxq),
-            "p_qd": fem.form(p * dxq),
-            "trion_fraction": fem.form(f * dxq),
-            "PL": fem.form(self.pl_yield(n) * dxq),
-            "area_qd": fem.form(fem.Constant(dm.mesh, 1.0) * dxq),
+            "R_X": fem.form(R * (1 - f) * b * dxq),
+            "R_trion": fem.form(R * f * b * dxq),
+            "R_qd": fem.form(R * b * dxq),
+            "n_qd": fem.form(n * b * dxq),
+            "p_qd": fem.form(p * b * dxq),
+            "trion_fraction": fem.form(f * b * dxq),
+            "PL": fem.form(self.pl_yield(n) * b * dxq),
+            "area_qd": fem.form(b * dxq),
         }
         if self.htl:
-            self._forms["R_htl"] = fem.form(R * dm.dx(self.htl, lumped=True))
+            self._forms["R_htl"] = fem.form(R * b * dm.dx(self.htl, lumped=True))
         if self.leakage:
             self._forms["R_s"] = fem.form(self.Rs * dm.dS(self.interface))
 

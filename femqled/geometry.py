@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from femqled import heterojunction
 from femqled.errors import InputError
 
 SAMPLES_PER_CORRELATION = 8   # rough-profile points per correlation length
@@ -60,9 +61,10 @@ class Layout:
 
 def geometry_parameters(case: dict) -> dict:
     """The subset of a case that determines the mesh (hashed for the cache)."""
-    keys = ("geometry", "layer", "interlayer", "cathode", "roughness", "trench", "mesh")
+    keys = ("geometry", "interlayer", "cathode", "roughness", "trench", "mesh")
     params = {k: case[k] for k in keys}
-    params["materials"] = {l["name"]: l["material"] for l in case["layer"]}
+    params["layer"] = heterojunction.stack(case)
+    params["materials"] = {l["name"]: l["material"] for l in params["layer"]}
     return params
 
 
@@ -116,7 +118,7 @@ def build_model(case: dict, gmsh) -> Layout:
 
 def _stack_positions(case):
     y = [0.0]
-    for layer in case["layer"]:
+    for layer in heterojunction.stack(case):
         y.append(y[-1] + layer["thickness_nm"])
     y_cat = y[-1] + case["interlayer"]["thickness_nm"]
     return y, y_cat, y_cat + case["cathode"]["thickness_nm"]
@@ -124,10 +126,11 @@ def _stack_positions(case):
 
 def _layout_skeleton(case) -> Layout:
     y, y_cat, y_top = _stack_positions(case)
-    names = [l["name"] for l in case["layer"]]
+    layers = heterojunction.stack(case)
+    names = [l["name"] for l in layers]
     il, ag = case["interlayer"]["name"], case["cathode"]["name"]
     lay = Layout(width_nm=case["geometry"]["width_nm"], stack=names + [il])
-    for i, l in enumerate(case["layer"]):
+    for i, l in enumerate(layers):
         lay.materials[l["name"]] = l["material"]
         lay.y[f"{l['name']}.bottom"] = y[i]
         lay.y[f"{l['name']}.top"] = y[i + 1]
@@ -232,10 +235,13 @@ def _build_2d(case: dict, gmsh) -> Layout:
         return geo.addPlaneSurface([geo.addCurveLoop(curves)])
 
     surfaces = {}
-    names = [l["name"] for l in case["layer"]]
+    names = [l["name"] for l in heterojunction.stack(case)]
+    thin = []                         # thermionic interface layers: structured, one cell across
     for i, name in enumerate(names):
         top_c = flat[i + 1] if i + 1 < len(flat) else etl_top
         surfaces[name] = loop(flat[i], right[i], top_c, left[i])
+        if heterojunction.is_interface_layer(name):
+            thin.append((surfaces[name], flat[i] + flat[i + 1], [left[i], right[i]]))
     il, ag = case["interlayer"]["name"], case["cathode"]["name"]
     cathode_all = sum(pieces, [])
     surfaces[il] = loop(etl_top, right[len(names)], cathode_all, left[len(names)])
@@ -288,6 +294,13 @@ def _build_2d(case: dict, gmsh) -> Layout:
 
     _size_field(gmsh, [abs(c) for n, cs in facet_sets.items() if n != "top" and "." not in n for c in cs]
                 + [abs(c) for cs in trench_tops for c in cs], ms)
+    for surface, long_sides, short_sides in thin:
+        # right triangles (split rectangles), never obtuse: the fitted fluxes stay monotone at any aspect ratio
+        for c in long_sides:
+            gmsh.model.mesh.setTransfiniteCurve(c, int(np.ceil(W / ms["interface_size_nm"])) + 1)
+        for c in short_sides:
+            gmsh.model.mesh.setTransfiniteCurve(c, 2)
+        gmsh.model.mesh.setTransfiniteSurface(surface)
     gmsh.model.mesh.generate(2)
     return lay
 
@@ -355,7 +368,7 @@ def _build_quasi_1d(case: dict, gmsh) -> Layout:
     bounds = y + [y_cat, y_top]
     ms = case["mesh"]
     growth = min(0.2, ms["grading"])
-    names = [l["name"] for l in case["layer"]] + [case["interlayer"]["name"], case["cathode"]["name"]]
+    names = [l["name"] for l in heterojunction.stack(case)] + [case["interlayer"]["name"], case["cathode"]["name"]]
 
     ys = [bounds[0]]
     region_rows = []

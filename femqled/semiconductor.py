@@ -26,7 +26,8 @@ def _scaled(mat: dict, sc: Scales, region: str) -> dict[str, float]:
     if mat["role"] == "insulator":
         # an insulator: no band states within reach (huge gap, tiny DOS), permittivity only
         return {"eps": need("eps_r"), "chi": 0.0, "Eg": sc.potential(20.0), "lnNc": -200.0, "lnNv": -200.0,
-                "mun": 1e-30, "mup": 1e-30, "C": 0.0, "taun": 1.0, "taup": 1.0, "xi": 0.0, "srh": 0.0}
+                "mun": 1e-30, "mup": 1e-30, "C": 0.0, "taun": 1.0, "taup": 1.0, "xi": 0.0, "srh": 0.0,
+                "charged": 1.0}
     Nd, Na = float(mat.get("Nd_cm3", 0.0)), float(mat.get("Na_cm3", 0.0))
     taun, taup = float(mat.get("tau_n_s", 0.0)), float(mat.get("tau_p_s", 0.0))
     srh = 1.0 if (taun > 0 and taup > 0) else 0.0
@@ -43,17 +44,20 @@ def _scaled(mat: dict, sc: Scales, region: str) -> dict[str, float]:
         "taup": taup / sc.t0 if srh else 1.0,
         "xi": float(mat.get("langevin_prefactor", 0.0)),
         "srh": srh,
+        # 0: carriers here carry no space charge or storage (the thin layers of femqled.heterojunction, which
+        # stand for a zero-thickness interface)
+        "charged": 0.0 if mat.get("space_charge") is False else 1.0,
     }
 
 
 class MaterialFields:
-    """DG0 functions ``eps, chi, Eg, lnNc, lnNv, mun, mup, C, taun, taup, xi, srh`` on a device mesh.
+    """DG0 functions ``eps, chi, Eg, lnNc, lnNv, mun, mup, C, taun, taup, xi, srh, charged`` on a device mesh.
 
     ``values[region][name]`` keeps the scaled numbers of each region; ``indicator(region)`` is a DG0 function
     equal to 1 on that region.
     """
 
-    NAMES = ("eps", "chi", "Eg", "lnNc", "lnNv", "mun", "mup", "C", "taun", "taup", "xi", "srh")
+    NAMES = ("eps", "chi", "Eg", "lnNc", "lnNv", "mun", "mup", "C", "taun", "taup", "xi", "srh", "charged")
 
     def __init__(self, dm, lib: dict, sc: Scales):
         self.dm = dm

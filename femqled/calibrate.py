@@ -1,0 +1,272 @@
+"""Calibration: fit case parameters to measured observables by least squares (issue 7).
+
+A targets file (TOML) names the parameters to fit and the observables to match:
+
+    [[parameter]]
+    path = "contacts.cathode_barrier_eV"     # a dotted path into the case (materials.NAME.KEY for materials)
+    lower = 0.0                              # bounds (required)
+    upper = 0.8
+    initial = 0.3                            # optional: default the case's value
+    scale = "linear"                         # or "log" (fit log10 x: mobilities, diffusivities)
+
+    [[target]]
+    observable = "V_at_10mA"                 # see OBSERVABLES
+    value = 1.9                              # measured
+    sigma = 0.05                             # uncertainty: the residual is (simulated - value) / sigma
+    source = "He et al. 2023 Fig. 1b"        # free text, reported
+
+    [sweep]                                  # optional: the J-V / C-V sweep of the pristine observables
+    V_max = 4.0
+    dV = 0.1
+
+Every evaluation builds the case with the trial parameters and runs what the targets need: a J-V sweep, a C-V
+sweep and/or constant-current lifetime tests (``J_mA_cm2`` and ``hours`` of the target). The fit is
+scipy.optimize.least_squares (trust-region reflective, within the bounds; forward-difference Jacobian). Every
+rank runs the same evaluations on the communicator and rank 0's residuals are broadcast, so the fit is identical
+on every rank. ``calibration.json`` records every evaluation; ``calibrated.toml`` holds the fitted values as
+case overrides, to paste into a case or (with their sources, "calibrated to <observable>") into the parameter
+file.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+from mpi4py import MPI
+
+from femqled.errors import InputError, SolverError
+from femqled.schema import Field, Table
+
+JV_OBSERVABLES = ("turn_on_V", "min_ideality", "V_at_10mA", "eta_X_at_10mA", "EQE_at_10mA", "max_EQE")
+CV_OBSERVABLES = ("cv_onset_V",)
+AGEING_OBSERVABLES = ("elevation", "elevation_duration_h")
+OBSERVABLES = JV_OBSERVABLES + CV_OBSERVABLES + AGEING_OBSERVABLES
+FAILED_RESIDUAL = 1e3          # residual of an evaluation that did not converge (steers the fit away)
+
+TARGETS_SCHEMA = Table({
+    "parameter": Field(Table({
+        "path": Field(str, doc="dotted path into the case, e.g. materials.QD.electron_affinity_eV"),
+        "lower": Field(float, doc="lower bound"),
+        "upper": Field(float, doc="upper bound"),
+        "initial": Field(float, None, doc="starting value (default: the case's value)"),
+        "scale": Field(str, "linear", choices=("linear", "log")),
+    }), list_of=True),
+    "target": Field(Table({
+        "observable": Field(str, choices=OBSERVABLES),
+        "value": Field(float, doc="measured value"),
+        "sigma": Field(float, gt=0.0, doc="uncertainty (residual unit)"),
+        "J_mA_cm2": Field(float, 10.0, gt=0.0, doc="current density of a lifetime observable"),
+        "hours": Field(float, 1000.0, gt=0.0, doc="duration of a lifetime observable's test (h)"),
+        "source": Field(str, "", doc="where the measured value comes from"),
+    }), list_of=True),
+    "sweep": Field(Table({
+        "V_max": Field(float, 4.0, gt=0.0),
+        "dV": Field(float, 0.1, gt=0.0),
+        "f_Hz": Field(float, 1e3, gt=0.0, doc="C-V frequency"),
+    }), dict),
+    "max_evaluations": Field(int, 40, min=1),
+})
+
+
+def load_targets(path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("targets", f"no such targets file: {path}")
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError("targets", f"{path} is not valid TOML: {e}") from None
+    spec = TARGETS_SCHEMA.check(data, "")
+    if not spec["parameter"] or not spec["target"]:
+        raise InputError("targets", "needs at least one [[parameter]] and one [[target]]")
+    for i, p in enumerate(spec["parameter"]):
+        if not p["lower"] < p["upper"]:
+            raise InputError(f"parameter[{i}].upper", "must be > lower")
+        if p["scale"] == "log" and p["lower"] <= 0:
+            raise InputError(f"parameter[{i}].lower", "must be > 0 for scale = 'log'")
+    return spec
+
+
+# -- parameters in a case ------------------------------------------------------------------------------------
+def get_value(case: dict, path: str, lib: dict | None = None):
+    keys = path.split(".")
+    if keys[0] == "materials" and len(keys) == 3:
+        name, key = keys[1], keys[2]
+        over = case["materials"].get(name, {})
+        if key in over:
+            return over[key]
+        from femqled import materials
+        return (lib or materials.library(case["materials"])).get(name, {}).get(key)
+    node = case
+    for k in keys:
+        if not isinstance(node, dict) or k not in node:
+            return None
+        node = node[k]
+    return node
+
+
+def with_values(case: dict, paths: list[str], values) -> dict:
+    """A validated copy of ``case`` with the dotted paths set (bad paths: one InputError naming them)."""
+    from femqled.case import validate
+
+    def strip(node):                     # None marks a derived default in a validated case: leave it out
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if v is not None and not k.startswith("_")}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    raw = strip(copy.deepcopy(case))
+    for path, value in zip(paths, values):
+        keys = path.split(".")
+        node = raw
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise InputError(f"parameter {path}", "does not name a value in a table of the case")
+        node[keys[-1]] = float(value)
+    try:
+        out = validate(raw)
+    except InputError as e:
+        raise InputError(f"parameter {e.field}", e.problem) from None
+    out["_path"] = case.get("_path", "")
+    return out
+
+
+# -- observables ---------------------------------------------------------------------------------------------
+def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MPI.COMM_WORLD) -> list[float]:
+    """The simulated value of every target (NaN where a run failed)."""
+    from femqled.device import Device
+    from femqled.instruments import cv, jv, lifetime
+
+    names = {t["observable"] for t in targets}
+    V = np.round(np.arange(0.0, sweep["V_max"] + 1e-9, sweep["dV"]), 9)
+    found: dict = {}
+    try:
+        if names & set(JV_OBSERVABLES + CV_OBSERVABLES):
+            dev = Device(case, comm)
+            if names & set(JV_OBSERVABLES):
+                _, s = jv.run(dev, V, scratch, progress=False)
+                found.update({k: s.get(k, math.nan) for k in JV_OBSERVABLES})
+            if names & set(CV_OBSERVABLES):
+                dev.solve(0.0)
+                _, s = cv.run(dev, V, scratch, f_Hz=sweep["f_Hz"], progress=False)
+                found["cv_onset_V"] = s["onset_V"]
+    except SolverError:
+        pass
+    from femqled.ageing import Ageing
+
+    out = []
+    for t in targets:
+        name = t["observable"]
+        if name in AGEING_OBSERVABLES:
+            key = (t["J_mA_cm2"], t["hours"])
+            if key not in found:
+                c = copy.deepcopy(case)
+                c["ageing"].update(J_mA_cm2=t["J_mA_cm2"], hours=t["hours"])
+                ag = Ageing(c, comm)
+                try:
+                    rows = ag.run(scratch, progress=False)
+                except SolverError:
+                    rows = ag.rows
+                found[key] = lifetime.summarize(rows) if rows else {}
+            out.append(float(found[key].get(name, math.nan)))
+        else:
+            out.append(float(found.get(name, math.nan)))
+    return out
+
+
+# -- the fit -------------------------------------------------------------------------------------------------
+def fit(case: dict, spec: dict, outdir: Path, comm=MPI.COMM_WORLD, say=print) -> dict:
+    """Least-squares fit of ``spec['parameter']`` to ``spec['target']``; returns (and writes) the record."""
+    from scipy.optimize import least_squares
+
+    from femqled import io
+
+    params, targets = spec["parameter"], spec["target"]
+    paths = [p["path"] for p in params]
+    x0 = []
+    for p in params:
+        v = p["initial"] if p["initial"] is not None else get_value(case, p["path"])
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            raise InputError(f"parameter {p['path']}", "has no numeric value in the case; give 'initial'")
+        v = min(max(float(v), p["lower"]), p["upper"])
+        x0.append(math.log10(v) if p["scale"] == "log" else v)
+    lo = [math.log10(p["lower"]) if p["scale"] == "log" else p["lower"] for p in params]
+    hi = [math.log10(p["upper"]) if p["scale"] == "log" else p["upper"] for p in params]
+    with_values(case, paths, [p["lower"] for p in params])       # bad paths fail here, before any run
+
+    def physical(x):
+        return [10 ** xi if p["scale"] == "log" else xi for xi, p in zip(x, params)]
+
+    scratch = Path(outdir) / "evaluation"
+    if comm.rank == 0:
+        scratch.mkdir(parents=True, exist_ok=True)
+    comm.barrier()
+    history = []
+
+    def residuals(x):
+        t0 = time.perf_counter()
+        values = physical(x)
+        sim = measure(with_values(case, paths, values), targets, spec["sweep"], scratch, comm)
+        r = [(s - t["value"]) / t["sigma"] if math.isfinite(s) else FAILED_RESIDUAL for s, t in zip(sim, targets)]
+        r = comm.bcast(r, root=0)
+        history.append({"parameters": dict(zip(paths, values)), "simulated": sim, "residuals": r,
+                        "wall_s": time.perf_counter() - t0})
+        say(f"calibrate: evaluation {len(history)}: " + ", ".join(f"{k} = {v:.6g}" for k, v in zip(paths, values))
+            + f"; cost {0.5 * sum(ri * ri for ri in r):.4g} ({history[-1]['wall_s']:.1f} s)")
+        return np.array(r)
+
+    t0 = time.perf_counter()
+    res = least_squares(residuals, np.array(x0), bounds=(lo, hi), method="trf", diff_step=1e-3,
+                        x_scale="jac", max_nfev=spec["max_evaluations"])
+    best = min(history, key=lambda h: sum(r * r for r in h["residuals"]))
+    record = {
+        "parameters": best["parameters"],
+        "rows": [{"observable": t["observable"], "simulated": s, "measured": t["value"], "sigma": t["sigma"],
+                  "residual": r, "source": t["source"],
+                  **({"J_mA_cm2": t["J_mA_cm2"], "hours": t["hours"]} if t["observable"] in AGEING_OBSERVABLES
+                     else {})}
+                 for t, s, r in zip(targets, best["simulated"], best["residuals"])],
+        "cost": 0.5 * sum(r * r for r in best["residuals"]),
+        "evaluations": len(history), "optimizer_status": int(res.status), "optimizer_message": str(res.message),
+        "wall_s": time.perf_counter() - t0, "history": history,
+    }
+    io.write_json(Path(outdir) / "calibration.json", record, comm=comm)
+    if comm.rank == 0:
+        (Path(outdir) / "calibrated.toml").write_text(overrides_toml(best["parameters"], targets))
+    return record
+
+
+def overrides_toml(values: dict, targets: list[dict]) -> str:
+    """The fitted values as case overrides (TOML tables), each with the observables it was calibrated to."""
+    observed = ", ".join(sorted({t["observable"] for t in targets}))
+    tables: dict[str, dict] = {}
+    for path, v in values.items():
+        keys = path.split(".")
+        table = ".".join(json.dumps(k) if not k.replace("_", "").isalnum() else k for k in keys[:-1])
+        tables.setdefault(table, {})[keys[-1]] = v
+    lines = [f"# written by femqled calibrate: calibrated to {observed}"]
+    for table, kv in tables.items():
+        if table:
+            lines += ["", f"[{table}]"]
+        lines += [f"{k} = {v!r}" for k, v in kv.items()]
+    return "\n".join(lines) + "\n"
+
+
+def report(record: dict) -> str:
+    lines = [f"calibrate: {record['evaluations']} evaluations, cost {record['cost']:.4g} "
+             f"({record['optimizer_message']})"]
+    lines += [f"  {k} = {v:.6g}" for k, v in record["parameters"].items()]
+    lines.append("  observable              simulated     measured     sigma   residual")
+    for r in record["rows"]:
+        lines.append(f"  {r['observable']:<22} {r['simulated']:>10.4g} {r['measured']:>12.4g} {r['sigma']:>9.3g} "
+                     f"{r['residual']:>+10.3g}")
+    return "\n".join(lines)
