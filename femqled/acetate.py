@@ -78,7 +78,8 @@ class AcetateTransport:
     def _build(self):
         c, w = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         dx = self.dm.dx()
-        self.a_form = fem.form(self.S * c * w * dx + self._dt * self.D * self.S * ufl.inner(ufl.grad(c), ufl.grad(w)) * dx)
+        self.a_form = fem.form(self.S * c * w * dx
+                               + self._dt * self.D * self.S * ufl.inner(ufl.grad(c), ufl.grad(w)) * dx)
         self.L_form = fem.form(self.S * self.c_old * w * dx)
         dxl = self.dm.dx(lumped=True)                  # charged: Slotboom variable, lumped storage
         self.a_form_z = fem.form(self.S * self.g * c * w * dxl

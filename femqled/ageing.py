@@ -32,17 +32,19 @@ from mpi4py import MPI
 
 from femqled.acetate import A0_CM3, AcetateTransport
 from femqled.device import Device
-from femqled.errors import InputError, SolverError
+from femqled.errors import ComplianceReached, InputError, SolverError
 from femqled.fields import write_state
 from femqled.scaling import KB, N0_CM3, Q
 
 
+COMPLIANCE_RTOL = 1e-2   # the time at which the voltage compliance is reached, relative
 OPERATE_RTOL = 1e-8    # constant current to 1e-8: the steady states resolve J to ~1e-9 (Newton update 1e-9 V_t)
 
 
 class Ageing:
     def __init__(self, case: dict, comm=MPI.COMM_WORLD):
         self.case, self.cfg, self.comm = case, case["ageing"], comm
+        self.stopped = None          # why a run ended before its time (the voltage compliance), or None
         self.device = Device(case, comm)
         self.acetate = AcetateTransport(case, comm)
         self.phi0 = self.device.contacts.barrier0_eV
@@ -213,6 +215,17 @@ class Ageing:
         self.rows = [dict(zip(self.ROW_KEYS, map(float, r))) for r in d["rows"]]
         return float(d["dt"])
 
+    def _undo_step(self, saved, step, theta, state, bias) -> None:
+        """Back to the state before a step: acetate, contact, electrical state and bias."""
+        self._undo_acetate_step(saved, step)
+        self.update_acetate_charge()
+        self.theta = theta
+        self.apply_barrier(theta)
+        self.device.u.x.array[:] = state
+        self.device.u.x.scatter_forward()
+        self.device.bias = bias
+        self.device.contacts.set_bias(bias)
+
     def run(self, outdir=None, progress: bool = True, resume: bool = False, checkpoint_every: int = 1,
             stops=()):
         """Age to ``hours`` at ``J_mA_cm2``; returns the time series (list of dicts).
@@ -263,16 +276,19 @@ class Ageing:
             self.theta = theta
             self.apply_barrier(theta)
             try:
-                op = self.device.operate(J, rtol=OPERATE_RTOL)
+                op = self.device.operate(J, rtol=OPERATE_RTOL, V_max=cfg["compliance_V"])
+            except ComplianceReached as e:        # the test ends, as on a source-measure unit at its limit
+                self._undo_step(saved, step, previous_theta, previous_state, previous_bias)
+                if step > COMPLIANCE_RTOL * max(self.acetate.t, cfg["first_step_h"]):
+                    dt = step / 4             # find the time the compliance is reached to COMPLIANCE_RTOL
+                    continue
+                self.stopped = f"voltage compliance at t = {self.acetate.t:g} h: {e}"
+                io.say(f"age: the test ends at t = {self.acetate.t:g} h: {e}", comm=self.comm)
+                if outdir is not None:
+                    self.save(ckpt, step)
+                break
             except SolverError as e:              # cut the step; if it is already tiny, keep the last good state
-                self._undo_acetate_step(saved, step)
-                self.update_acetate_charge()
-                self.theta = previous_theta
-                self.apply_barrier(previous_theta)
-                self.device.u.x.array[:] = previous_state
-                self.device.u.x.scatter_forward()
-                self.device.bias = previous_bias
-                self.device.contacts.set_bias(previous_bias)
+                self._undo_step(saved, step, previous_theta, previous_state, previous_bias)
                 if step > cfg["first_step_h"] * 1e-3:
                     dt = step / 4
                     io.say(f"age: the electrical solve failed at t = {self.acetate.t + step:g} h; step cut to "

@@ -21,7 +21,8 @@ A targets file (TOML) names the parameters to fit and the observables to match:
 
 Every evaluation builds the case with the trial parameters and runs what the targets need: a J-V sweep, a C-V
 sweep and/or constant-current lifetime tests (``J_mA_cm2`` and ``hours`` of the target). The fit is
-scipy.optimize.least_squares (trust-region reflective, within the bounds; forward-difference Jacobian). Every
+scipy.optimize.least_squares (trust-region reflective) in normalised coordinates z = 0..1 across each
+parameter's bounds (log10 for ``scale = "log"``), with a forward-difference Jacobian of step ``diff_step``. Every
 rank runs the same evaluations on the communicator and rank 0's residuals are broadcast, so the fit is identical
 on every rank. ``calibration.json`` records every evaluation; ``calibrated.toml`` holds the fitted values as
 case overrides, to paste into a case or (with their sources, "calibrated to <observable>") into the parameter
@@ -71,6 +72,9 @@ TARGETS_SCHEMA = Table({
         "f_Hz": Field(float, 1e3, gt=0.0, doc="C-V frequency"),
     }), dict),
     "max_evaluations": Field(int, 40, min=1),
+    "diff_step": Field(float, 0.02, gt=0.0, doc="finite-difference step of the Jacobian as a fraction of each "
+                                                "parameter's range (large enough to see past the time-step "
+                                                "granularity of lifetime observables)"),
 })
 
 
@@ -176,7 +180,7 @@ def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MP
                     rows = ag.run(scratch, progress=False)
                 except SolverError:
                     rows = ag.rows
-                found[key] = lifetime.summarize(rows) if rows else {}
+                found[key] = lifetime.summarize(rows, ag.stopped) if rows else {}
             out.append(float(found[key].get(name, math.nan)))
         else:
             out.append(float(found.get(name, math.nan)))
@@ -192,19 +196,25 @@ def fit(case: dict, spec: dict, outdir: Path, comm=MPI.COMM_WORLD, say=print) ->
 
     params, targets = spec["parameter"], spec["target"]
     paths = [p["path"] for p in params]
-    x0 = []
-    for p in params:
+    # the optimiser works in z in [0, 1] per parameter (lower..upper, linear or log10), so that one relative
+    # finite-difference step means the same fraction of every parameter's range
+    lo = [math.log10(p["lower"]) if p["scale"] == "log" else p["lower"] for p in params]
+    hi = [math.log10(p["upper"]) if p["scale"] == "log" else p["upper"] for p in params]
+    z0 = []
+    for p, a, b in zip(params, lo, hi):
         v = p["initial"] if p["initial"] is not None else get_value(case, p["path"])
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             raise InputError(f"parameter {p['path']}", "has no numeric value in the case; give 'initial'")
         v = min(max(float(v), p["lower"]), p["upper"])
-        x0.append(math.log10(v) if p["scale"] == "log" else v)
-    lo = [math.log10(p["lower"]) if p["scale"] == "log" else p["lower"] for p in params]
-    hi = [math.log10(p["upper"]) if p["scale"] == "log" else p["upper"] for p in params]
+        z0.append(((math.log10(v) if p["scale"] == "log" else v) - a) / (b - a))
     with_values(case, paths, [p["lower"] for p in params])       # bad paths fail here, before any run
 
-    def physical(x):
-        return [10 ** xi if p["scale"] == "log" else xi for xi, p in zip(x, params)]
+    def physical(z):
+        out = []
+        for zi, p, a, b in zip(z, params, lo, hi):
+            x = a + float(np.clip(zi, 0.0, 1.0)) * (b - a)
+            out.append(10 ** x if p["scale"] == "log" else x)
+        return out
 
     scratch = Path(outdir) / "evaluation"
     if comm.rank == 0:
@@ -225,8 +235,9 @@ def fit(case: dict, spec: dict, outdir: Path, comm=MPI.COMM_WORLD, say=print) ->
         return np.array(r)
 
     t0 = time.perf_counter()
-    res = least_squares(residuals, np.array(x0), bounds=(lo, hi), method="trf", diff_step=1e-3,
-                        x_scale="jac", max_nfev=spec["max_evaluations"])
+    # forward differences of absolute step diff_step in z (scipy scales the relative step by max(1, |z|) = 1)
+    res = least_squares(residuals, np.array(z0), bounds=(0.0, 1.0), method="trf", diff_step=spec["diff_step"],
+                        max_nfev=spec["max_evaluations"])
     best = min(history, key=lambda h: sum(r * r for r in h["residuals"]))
     record = {
         "parameters": best["parameters"],
@@ -257,7 +268,7 @@ def overrides_toml(values: dict, targets: list[dict]) -> str:
     for table, kv in tables.items():
         if table:
             lines += ["", f"[{table}]"]
-        lines += [f"{k} = {v!r}" for k, v in kv.items()]
+        lines += [f"{k} = {v:.6g}" for k, v in kv.items()]
     return "\n".join(lines) + "\n"
 
 

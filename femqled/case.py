@@ -19,6 +19,19 @@ from femqled import materials
 from femqled.errors import InputError
 from femqled.schema import Field, Table
 
+class FromParameters:
+    """A default read from the parameter file's [ageing] table (shown as such in the case reference)."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def __call__(self):
+        return materials.ageing_parameter(self.key)
+
+    def __repr__(self):
+        return f"parameters.toml [ageing] ({self():g})"
+
+
 _NAME_OK = "letters, digits, '-' and '_' only, starting with a letter"
 RESERVED_NAMES = ("anode", "cathode", "top", "left", "right", "interfaces")
 
@@ -127,20 +140,24 @@ AGEING = Table({
                                                 "initial acetate is an immobile compensating background) enters "
                                                 "Poisson in the oxide; sequential coupling, stable only while "
                                                 "the displaced charge stays small (experimental)"),
-    "activation_energy_eV": Field(float, 0.5, min=0.0,
+    "activation_energy_eV": Field(float, FromParameters("activation_energy_eV"), min=0.0,
                                   doc="E_a of the thermal kinetics (eV; [E] order of grain-boundary diffusion in Ag)"),
     "thermal_resistance_K_cm2_W": Field(float, 0.0, min=0.0,
                                         doc="R_th of the thermal kinetics: self-heating T - T0 = R_th J V (K cm2/W)"),
     "J_mA_cm2": Field(float, 10.0, gt=0.0, doc="operating current density (constant-current test)"),
+    "compliance_V": Field(float, 10.0, gt=0.0, doc="voltage compliance of the source: the test ends (normally, "
+                                                   "with the time reached) when the current needs more"),
     "hours": Field(float, 1000.0, gt=0.0, doc="operating time to simulate (h)"),
-    "j_ref_mA_cm2": Field(float, 10.0, gt=0.0, doc="reference current density of the current-activated kinetics"),
-    "exponent": Field(float, 2.0, gt=0.0, doc="m of the current-activated kinetics (1.5-2 from the paper's data)"),
-    "depth_nm": Field(float, 2.0, gt=0.0, doc="depth delta into the Ag over which acetate degrades the contact "
+    "j_ref_mA_cm2": Field(float, FromParameters("j_ref_mA_cm2"), gt=0.0,
+                          doc="reference current density of the current-activated kinetics"),
+    "exponent": Field(float, FromParameters("exponent"), gt=0.0, doc="m of the current-activated kinetics"),
+    "depth_nm": Field(float, FromParameters("depth_nm"), gt=0.0,
+                      doc="depth delta into the Ag over which acetate degrades the contact "
                                                 "([E] the ToF-SIMS spreading, He et al. 2023 Fig. 5c)"),
-    "saturation_cm2": Field(float, 5e13, gt=0.0, doc="Ag-side acetate inventory (per area) at full degradation "
-                                                      "(provisional calibration, with barrier_rise_eV)"),
-    "barrier_rise_eV": Field(float, 0.4, min=0.0, doc="cathode barrier rise at full degradation, Phi_B0 + dPhi theta "
-                                                      "(provisional calibration: L rises at 10 mA/cm2 over ~1000 h)"),
+    "saturation_cm2": Field(float, FromParameters("saturation_cm2"), gt=0.0,
+                            doc="Ag-side acetate inventory (per area) at full degradation"),
+    "barrier_rise_eV": Field(float, FromParameters("barrier_rise_eV"), min=0.0,
+                             doc="cathode barrier rise at full degradation, Phi_B0 + dPhi theta"),
     "first_step_h": Field(float, 0.1, gt=0.0, doc="first time step (h)"),
     "max_dtheta": Field(float, 0.05, gt=0.0, max=1.0, doc="largest change of theta allowed in one step"),
     "step_growth": Field(float, 1.5, min=1.0, doc="factor by which the step grows after an easy step "

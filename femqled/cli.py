@@ -154,7 +154,7 @@ def cmd_age(args, comm=MPI.COMM_WORLD) -> int:
     out = io.results_dir(case, args.out, comm)
     ag = Ageing(case, comm)
     rows = ag.run(out, progress=not args.quiet, resume=args.resume, stops=args.stops or ())
-    summary = lifetime.summarize(rows)
+    summary = lifetime.summarize(rows, ag.stopped)
     io.write_json(out / "lifetime.json", summary, comm=comm)
     if comm.rank == 0:
         lifetime.plot(rows, summary, out / "lifetime.png")
@@ -290,6 +290,28 @@ def cmd_calibrate(args, comm=MPI.COMM_WORLD) -> int:
     return 0
 
 
+def cmd_mechanisms(args, comm=MPI.COMM_WORLD) -> int:
+    """The acetate-driving kinetics side by side (femqled/mechanisms.py)."""
+    from femqled import io, mechanisms
+    from femqled.case import load_case
+
+    case = load_case(args.case)
+    if args.quasi_1d:
+        case["geometry"]["quasi_1d"] = True
+    out = io.results_dir(case, args.out, comm) / "mechanisms"
+    res = mechanisms.run(case, out, comm, hours_scale=args.hours_scale)
+    io.write_manifest(out, case, "mechanisms", {"result": res}, comm=comm)
+    lines = [f"mechanisms: paper exponent {res['paper_exponent']:.2f}"]
+    for kin, r in res["kinetics"].items():
+        jdep = "yes" if r["reproduces_J_dependence"] else "no "
+        lines.append(f"  {kin:<10} m = {r['exponent']:5.2f}  J-dependence {jdep}"
+                     f"  acetate into Ag x{r['acetate_into_Ag_vs_diffusion']:.3g} vs diffusion "
+                     f"({'driven in' if r['drives_acetate_into_Ag'] else 'not driven in'})")
+    lines.append(f"  explain both: {', '.join(res['explains_both']) or 'none'}; wrote {out / 'mechanisms.png'}")
+    io.say("\n".join(lines), comm=comm)
+    return 0
+
+
 def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
     """Several cases in one mpirun: the ranks split into groups (sub-communicators), each runs its cases."""
     from femqled import io
@@ -379,6 +401,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     "femqled/calibrate.py and cases/targets-pristine.toml")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp.add_argument("--max-evaluations", type=int, help="cap on model evaluations (default: the targets file's)")
+    sp = command("mechanisms", cmd_mechanisms, "the acetate-driving kinetics side by side: elevation time vs J "
+                                               "(fitted exponent) and direction of acetate motion; one figure")
+    sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
+    sp.add_argument("--hours-scale", type=float, default=1.0, help="shorten every test by this factor")
     sw = sub.add_parser("sweep", help="run one command on several cases at once, splitting the MPI ranks",
                         description="run one command on several cases at once, splitting the MPI ranks into "
                                     "groups (sub-communicators); options after -- go to the command, e.g. "

@@ -42,7 +42,7 @@ from femqled import compat, heterojunction
 from femqled.contacts import Contacts
 from femqled.eafe import EdgeFluxes
 from femqled.emission import Emission
-from femqled.errors import InputError, SolverError
+from femqled.errors import ComplianceReached, InputError, SolverError
 from femqled.mesh import device_mesh
 from femqled.recombination import recombination
 from femqled.scaling import Scales
@@ -293,8 +293,12 @@ class Device:
         Jc = (self._cathode_current(q)[0] - (q["cathode_psi"] - q_old["cathode_psi"]) * k) * to
         return OperatingPoint(V, Ja, Jc, its, {"dt_s": dt_s})
 
-    def operate(self, J_target: float, rtol: float = 1e-6, max_it: int = 40) -> OperatingPoint:
+    def operate(self, J_target: float, rtol: float = 1e-6, max_it: int = 40,
+                V_max: float | None = None) -> OperatingPoint:
         """Constant-current operation: the steady state whose current density is ``J_target`` (mA cm^-2 > 0).
+
+        ``V_max``: the voltage compliance of the source; if the current needs more, ComplianceReached is raised
+        (the state is left at V_max).
 
         A safeguarded secant iteration on ln J(V), each evaluation a continuation solve from the present state;
         the bracket [V_lo, V_hi] is kept so that a bad secant step falls back to bisection.
@@ -325,6 +329,11 @@ class Device:
             if np.isfinite(V_lo) and np.isfinite(V_hi) and not (V_lo < V < V_hi):
                 V = 0.5 * (V_lo + V_hi)
             V = float(np.clip(V, op.V - 1.0, op.V + 1.0))      # at most 1 V per step
+            if V_max is not None and V >= V_max:
+                if op.V >= V_max * (1 - 1e-12):
+                    raise ComplianceReached(f"{J_target:g} mA/cm2 needs more than the compliance of {V_max:g} V "
+                                            f"({op.J:.4g} mA/cm2 at {op.V:.3f} V)")
+                V = V_max
             if abs(V - op.V) < 1e-13 * max(1.0, abs(op.V)) and abs(op.J - J_target) <= 1e-6 * J_target:
                 return op                                  # as close as the steady states resolve
             previous = op

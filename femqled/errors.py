@@ -16,3 +16,7 @@ class InputError(Exception):
 
 class SolverError(RuntimeError):
     """A numerical failure that step cutting and continuation could not recover from."""
+
+
+class ComplianceReached(SolverError):
+    """Constant-current operation needs more than the voltage compliance (a source-measure unit's limit)."""

@@ -19,13 +19,12 @@ band edges are the barrier tops (chi = min chi, ionisation energy = max) and who
 
 with no doping, no recombination and no space charge (its carriers stand for the interface, not for a film),
 and a permittivity EPS_FACTOR = 1e4 times its neighbours' so that psi stays continuous across it, as across an
-abrupt interface (charges piled up on the two faces would otherwise see a 0.1 nm capacitor).
-The exponentially fitted flux across a layer much thinner than every
-Debye and drift length is D / delta (n_a - n_b) with the layer's own band edges at its two faces: exactly the
-law above, with the quasi-Fermi level free to jump between the faces. This keeps one continuous P1 space (no
-doubled interface nodes, no multipoint constraints) and every solver, instrument and MPI path unchanged. tests/test_heterojunction.py
-checks the interface resistance V_t / (q v N) against the analytic series resistance, the v -> infinity limit
-and the independence of delta.
+abrupt interface (charges piled up on the two faces would otherwise see a 0.1 nm capacitor). The
+exponentially fitted flux across a layer much thinner than every Debye and drift length is D / delta (n_a - n_b)
+with the layer's own band edges at its two faces: exactly the law above, with the quasi-Fermi level free to jump
+between the faces. This keeps one continuous P1 space (no doubled interface nodes, no multipoint constraints)
+and every solver, instrument and MPI path unchanged. tests/test_heterojunction.py checks the interface
+resistance V_t / (q v N) against the analytic series law, the v -> infinity limit and the independence of delta.
 
 Default velocity: the Richardson velocity v_R = sqrt(kT / (2 pi m0)) (= A* T^2 / (q Nc) of the free electron,
 2.7e6 cm/s at 300 K; Sze & Ng, Physics of Semiconductor Devices, 3rd ed., sec. 3.2.4).

@@ -29,6 +29,17 @@ def _model_raw() -> dict:
         return tomllib.load(f).get("model", {})
 
 
+@lru_cache(maxsize=1)
+def _ageing_raw() -> dict:
+    with open(PARAMETER_FILE, "rb") as f:
+        return tomllib.load(f).get("ageing", {})
+
+
+def ageing_parameter(key: str) -> float:
+    """A default of the ageing kinetics ([ageing] of the parameter file; a case overrides it in [ageing])."""
+    return _ageing_raw()[key]
+
+
 def model_parameters(overrides: dict | None = None) -> dict:
     """Parameters of the model that belong to no single material ([model]), with case overrides."""
     out = {k: v for k, v in _model_raw().items() if k != "sources"}
@@ -73,4 +84,5 @@ def sources() -> dict[str, dict[str, str]]:
     """The source of every parameter of every library material: ``{material: {key: source}}``."""
     out = {name: dict(entry.get("sources", {})) for name, entry in _library_raw().items()}
     out["model"] = dict(_model_raw().get("sources", {}))
+    out["ageing"] = dict(_ageing_raw().get("sources", {}))
     return out

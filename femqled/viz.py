@@ -77,7 +77,8 @@ def _gather_grid(dm, cell_values: np.ndarray | None = None, point_values: dict |
 def region_ids(dm) -> np.ndarray:
     """Per local cell: the region tag (0 where untagged)."""
     mesh = dm.mesh
-    ncell = mesh.topology.index_map(mesh.topology.dim).size_local + mesh.topology.index_map(mesh.topology.dim).num_ghosts
+    cmap = mesh.topology.index_map(mesh.topology.dim)
+    ncell = cmap.size_local + cmap.num_ghosts
     ids = np.zeros(ncell, dtype=np.int32)
     ids[dm.cell_tags.indices] = dm.cell_tags.values
     return ids

@@ -99,3 +99,19 @@ def test_fields_are_written_as_a_time_series(tmp_path):
             info = f.available_variables()
             assert var in info, (name, list(info))
             assert int(info[var]["AvailableStepsCount"]) == 4, (name, info[var])     # 0, 5, 10, 20 h
+
+
+def test_test_ends_at_the_voltage_compliance():
+    """A contact that degrades past what 100 mA/cm2 can be pushed through at 2.5 V: the run ends normally (no
+    error), says why, keeps every row within the compliance and locates the crossing to 1 % in time."""
+    from femqled.instruments import lifetime
+
+    case = small_case(geometry={"quasi_1d": True},
+                      ageing={"J_mA_cm2": 100.0, "hours": 50.0, "barrier_rise_eV": 0.8, "compliance_V": 2.5})
+    ag = Ageing(case, MPI.COMM_SELF)
+    rows = ag.run(None, progress=False)
+    assert ag.stopped and "compliance" in ag.stopped
+    assert rows[-1]["t_h"] < 50.0 and all(r["V"] <= 2.5 for r in rows)
+    assert rows[-1]["dt_h"] <= 0.02 * rows[-1]["t_h"] or rows[-1]["V"] > 2.4
+    s = lifetime.summarize(rows, ag.stopped)
+    assert s["stopped"] == ag.stopped and s["elevation_duration_h"] <= s["t_end_h"]

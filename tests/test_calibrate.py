@@ -22,7 +22,7 @@ def test_fit_recovers_a_known_mobility(tmp_path):
     (V_true,) = calibrate.measure(truth, [target], SWEEP, tmp_path, MPI.COMM_SELF)
     assert math.isfinite(V_true)
     spec = {"parameter": [{"path": path, "lower": 1e-4, "upper": 1e-1, "initial": None, "scale": "log"}],
-            "target": [{**target, "value": V_true}], "sweep": SWEEP, "max_evaluations": 20}
+            "target": [{**target, "value": V_true}], "sweep": SWEEP, "max_evaluations": 20, "diff_step": 1e-3}
     record = calibrate.fit(case, spec, tmp_path, MPI.COMM_SELF, say=lambda m: None)
     assert record["parameters"][path] == pytest.approx(3e-3, rel=0.02), record["parameters"]
     assert abs(record["rows"][0]["residual"]) < 1.0

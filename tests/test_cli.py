@@ -290,7 +290,7 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
     out = tmp_path / "paper"
     report = (out / "REPORT.md").read_text()
     rows = [l for l in report.splitlines() if l.startswith("| ") and not l.startswith("| observable")]
-    assert len(rows) == 10 and all(l.rstrip().split("|")[-3].strip() in ("PASS", "FAIL") for l in rows)
+    assert len(rows) == 11 and all(l.rstrip().split("|")[-3].strip() in ("PASS", "FAIL") for l in rows)
     cv0 = json.loads((out / "pristine" / "cv.json").read_text())["onset_V"]
     cv1 = json.loads((out / "aged" / "cv.json").read_text())["onset_V"]
     assert f"{cv0:.2f} / {cv1:.2f} V" in report
@@ -300,7 +300,10 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
     s0 = json.loads((out / "pristine" / "sims.json").read_text())["acetate_penetration_into_Ag_nm"]
     s1 = json.loads((out / "aged" / "sims.json").read_text())["acetate_penetration_into_Ag_nm"]
     assert f"{s0:.2f} → {s1:.2f} nm" in report
-    for png in ("age_10mA/lifetime.png", "pristine/cv.png", "aged/skpm.png", "aged/sims.png", "rebuild/rebuild.png"):
+    mech = json.loads((out / "mechanisms" / "mechanisms.json").read_text())
+    assert f"explain both: {', '.join(mech['explains_both']) or 'none'}" in report
+    for png in ("age_10mA/lifetime.png", "pristine/cv.png", "aged/skpm.png", "aged/sims.png", "rebuild/rebuild.png",
+                "mechanisms/mechanisms.png", "aged/n_cathode_aged_3V.png"):
         assert (out / png).stat().st_size > 0, png
 
 

@@ -22,7 +22,8 @@ def test_every_parameter_has_a_source():
         for key in entry:
             if key not in ("sources", "role") and key not in srcs[name]:
                 missing.append(f"{name}.{key}")
-    for key in raw["model"]:
-        if key != "sources" and key not in srcs["model"]:
-            missing.append(f"model.{key}")
+    for table in ("model", "ageing"):
+        for key in raw[table]:
+            if key != "sources" and key not in srcs[table]:
+                missing.append(f"{table}.{key}")
     assert not missing, missing

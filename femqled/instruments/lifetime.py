@@ -8,15 +8,21 @@ import numpy as np
 
 from femqled.instruments.figure import figure
 
+PLATEAU = 1e-4
 
-def summarize(rows: list[dict]) -> dict:
+
+def summarize(rows: list[dict], stopped: str | None = None) -> dict:
+    """``stopped``: why the test ended early (the voltage compliance), or None."""
     t = np.array([r["t_h"] for r in rows])
     L = np.array([r["luminance_cd_m2"] for r in rows])
-    k = int(np.argmax(L))
+    # the elevation ends where L first comes within PLATEAU of its maximum: once the contact is fully degraded L
+    # is flat to solver tolerance, and the time of a noise-level maximum would mean nothing
+    k = int(np.flatnonzero(L >= (1 - PLATEAU) * L.max())[0])
     return {"t_end_h": float(t[-1]), "L0_cd_m2": float(L[0]), "L_max_cd_m2": float(L[k]),
             "elevation": float(L[k] / L[0] - 1), "elevation_duration_h": float(t[k]),
             "V0": rows[0]["V"], "V_at_max": rows[k]["V"], "eta_X0": rows[0]["eta_X"], "eta_X_at_max": rows[k]["eta_X"],
-            "EQE0": rows[0]["EQE"], "EQE_at_max": rows[k]["EQE"], "steps": len(rows) - 1}
+            "EQE0": rows[0]["EQE"], "EQE_at_max": rows[k]["EQE"], "steps": len(rows) - 1,
+            "stopped": stopped}
 
 
 def plot(rows: list[dict], summary: dict, path) -> None:
