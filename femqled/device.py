@@ -197,6 +197,13 @@ class Device:
         self.bias = 0.0
         return its
 
+    def reset(self):
+        """Back to thermal equilibrium from the neutral guess (after the contact changed under a biased state:
+        the path down from a high bias through a changed barrier need not converge, the state at 0 V is unique)."""
+        self._initial_guess()
+        self._dlnJ_dV = None
+        return self.equilibrium()
+
     def _try(self, V: float) -> tuple[bool, int]:
         saved = self.u.x.array.copy()
         self.contacts.set_bias(V)

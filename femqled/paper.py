@@ -146,7 +146,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False) 
     slope = float(np.polyfit(np.log(Js), np.log(np.maximum(t_el, 1e-9)), 1)[0])
     row("elevation duration at 30 / 50 / 100 mA cm⁻² (fitted exponent)",
         " / ".join(f"{t:.3g} h" for t in t_el) + f" (t ~ J^{slope:.2f})"
-        + "".join(stopped(f"age_{J:g}") for J in Js), "60 / 20 / 10 h (t ~ J^-1.5..-2)",
+        + "".join(sorted({stopped(f"age_{J:g}") for J in Js})), "60 / 20 / 10 h (t ~ J^-1.5..-2)",
         "each within ×1.5", ok_t and not any(results[f"age_{J:g}"]["summary"].get("failed") for J in Js),
         sum(walls[f"age_{J:g}"] for J in Js))
     r100 = results["age_100"]["rows"]
@@ -194,8 +194,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False) 
     row("mechanisms (quasi-1D): exponent m of t ~ J^-m; acetate into Ag vs diffusion",
         "; ".join(f"{k} m = {r['exponent']:.2f}, ×{r['acetate_into_Ag_vs_diffusion']:.2g}" for k, r in kin.items())
         + f" → explain both: {', '.join(mech['explains_both']) or 'none'}",
-        f"m = {mech['paper_exponent']:.2f}; acetate spreads into Ag", f"|m − {mech['paper_exponent']:.2f}| ≤ "
-        f"{mech['exponent_tolerance']}, and driven into Ag", bool(mech["explains_both"]), walls["mechanisms"])
+        f"m = {mech['paper_exponent']:.2f}; acetate spreads into Ag", f"m within ±{mech['exponent_tolerance']} "
+        f"of {mech['paper_exponent']:.2f}, and driven into Ag", bool(mech["explains_both"]), walls["mechanisms"])
     total = sum(walls.values())
     row("`make paper` wall time (2 ranks)" if not quick else "wall time (quick)", f"{total / 60:.1f} min", "—",
         "≤ 60 min", total <= 3600, total)

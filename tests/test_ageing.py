@@ -115,3 +115,9 @@ def test_test_ends_at_the_voltage_compliance():
     assert rows[-1]["dt_h"] <= 0.02 * rows[-1]["t_h"] or rows[-1]["V"] > 2.4
     s = lifetime.summarize(rows, ag.stopped)
     assert s["stopped"] == ag.stopped and s["elevation_duration_h"] <= s["t_end_h"]
+    # back to the pristine contact from the state at the compliance: the device is the pristine one again
+    from femqled.device import Device
+    from femqled.instruments import rebuild
+
+    rebuild.set_state(ag, ag.acetate.c_initial, theta=np.zeros_like(ag.theta))
+    assert ag.device.solve(1.2).J == pytest.approx(Device(case, MPI.COMM_SELF).solve(1.2).J, rel=1e-6)

@@ -30,6 +30,7 @@ def set_state(ag, c_values, theta=None):
     ac.c.x.scatter_forward()
     ag.theta = ag.contact_state() if theta is None else theta
     ag.apply_barrier(ag.theta)
+    ag.device.reset()                     # the measurements start from equilibrium under the new contact
 
 
 def measure(ag, voltages, J_mA_cm2: float) -> dict:
