@@ -35,14 +35,13 @@ import copy
 import json
 import math
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
 from mpi4py import MPI
 
 from femqled.errors import InputError, SolverError
-from femqled.schema import Field, Table
+from femqled.schema import Field, Table, read_toml
 
 JV_OBSERVABLES = ("turn_on_V", "min_ideality", "V_at_10mA", "eta_X_at_10mA", "EQE_at_10mA", "max_EQE")
 CV_OBSERVABLES = ("cv_onset_V",)
@@ -79,15 +78,7 @@ TARGETS_SCHEMA = Table({
 
 
 def load_targets(path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("targets", f"no such targets file: {path}")
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError("targets", f"{path} is not valid TOML: {e}") from None
-    spec = TARGETS_SCHEMA.check(data, "")
+    spec = TARGETS_SCHEMA.check(read_toml(path, "targets", "targets file"), "")
     if not spec["parameter"] or not spec["target"]:
         raise InputError("targets", "needs at least one [[parameter]] and one [[target]]")
     for i, p in enumerate(spec["parameter"]):

@@ -12,12 +12,10 @@ of the interlayer.
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
 from femqled import materials
 from femqled.errors import InputError
-from femqled.schema import Field, Table
+from femqled.schema import Field, Table, read_toml
+
 
 class FromParameters:
     """A default read from the parameter file's [ageing] table (shown as such in the case reference)."""
@@ -289,15 +287,7 @@ def validate(data: dict) -> dict:
 
 def load_case(path) -> dict:
     """Read and validate a case file; the result carries its path as ``case['_path']``."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("case", f"no such case file: {path}")
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError("case", f"{path} is not valid TOML: {e}") from None
-    case = validate(data)
+    case = validate(read_toml(path, "case", "case file"))
     case["_path"] = str(path)
     return case
 

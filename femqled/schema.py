@@ -123,5 +123,20 @@ def _check_one(f: Field, value, path: str):
     return _check_scalar(f, value, path)
 
 
+def read_toml(path, field: str, what: str) -> dict:
+    """A TOML input file as a dict; a missing file or bad TOML is one InputError naming ``field``."""
+    import tomllib
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(field, f"no such {what}: {path}")
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(field, f"{path} is not valid TOML: {e}") from None
+
+
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key

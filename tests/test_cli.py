@@ -320,3 +320,24 @@ def test_plot_command_renders_pristine_and_aged_pictures(case_file, tmp_path, ag
         for name in ("psi", "n", "p", "R_X", "R_trion", "n_cathode", "acetate"):
             png = tmp_path / "pic" / f"{name}_{label}_2V.png"
             assert image_variance(png) > 0, png
+
+
+def test_calibrate_and_mechanisms_commands(case_file, tmp_path):
+    """The two issue-7 commands on the small case (quasi-1D): a two-evaluation fit and short kinetics runs."""
+    targets = tmp_path / "targets.toml"
+    targets.write_text('max_evaluations = 2\n[sweep]\nV_max = 3.0\n'
+                       '[[parameter]]\npath = "materials.TFB.mu_p_cm2Vs"\nlower = 1e-4\nupper = 1e-1\nscale = "log"\n'
+                       '[[target]]\nobservable = "V_at_10mA"\nvalue = 1.5\nsigma = 0.05\n')
+    r = femqled("calibrate", str(case_file), str(targets), "--quasi-1d", "--out", "cal", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rec = json.loads((tmp_path / "cal" / "calibration" / "calibration.json").read_text())
+    assert rec["evaluations"] >= 2 and "materials.TFB.mu_p_cm2Vs" in rec["parameters"]
+    assert "V_at_10mA" in r.stdout
+    targets.write_text('[[parameter]]\npath = "materials.TFB.mu_p_cm2Vs"\nlower = 1e-4\nupper = 1e-1\n'
+                       '[[target]]\nobservable = "brightness"\nvalue = 1.5\nsigma = 0.05\n')
+    r = femqled("calibrate", str(case_file), str(targets), "--out", "cal", cwd=tmp_path)
+    assert r.returncode == 2 and "target[0].observable" in r.stderr, r.stderr
+    r = femqled("mechanisms", str(case_file), "--quasi-1d", "--hours-scale", "0.02", "--out", "mech", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "mech" / "mechanisms" / "mechanisms.png").stat().st_size > 0
+    assert "explain both" in r.stdout
