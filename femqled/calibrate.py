@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 from mpi4py import MPI
 
+from femqled import materials
 from femqled.errors import InputError, SolverError
 from femqled.schema import Field, Table, read_toml
 
@@ -90,15 +91,11 @@ def load_targets(path) -> dict:
 
 
 # -- parameters in a case ------------------------------------------------------------------------------------
-def get_value(case: dict, path: str, lib: dict | None = None):
+def get_value(case: dict, path: str):
+    """The case's value at a dotted path (a material's value from the library with the case's overrides)."""
     keys = path.split(".")
     if keys[0] == "materials" and len(keys) == 3:
-        name, key = keys[1], keys[2]
-        over = case["materials"].get(name, {})
-        if key in over:
-            return over[key]
-        from femqled import materials
-        return (lib or materials.library(case["materials"])).get(name, {}).get(key)
+        return materials.library(case["materials"]).get(keys[1], {}).get(keys[2])
     node = case
     for k in keys:
         if not isinstance(node, dict) or k not in node:
@@ -138,6 +135,7 @@ def with_values(case: dict, paths: list[str], values) -> dict:
 # -- observables ---------------------------------------------------------------------------------------------
 def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MPI.COMM_WORLD) -> list[float]:
     """The simulated value of every target (NaN where a run failed)."""
+    from femqled.ageing import Ageing
     from femqled.device import Device
     from femqled.instruments import cv, jv, lifetime
 
@@ -156,7 +154,6 @@ def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MP
                 found["cv_onset_V"] = s["onset_V"]
     except SolverError:
         pass
-    from femqled.ageing import Ageing
 
     out = []
     for t in targets:

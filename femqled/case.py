@@ -221,6 +221,7 @@ def _check_materials(case: dict, lib: dict) -> None:
     for i, t in enumerate(case["trench"]):
         need(f"trench[{i}].material", t["material"], ("metal",))
     pairs = [(a["name"], b["name"]) for a, b in zip(case["layer"], case["layer"][1:])]
+    material_of = {l["name"]: l["material"] for l in case["layer"]}
     seen = set()
     for i, spec in enumerate(case["interface"]):
         pair = tuple(spec["between"].split("/"))
@@ -231,8 +232,7 @@ def _check_materials(case: dict, lib: dict) -> None:
             raise InputError(f"interface[{i}].between", f"{spec['between']!r} is listed twice")
         seen.add(pair)
         for name in pair:
-            mat = case["layer"][[l["name"] for l in case["layer"]].index(name)]["material"]
-            if lib[mat]["role"] != "semiconductor":
+            if lib[material_of[name]]["role"] != "semiconductor":
                 raise InputError(f"interface[{i}].between", f"layer {name!r} is an insulator; a thermionic "
                                                             f"interface joins two semiconductors")
 

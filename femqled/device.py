@@ -90,6 +90,8 @@ class Device:
         self.comm = comm
         self.mat = MaterialFields(self.dm, self.lib, self.sc)
         self.box = self.dm.box_weights()     # lumped terms: box-method (Voronoi) vertex weights
+        # weight of the space charge and carrier storage (no charge in femqled.heterojunction's thin layers)
+        self.charge_weight = self.mat.charged * self.box
         self.V_space = fem.functionspace(self.mesh, ("Lagrange", 1, (3,)))
         self.S, to_V = compat.collapse(self.V_space.sub(0))  # scalar P1
         # node k of S is block k of the blocked space: dof of component c is 3 k + c (used throughout)
@@ -142,7 +144,7 @@ class Device:
         self.rho_fixed = fem.Function(self.mat.Q, name="fixed_charge")
         box = self.box
         self.F = (m.eps * lam2 * ufl.inner(ufl.grad(psi), ufl.grad(v)) * dx
-                  - m.charged * (p - n + m.C + self.rho_fixed) * v * box * dxl
+                  - (p - n + m.C + self.rho_fixed) * v * self.charge_weight * dxl
                   + floor * m.mun * ufl.inner(ufl.grad(phin), ufl.grad(wn)) * dx - self.R * wn * box * dxl
                   + floor * m.mup * ufl.inner(ufl.grad(phip), ufl.grad(wp)) * dx + self.R * wp * box * dxl)
         robin = self.contacts.poisson_term(v)
@@ -265,7 +267,7 @@ class Device:
             n, p = self.densities()
             n_old, p_old = self.densities(self.u_old)
             dxl = self.dm.dx(lumped=True)
-            F_t = self.F + self.inv_dt * self.mat.charged * (-(n - n_old) * wn + (p - p_old) * wp) * self.box * dxl
+            F_t = self.F + self.inv_dt * (-(n - n_old) * wn + (p - p_old) * wp) * self.charge_weight * dxl
             self._transient = self._newton(F_t)
         return self._transient
 

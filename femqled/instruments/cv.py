@@ -46,7 +46,7 @@ class SmallSignal:
         V = dev.V_space
         _, wn, wp = ufl.TestFunctions(V)
         n, p = dev.n, dev.p
-        storage = dev.mat.charged * (-n * wn + p * wp) * dev.box * dev.dm.dx(lumped=True)
+        storage = (-n * wn + p * wp) * dev.charge_weight * dev.dm.dx(lumped=True)
         self.M_form = fem.form(ufl.derivative(storage, dev.u))
         self.K_form = dev.newton.J_form
         self.K = compat.create_matrix(self.K_form)          # with Dirichlet rows (the system)
