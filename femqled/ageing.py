@@ -168,7 +168,8 @@ class Ageing:
                "eta_X": e.get("eta_X", np.nan), "trion_fraction": e.get("trion_fraction_mean", np.nan),
                "J_leak_mA_cm2": e.get("J_leak_mA_cm2", np.nan), "n_qd_cm3": e.get("n_qd_mean_cm3", np.nan),
                "PL_yield": e.get("PL_yield", np.nan), "peak_nm": e.get("peak_nm", np.nan),
-               "fwhm_nm": e.get("fwhm_nm", np.nan), "photons_HTL": e.get("photons_HTL", np.nan),
+               "fwhm_nm": e.get("fwhm_nm", np.nan), "photons_X": e.get("photons_X", np.nan),
+               "photons_trion": e.get("photons_trion", np.nan), "photons_HTL": e.get("photons_HTL", np.nan),
                "theta_mean": float(self.theta.mean()), "theta_max": float(self.theta.max()),
                "acetate_in_Ag": self.acetate.inventory(*[n for n, t in self.device.dm.layout.regions.items()
                                                           if t in self.metal_tags]),
@@ -178,7 +179,8 @@ class Ageing:
 
     # ---------------------------------------------------------------------------------------------------------
     ROW_KEYS = ("t_h", "dt_h", "V", "J_mA_cm2", "luminance_cd_m2", "EQE", "eta_X", "trion_fraction",
-                "J_leak_mA_cm2", "n_qd_cm3", "PL_yield", "peak_nm", "fwhm_nm", "photons_HTL", "theta_mean",
+                "J_leak_mA_cm2", "n_qd_cm3", "PL_yield", "peak_nm", "fwhm_nm", "photons_X", "photons_trion",
+                "photons_HTL", "theta_mean",
                 "theta_max", "acetate_in_Ag", "newton_iterations")
 
     def save(self, path, dt_next: float) -> None:

@@ -20,7 +20,8 @@ A targets file (TOML) names the parameters to fit and the observables to match:
     dV = 0.1
 
 Every evaluation builds the case with the trial parameters and runs what the targets need: a J-V sweep, a C-V
-sweep and/or constant-current lifetime tests (``J_mA_cm2`` and ``hours`` of the target). The fit is
+sweep, a constant-current steady state (the EL peak and width at ``J_mA_cm2``) and/or constant-current lifetime
+tests (``J_mA_cm2`` and ``hours`` of the target). The project's targets files are ``cases/targets-*.toml``. The fit is
 scipy.optimize.least_squares (trust-region reflective) in normalised coordinates z = 0..1 across each
 parameter's bounds (log10 for ``scale = "log"``), with a forward-difference Jacobian of step ``diff_step``. Every
 rank runs the same evaluations on the communicator and rank 0's residuals are broadcast, so the fit is identical
@@ -46,8 +47,9 @@ from femqled.schema import Field, Table, read_toml
 
 JV_OBSERVABLES = ("turn_on_V", "min_ideality", "V_at_10mA", "eta_X_at_10mA", "EQE_at_10mA", "max_EQE")
 CV_OBSERVABLES = ("cv_onset_V",)
+OPERATING_OBSERVABLES = ("EL_peak_nm", "EL_fwhm_nm")       # the pristine device held at J_mA_cm2
 AGEING_OBSERVABLES = ("elevation", "elevation_duration_h")
-OBSERVABLES = JV_OBSERVABLES + CV_OBSERVABLES + AGEING_OBSERVABLES
+OBSERVABLES = JV_OBSERVABLES + CV_OBSERVABLES + OPERATING_OBSERVABLES + AGEING_OBSERVABLES
 FAILED_RESIDUAL = 1e3          # residual of an evaluation that did not converge (steers the fit away)
 
 TARGETS_SCHEMA = Table({
@@ -62,7 +64,7 @@ TARGETS_SCHEMA = Table({
         "observable": Field(str, choices=OBSERVABLES),
         "value": Field(float, doc="measured value"),
         "sigma": Field(float, gt=0.0, doc="uncertainty (residual unit)"),
-        "J_mA_cm2": Field(float, 10.0, gt=0.0, doc="current density of a lifetime observable"),
+        "J_mA_cm2": Field(float, 10.0, gt=0.0, doc="current density of an EL or lifetime observable"),
         "hours": Field(float, 1000.0, gt=0.0, doc="duration of a lifetime observable's test (h)"),
         "source": Field(str, "", doc="where the measured value comes from"),
     }), list_of=True),
@@ -71,7 +73,7 @@ TARGETS_SCHEMA = Table({
         "dV": Field(float, 0.1, gt=0.0),
         "f_Hz": Field(float, 1e3, gt=0.0, doc="C-V frequency"),
     }), dict),
-    "max_evaluations": Field(int, 40, min=1),
+    "max_evaluations": Field(int, 40, min=1, doc="cap on model runs, finite-difference (Jacobian) runs included"),
     "diff_step": Field(float, 0.02, gt=0.0, doc="finite-difference step of the Jacobian as a fraction of each "
                                                 "parameter's range (large enough to see past the time-step "
                                                 "granularity of lifetime observables)"),
@@ -158,7 +160,16 @@ def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MP
     out = []
     for t in targets:
         name = t["observable"]
-        if name in AGEING_OBSERVABLES:
+        if name in OPERATING_OBSERVABLES:
+            key = ("operating", t["J_mA_cm2"])
+            if key not in found:
+                try:
+                    op = Device(case, comm).operate(t["J_mA_cm2"])
+                    found[key] = {"EL_peak_nm": op.extra["peak_nm"], "EL_fwhm_nm": op.extra["fwhm_nm"]}
+                except SolverError:
+                    found[key] = {}
+            out.append(float(found[key].get(name, math.nan)))
+        elif name in AGEING_OBSERVABLES:
             key = (t["J_mA_cm2"], t["hours"])
             if key not in found:
                 c = copy.deepcopy(case)
@@ -176,6 +187,10 @@ def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MP
 
 
 # -- the fit -------------------------------------------------------------------------------------------------
+class _BudgetSpent(Exception):
+    """Raised inside the optimiser when ``max_evaluations`` model runs have been made."""
+
+
 def fit(case: dict, spec: dict, outdir: Path, comm=MPI.COMM_WORLD, say=print) -> dict:
     """Least-squares fit of ``spec['parameter']`` to ``spec['target']``; returns (and writes) the record."""
     from scipy.optimize import least_squares
@@ -211,6 +226,8 @@ def fit(case: dict, spec: dict, outdir: Path, comm=MPI.COMM_WORLD, say=print) ->
     history = []
 
     def residuals(x):
+        if len(history) >= spec["max_evaluations"]:      # the cap counts every model run, Jacobian ones too
+            raise _BudgetSpent
         t0 = time.perf_counter()
         values = physical(x)
         sim = measure(with_values(case, paths, values), targets, spec["sweep"], scratch, comm)
@@ -220,22 +237,27 @@ def fit(case: dict, spec: dict, outdir: Path, comm=MPI.COMM_WORLD, say=print) ->
                         "wall_s": time.perf_counter() - t0})
         say(f"calibrate: evaluation {len(history)}: " + ", ".join(f"{k} = {v:.6g}" for k, v in zip(paths, values))
             + f"; cost {0.5 * sum(ri * ri for ri in r):.4g} ({history[-1]['wall_s']:.1f} s)")
+        io.write_json(Path(outdir) / "calibration.json", {"partial": True, "history": history}, comm=comm)
         return np.array(r)
 
     t0 = time.perf_counter()
     # forward differences of absolute step diff_step in z (scipy scales the relative step by max(1, |z|) = 1)
-    res = least_squares(residuals, np.array(z0), bounds=(0.0, 1.0), method="trf", diff_step=spec["diff_step"],
-                        max_nfev=spec["max_evaluations"])
+    try:
+        res = least_squares(residuals, np.array(z0), bounds=(0.0, 1.0), method="trf", diff_step=spec["diff_step"],
+                            max_nfev=spec["max_evaluations"])
+        status, message = int(res.status), str(res.message)
+    except _BudgetSpent:
+        status, message = 0, f"the evaluation budget ({spec['max_evaluations']}) is spent; best evaluation kept"
     best = min(history, key=lambda h: sum(r * r for r in h["residuals"]))
     record = {
         "parameters": best["parameters"],
         "rows": [{"observable": t["observable"], "simulated": s, "measured": t["value"], "sigma": t["sigma"],
                   "residual": r, "source": t["source"],
                   **({"J_mA_cm2": t["J_mA_cm2"], "hours": t["hours"]} if t["observable"] in AGEING_OBSERVABLES
-                     else {})}
+                     else {"J_mA_cm2": t["J_mA_cm2"]} if t["observable"] in OPERATING_OBSERVABLES else {})}
                  for t, s, r in zip(targets, best["simulated"], best["residuals"])],
         "cost": 0.5 * sum(r * r for r in best["residuals"]),
-        "evaluations": len(history), "optimizer_status": int(res.status), "optimizer_message": str(res.message),
+        "evaluations": len(history), "optimizer_status": status, "optimizer_message": message,
         "wall_s": time.perf_counter() - t0, "history": history,
     }
     io.write_json(Path(outdir) / "calibration.json", record, comm=comm)

@@ -398,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("calibrate", cmd_calibrate, "fit case parameters to measured observables (least squares over "
                                              "a targets file); residuals, calibration.json, calibrated.toml")
     sp.add_argument("targets", help="targets file (TOML): [[parameter]] and [[target]] tables, see "
-                                    "femqled/calibrate.py and cases/targets-pristine.toml")
+                                    "femqled/calibrate.py and cases/targets-*.toml")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp.add_argument("--max-evaluations", type=int, help="cap on model evaluations (default: the targets file's)")
     sp = command("mechanisms", cmd_mechanisms, "the acetate-driving kinetics side by side: elevation time vs J "

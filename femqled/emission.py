@@ -55,9 +55,16 @@ def line_shape(lam_nm, peak_nm: float, fwhm_nm: float):
 
 
 def peak_and_fwhm(lam_nm, spectrum) -> tuple[float, float]:
-    """Peak wavelength and full width at half maximum of a sampled spectrum (linear interpolation)."""
+    """Peak wavelength (the vertex of the parabola through the largest sample and its neighbours, so that the peak
+    moves smoothly, not in steps of the grid) and full width at half maximum (linear interpolation)."""
     k = int(np.argmax(spectrum))
     half = spectrum[k] / 2
+    peak = float(lam_nm[k])
+    if 0 < k < len(spectrum) - 1:
+        ym, y0, yp = spectrum[k - 1], spectrum[k], spectrum[k + 1]
+        curvature = ym - 2 * y0 + yp
+        if curvature < 0:                        # uniform grid: vertex offset in units of the spacing
+            peak += 0.5 * (ym - yp) / curvature * (lam_nm[k + 1] - lam_nm[k])
 
     def cross(idx):
         for a in idx:
@@ -68,7 +75,7 @@ def peak_and_fwhm(lam_nm, spectrum) -> tuple[float, float]:
 
     right = cross(range(k, len(spectrum) - 1))
     left = cross(range(k, 0, -1))
-    return float(lam_nm[k]), float(right - left)
+    return peak, float(right - left)
 
 
 class Emission:

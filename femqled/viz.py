@@ -132,9 +132,18 @@ def plot_field(dm, values: np.ndarray, path, name: str = "field", zoom: str | No
         return None
     import pyvista as pv
 
+    win = _window(dm, zoom)
+    clim = None
+    if win is not None:                        # colour range of what the zoomed picture shows
+        P = grid.points
+        shown = (P[:, 0] >= win[0]) & (P[:, 0] <= win[1]) & (P[:, 1] >= win[2]) & (P[:, 1] <= win[3])
+        vals = grid.point_data[name][shown]
+        if vals.size and np.ptp(vals) > 0:
+            clim = [float(vals.min()), float(vals.max())]
     pl = pv.Plotter(off_screen=True, window_size=(1400, 900))
-    pl.add_mesh(grid, scalars=name, cmap=cmap, scalar_bar_args={"title": ("log10 " if log else "") + name})
-    _camera(pl, grid, _window(dm, zoom))
+    pl.add_mesh(grid, scalars=name, cmap=cmap, clim=clim,
+                scalar_bar_args={"title": ("log10 " if log else "") + name})
+    _camera(pl, grid, win)
     pl.screenshot(str(path))
     pl.close()
     return str(path)

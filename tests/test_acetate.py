@@ -156,3 +156,16 @@ def test_displaced_acetate_charge_enters_poisson():
     assert abs(q_dev - (-1) * (a_now - a_init)) <= 1e-8 * abs(a_init)
     assert abs(a_now - a_init) > 1e-6 * a_init
     assert V[True] != V[False]
+
+
+def test_grain_boundary_diffusivity_follows_the_silver():
+    """The trench material gives its diffusivity as a factor (100) on the Ag value it inherits: a case (or a
+    calibration) that changes the Ag diffusivity moves the grain-boundary path with it."""
+    for D_ag in (1e-20, 3e-18):
+        case = small_case(trench=[{"x_nm": 30.0, "width_nm": 8.0, "depth_nm": 4.0}],
+                          materials={"Ag": {"acetate_D_cm2s": D_ag}})
+        ac = AcetateTransport(case, MPI.COMM_SELF)
+        D_gb = ac.D.x.array[ac.dm.cells("trench1")] / CM2_S_TO_NM2_H
+        D_metal = ac.D.x.array[ac.dm.cells("Ag")] / CM2_S_TO_NM2_H
+        assert len(D_gb) and len(D_metal)
+        assert np.allclose(D_metal, D_ag, rtol=1e-12) and np.allclose(D_gb, 100.0 * D_ag, rtol=1e-12)

@@ -44,3 +44,40 @@ def test_targets_file_errors_name_the_field(tmp_path):
     case = small_case()
     with pytest.raises(InputError, match="parameter"):
         calibrate.with_values(case, ["contacts.no_such_key"], [1.0])
+
+
+def test_fit_recovers_a_trion_line_from_the_spectrum(tmp_path):
+    """Synthetic data: peak and FWHM of the EL of the quasi-1D stack at 100 mA/cm2 with an X- line 10 nm red of
+    X and 40 nm wide; started from 4 nm / 30 nm, the fit of shift and width must find them (the observables of
+    cases/targets-spectrum.toml)."""
+    case = small_case(geometry={"quasi_1d": True})
+    paths = ["materials.QD.lambda_trion_shift_nm", "materials.QD.fwhm_trion_nm"]
+    truth = calibrate.with_values(case, paths, [10.0, 40.0])
+    targets = [{"observable": o, "sigma": s, "J_mA_cm2": 100.0, "hours": 1.0, "source": "synthetic"}
+               for o, s in (("EL_peak_nm", 0.1), ("EL_fwhm_nm", 0.1))]
+    sim = calibrate.measure(truth, targets, SWEEP, tmp_path, MPI.COMM_SELF)
+    assert all(math.isfinite(v) for v in sim) and sim[0] > 623.0 and sim[1] > 24.0   # trions shift and widen
+    spec = {"parameter": [{"path": paths[0], "lower": 0.0, "upper": 30.0, "initial": 4.0, "scale": "linear"},
+                          {"path": paths[1], "lower": 24.0, "upper": 80.0, "initial": 30.0, "scale": "linear"}],
+            "target": [{**t, "value": v} for t, v in zip(targets, sim)], "sweep": SWEEP, "max_evaluations": 40,
+            "diff_step": 1e-3}
+    record = calibrate.fit(case, spec, tmp_path, MPI.COMM_SELF, say=lambda m: None)
+    assert all(abs(r["residual"]) < 1.0 for r in record["rows"]), record["rows"]
+    assert record["parameters"][paths[0]] == pytest.approx(10.0, abs=0.5), record["parameters"]
+    assert record["parameters"][paths[1]] == pytest.approx(40.0, abs=1.0), record["parameters"]
+
+
+def test_evaluation_budget_counts_every_model_run(tmp_path):
+    """max_evaluations caps the model runs, the finite-difference (Jacobian) ones included: a long 2D fit stops
+    when its budget is spent and keeps its best evaluation; the history is on disk after every run."""
+    case = small_case(geometry={"quasi_1d": True})
+    paths = ["materials.TFB.mu_p_cm2Vs", "materials.QD.mu_n_cm2Vs"]
+    target = {"observable": "V_at_10mA", "sigma": 0.001, "J_mA_cm2": 10.0, "hours": 1.0, "source": "synthetic",
+              "value": 2.0}
+    spec = {"parameter": [{"path": p, "lower": 1e-5, "upper": 1e-1, "initial": None, "scale": "log"} for p in paths],
+            "target": [target], "sweep": SWEEP, "max_evaluations": 2, "diff_step": 1e-3}
+    record = calibrate.fit(case, spec, tmp_path, MPI.COMM_SELF, say=lambda m: None)
+    assert record["evaluations"] == 2 and len(record["history"]) == 2
+    assert "budget" in record["optimizer_message"]
+    costs = [0.5 * sum(r * r for r in h["residuals"]) for h in record["history"]]
+    assert record["cost"] == pytest.approx(min(costs))

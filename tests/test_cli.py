@@ -305,6 +305,11 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
     for png in ("age_10mA/lifetime.png", "pristine/cv.png", "aged/skpm.png", "aged/sims.png", "rebuild/rebuild.png",
                 "mechanisms/mechanisms.png", "aged/n_cathode_aged_3V.png"):
         assert (out / png).stat().st_size > 0, png
+    from femqled.viz import image_variance
+
+    for fig in ("fig1b_luminance_10mA", "fig1c_elevation_durations", "fig1d_luminance_50mA", "fig2b_EL_PL_100mA",
+                "fig2c_EL_spectra_100mA", "fig2d_jv", "fig2e_cv", "fig3jk_skpm", "fig4_peel_off", "fig5c_sims"):
+        assert image_variance(out / f"{fig}.png") > 1e-4, fig            # one drawn PNG per figure of the study
 
 
 def test_plot_command_renders_pristine_and_aged_pictures(case_file, tmp_path, aged):

@@ -53,3 +53,19 @@ def test_lifetime_summary_finds_the_elevation():
     s = lifetime.summarize(rows)
     assert s["elevation_duration_h"] == pytest.approx(1000.0)
     assert s["elevation"] == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("peak", [623.0, 623.1, 625.87])
+def test_el_peak_and_fwhm_of_a_gaussian_line(peak):
+    """The EL analysis of one Gaussian line (in energy) on the 0.25 nm grid against the same line sampled every
+    0.001 nm: the peak between grid points to 0.01 nm (parabolic vertex; a line Gaussian in energy peaks ~0.3 nm
+    blue of hc/E0 per unit wavelength) and the FWHM to 0.05 nm."""
+    from femqled.emission import Emission, line_shape, peak_and_fwhm
+
+    lam = Emission.LAMBDA
+    fine = np.arange(600.0, 650.0, 0.001)
+    p_fine, w_fine = peak_and_fwhm(fine, line_shape(fine, peak, 24.0))
+    p, w = peak_and_fwhm(lam, line_shape(lam, peak, 24.0))
+    assert abs(p_fine - peak) < 0.5
+    assert p == pytest.approx(p_fine, abs=0.01)
+    assert w == pytest.approx(w_fine, abs=0.05)
