@@ -80,6 +80,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False) 
     ckpt = outdir / "age_10mA" / "checkpoint.npz"
     states = {"pristine": (ag.acetate.c_initial, np.zeros_like(ag.theta)),
               "aged": (ag.acetate.c.x.array.copy(), ag.theta.copy())}
+    pictures = {}
     for label, (c_values, theta) in states.items():
         rebuild.set_state(ag, c_values, theta=theta)
         d = outdir / label
@@ -101,9 +102,10 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False) 
         sp = sims.run(ag.acetate, d)
         walls[f"sims_{label}"] = time.perf_counter() - t0
         results[label] = {"jv": jsum, "cv": csum, "skpm": prof, "sims": sp, "jv_rows": jrows, "cv_rows": crows}
-        t0 = time.perf_counter()
-        viz.state_pictures(ag.device, ag.acetate, d, f"{label}_3V")      # the device is at 3 V (SKPM)
-        walls[f"pictures_{label}"] = time.perf_counter() - t0
+        pictures[f"{label}_3V"] = (viz.state_images(ag.device, ag.acetate), d)   # at 3 V (SKPM)
+    t0 = time.perf_counter()
+    viz.draw_states(pictures)                    # pristine and aged with the same colour range per picture
+    walls["pictures"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if comm.rank == 0:
         (outdir / "rebuild").mkdir(exist_ok=True)

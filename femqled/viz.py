@@ -124,29 +124,41 @@ def plot_regions(dm, path, zoom: str | None = None, title: str | None = None) ->
 
 
 def plot_field(dm, values: np.ndarray, path, name: str = "field", zoom: str | None = None,
-               log: bool = False, cmap: str = "viridis") -> str | None:
-    """Plot a P1 field (one value per mesh geometry node, as ``u.x.array`` of a P1 function)."""
+               log: bool = False, cmap: str = "viridis", clim=None) -> str | None:
+    """Plot a P1 field (one value per mesh geometry node, as ``u.x.array`` of a P1 function). The colour range
+    is ``clim`` (in log10 units where ``log``), else that of what the picture shows (:func:`colour_range`)."""
+    if clim is None:
+        clim = colour_range(dm, values, zoom, log)
     v = np.log10(np.maximum(values, 1e-300)) if log else values
     grid = _gather_grid(dm, point_values={name: v})
     if grid is None:
         return None
     import pyvista as pv
 
-    win = _window(dm, zoom)
-    clim = None
-    if win is not None:                        # colour range of what the zoomed picture shows
-        P = grid.points
-        shown = (P[:, 0] >= win[0]) & (P[:, 0] <= win[1]) & (P[:, 1] >= win[2]) & (P[:, 1] <= win[3])
-        vals = grid.point_data[name][shown]
-        if vals.size and np.ptp(vals) > 0:
-            clim = [float(vals.min()), float(vals.max())]
     pl = pv.Plotter(off_screen=True, window_size=(1400, 900))
     pl.add_mesh(grid, scalars=name, cmap=cmap, clim=clim,
                 scalar_bar_args={"title": ("log10 " if log else "") + name})
-    _camera(pl, grid, win)
+    _camera(pl, grid, _window(dm, zoom))
     pl.screenshot(str(path))
     pl.close()
     return str(path)
+
+
+def colour_range(dm, values: np.ndarray, zoom: str | None = None, log: bool = False):
+    """(min, max) of a nodal field over the nodes a picture shows (the zoom window, or all), on every rank; None
+    where it is empty or flat (the plotter's own range)."""
+    v = np.log10(np.maximum(values, 1e-300)) if log else np.asarray(values, dtype=float)
+    win = _window(dm, zoom)
+    mesh = dm.mesh
+    nodes = np.unique(mesh.geometry.dofmap[: mesh.topology.index_map(mesh.topology.dim).size_local])
+    x = mesh.geometry.x
+    shown = np.zeros(len(v), dtype=bool)
+    shown[nodes] = True                            # the nodes of owned cells: what the picture gathers
+    if win is not None:
+        shown &= (x[:, 0] >= win[0]) & (x[:, 0] <= win[1]) & (x[:, 1] >= win[2]) & (x[:, 1] <= win[3])
+    lo = dm.comm.allreduce(float(v[shown].min()) if shown.any() else np.inf, op=MPI.MIN)
+    hi = dm.comm.allreduce(float(v[shown].max()) if shown.any() else -np.inf, op=MPI.MAX)
+    return (lo, hi) if np.isfinite(lo) and hi > lo else None
 
 
 def p1_to_geometry(func) -> np.ndarray:
@@ -159,30 +171,49 @@ def p1_to_geometry(func) -> np.ndarray:
     return out
 
 
-def state_pictures(dev, acetate, outdir, label: str) -> list[str]:
-    """2D pictures of a state: psi, n, p, R_X, R_trion (whole stack and near the cathode) and the acetate near
-    the rough interface and trenches; files ``<field>_<label>.png``."""
-    from pathlib import Path
-
+def state_images(dev, acetate) -> dict[str, tuple]:
+    """The pictures of a state, not yet drawn: ``{stem: (DeviceMesh, nodal values, plot options)}`` for psi, n,
+    p, R_X, R_trion (whole stack), n near the cathode and the acetate near the rough interface and trenches."""
     from femqled.fields import FieldWriter
 
-    outdir = Path(outdir)
     fw = FieldWriter(dev)
     fw.update()
-    paths = [plot_field(dev.dm, fw.nodal("psi"), outdir / f"psi_{label}.png", name="psi (V)")]
+    images = {"psi": (dev.dm, np.array(fw.nodal("psi")), {"name": "psi (V)"})}
     for name, unit in (("n", "cm^-3"), ("p", "cm^-3"), ("R_X", "cm^-3 s^-1"), ("R_trion", "cm^-3 s^-1")):
         if name in fw.functions:
-            paths.append(plot_field(dev.dm, fw.nodal(name), outdir / f"{name}_{label}.png", name=f"{name} ({unit})",
-                                    log=True))
-    paths.append(plot_field(dev.dm, fw.nodal("n"), outdir / f"n_cathode_{label}.png", name="n (cm^-3)", log=True,
-                            zoom="cathode"))
+            images[name] = (dev.dm, np.array(fw.nodal(name)), {"name": f"{name} ({unit})", "log": True})
+    images["n_cathode"] = (dev.dm, images["n"][1], {"name": "n (cm^-3)", "log": True, "zoom": "cathode"})
     fw.close()
     if acetate is not None:
         # floor at 1e15 cm^-3: backward Euler leaves tiny (even slightly negative) values ahead of a front
         a = np.maximum(p1_to_geometry(acetate.c) * 1e21, 1e15)
-        paths.append(plot_field(acetate.dm, a, outdir / f"acetate_{label}.png", name="acetate a/S (cm^-3)",
-                                log=True, zoom="cathode", cmap="magma"))
+        images["acetate"] = (acetate.dm, a, {"name": "acetate a/S (cm^-3)", "log": True, "zoom": "cathode",
+                                             "cmap": "magma"})
+    return images
+
+
+def draw_states(states: dict[str, tuple]) -> list[str]:
+    """Draw the pictures of several states, ``{label: (images, outdir)}``, into ``<outdir>/<stem>_<label>.png``;
+    a picture has the same colour range in every state (pristine and aged compare by eye)."""
+    from pathlib import Path
+
+    paths = []
+    stems = dict.fromkeys(stem for images, _ in states.values() for stem in images)
+    for stem in stems:
+        ranges = [colour_range(dm, v, opts.get("zoom"), opts.get("log", False))
+                  for images, _ in states.values() if stem in images for dm, v, opts in [images[stem]]]
+        ranges = [r for r in ranges if r is not None]
+        clim = (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
+        for label, (images, outdir) in states.items():
+            if stem in images:
+                dm, v, opts = images[stem]
+                paths.append(plot_field(dm, v, Path(outdir) / f"{stem}_{label}.png", clim=clim, **opts))
     return [p for p in paths if p]
+
+
+def state_pictures(dev, acetate, outdir, label: str) -> list[str]:
+    """2D pictures of one state (files ``<field>_<label>.png``): :func:`state_images`, drawn."""
+    return draw_states({label: (state_images(dev, acetate), outdir)})
 
 
 def _inside(c, win) -> bool:

@@ -159,3 +159,21 @@ def test_parts_of_the_mesh(quasi_1d):
     # the cathode is an exterior boundary of the device part, with the same length
     assert length(dev, "cathode") == pytest.approx(length(full, "cathode"), rel=1e-12)
     assert dev.comm.allreduce(len(dev.cells("Ag"))) == 0
+
+
+@pytest.mark.mpi
+def test_picture_colour_range_is_that_of_what_is_shown():
+    """The colour range of a picture (viz.colour_range): of a field equal to the height y, over the whole stack
+    it is (0, total height); zoomed on the cathode, the window's heights; the same on any number of ranks."""
+    from femqled.viz import _window, colour_range
+
+    case = small_case()
+    dm = fmesh.device_mesh(case)
+    y = dm.mesh.geometry.x[:, 1].copy()
+    lo, hi = colour_range(dm, y)
+    top = dm.comm.allreduce(float(y.max()), op=MPI.MAX)
+    assert lo == pytest.approx(0.0, abs=1e-12) and hi == pytest.approx(top, rel=1e-12)
+    win = _window(dm, "cathode")
+    lo, hi = colour_range(dm, y, zoom="cathode")
+    assert win[2] - 1e-9 <= lo < hi <= win[3] + 1e-9
+    assert colour_range(dm, np.ones_like(y)) is None           # a flat field: the plotter's own range
