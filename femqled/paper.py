@@ -1,9 +1,10 @@
 """Reproduce the study's figures and write REPORT.md: simulated vs measured, with tolerances (issue 7).
 
-``femqled paper [CASE] [--quick]`` (``make paper``): lifetime tests at 10, 30, 50 and 100 mA cm^-2 and, on the
-10 mA cm^-2 device before and after ageing, J-V (ideality), C-V (onset), EL spectrum, SKPM, ToF-SIMS, 2D
-pictures at 3 V and peel-off-rebuild; then the four acetate-driving kinetics side by side
-(:mod:`femqled.mechanisms`, quasi-1D); one PNG per figure of the study (:mod:`femqled.paper_figures`). Every number in the report is read from the results these runs write
+``femqled paper [CASE] [--quick]`` (``make paper``): lifetime tests at 10, 30, 50 and 100 mA cm^-2 (the EL
+spectra of the 100 mA cm^-2 test, as in the paper's Fig. 2c) and, on the 10 mA cm^-2 device before and after
+ageing, J-V (ideality), C-V (onset), SKPM, ToF-SIMS, 2D pictures at 3 V and peel-off-rebuild; then the four
+acetate-driving kinetics side by side (:mod:`femqled.mechanisms`, quasi-1D); one PNG per figure of the study
+(:mod:`femqled.paper_figures`). Every number in the report is read from the results these runs write
 (``results/paper/``), so the report is computed, never typed; ``--quick`` runs the same chain in quasi-1D with
 short times (the test suite checks the chain, not the physics). The aged state is the 10 mA cm^-2 device at the
 end of its run.

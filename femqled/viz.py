@@ -200,14 +200,13 @@ def draw_states(states: dict[str, tuple]) -> list[str]:
     paths = []
     stems = dict.fromkeys(stem for images, _ in states.values() for stem in images)
     for stem in stems:
+        drawn = {label: (images[stem], outdir) for label, (images, outdir) in states.items() if stem in images}
         ranges = [colour_range(dm, v, opts.get("zoom"), opts.get("log", False))
-                  for images, _ in states.values() if stem in images for dm, v, opts in [images[stem]]]
+                  for (dm, v, opts), _ in drawn.values()]
         ranges = [r for r in ranges if r is not None]
         clim = (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
-        for label, (images, outdir) in states.items():
-            if stem in images:
-                dm, v, opts = images[stem]
-                paths.append(plot_field(dm, v, Path(outdir) / f"{stem}_{label}.png", clim=clim, **opts))
+        for label, ((dm, v, opts), outdir) in drawn.items():
+            paths.append(plot_field(dm, v, Path(outdir) / f"{stem}_{label}.png", clim=clim, **opts))
     return [p for p in paths if p]
 
 
