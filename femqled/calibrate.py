@@ -21,7 +21,10 @@ A targets file (TOML) names the parameters to fit and the observables to match:
 
 Every evaluation builds the case with the trial parameters and runs what the targets need: a J-V sweep, a C-V
 sweep, a constant-current steady state (the EL peak and width at ``J_mA_cm2``) and/or constant-current lifetime
-tests (``J_mA_cm2`` and ``hours`` of the target). The project's targets files are ``cases/targets-*.toml``. The fit is
+tests (``J_mA_cm2`` and ``hours`` of the target; ``SIMS_depth_ratio`` is the ToF-SIMS acetate penetration
+into the Ag at the end of the test over the pristine one), and/or the contact-limit test at ``J_mA_cm2``
+(:mod:`femqled.instruments.contact_limit`: the largest EL and PL rise a degrading cathode can give, up to the
+ageing table's ``compliance_V``). The project's targets files are ``cases/targets-*.toml``. The fit is
 scipy.optimize.least_squares (trust-region reflective) in normalised coordinates z = 0..1 across each
 parameter's bounds (log10 for ``scale = "log"``), with a forward-difference Jacobian of step ``diff_step``. Every
 rank runs the same evaluations on the communicator and rank 0's residuals are broadcast, so the fit is identical
@@ -48,8 +51,11 @@ from femqled.schema import Field, Table, read_toml
 JV_OBSERVABLES = ("turn_on_V", "min_ideality", "V_at_10mA", "eta_X_at_10mA", "EQE_at_10mA", "max_EQE")
 CV_OBSERVABLES = ("cv_onset_V",)
 OPERATING_OBSERVABLES = ("EL_peak_nm", "EL_fwhm_nm")       # the pristine device held at J_mA_cm2
-AGEING_OBSERVABLES = ("elevation", "elevation_duration_h")
-OBSERVABLES = JV_OBSERVABLES + CV_OBSERVABLES + OPERATING_OBSERVABLES + AGEING_OBSERVABLES
+LIMIT_OBSERVABLES = ("EL_rise_limit", "PL_rise_limit")      # contact-limit test at J_mA_cm2 (instruments)
+AGEING_OBSERVABLES = ("elevation", "elevation_duration_h", "SIMS_depth_ratio")
+OBSERVABLES = (JV_OBSERVABLES + CV_OBSERVABLES + OPERATING_OBSERVABLES + LIMIT_OBSERVABLES
+               + AGEING_OBSERVABLES)
+AT_CURRENT = OPERATING_OBSERVABLES + LIMIT_OBSERVABLES     # observables of a current density J_mA_cm2
 FAILED_RESIDUAL = 1e3          # residual of an evaluation that did not converge (steers the fit away)
 
 TARGETS_SCHEMA = Table({
@@ -139,7 +145,7 @@ def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MP
     """The simulated value of every target (NaN where a run failed)."""
     from femqled.ageing import Ageing
     from femqled.device import Device
-    from femqled.instruments import cv, jv, lifetime
+    from femqled.instruments import contact_limit, cv, jv, lifetime, sims
 
     names = {t["observable"] for t in targets}
     V = np.round(np.arange(0.0, sweep["V_max"] + 1e-9, sweep["dV"]), 9)
@@ -169,6 +175,15 @@ def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MP
                 except SolverError:
                     found[key] = {}
             out.append(float(found[key].get(name, math.nan)))
+        elif name in LIMIT_OBSERVABLES:
+            key = ("limit", t["J_mA_cm2"])
+            if key not in found:
+                try:
+                    found[key] = contact_limit.run(Device(case, comm), t["J_mA_cm2"],
+                                                   V_c=case["ageing"]["compliance_V"])
+                except SolverError:
+                    found[key] = {}
+            out.append(float(found[key].get(name, math.nan)))
         elif name in AGEING_OBSERVABLES:
             key = (t["J_mA_cm2"], t["hours"])
             if key not in found:
@@ -180,6 +195,8 @@ def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MP
                 except SolverError:
                     rows = ag.rows
                 found[key] = lifetime.summarize(rows, ag.stopped) if rows else {}
+                if rows and "SIMS_depth_ratio" in names:
+                    found[key]["SIMS_depth_ratio"] = sims.penetration_ratio(ag.acetate)
             out.append(float(found[key].get(name, math.nan)))
         else:
             out.append(float(found.get(name, math.nan)))
@@ -254,7 +271,7 @@ def fit(case: dict, spec: dict, outdir: Path, comm=MPI.COMM_WORLD, say=print) ->
         "rows": [{"observable": t["observable"], "simulated": s, "measured": t["value"], "sigma": t["sigma"],
                   "residual": r, "source": t["source"],
                   **({"J_mA_cm2": t["J_mA_cm2"], "hours": t["hours"]} if t["observable"] in AGEING_OBSERVABLES
-                     else {"J_mA_cm2": t["J_mA_cm2"]} if t["observable"] in OPERATING_OBSERVABLES else {})}
+                     else {"J_mA_cm2": t["J_mA_cm2"]} if t["observable"] in AT_CURRENT else {})}
                  for t, s, r in zip(targets, best["simulated"], best["residuals"])],
         "cost": 0.5 * sum(r * r for r in best["residuals"]),
         "evaluations": len(history), "optimizer_status": status, "optimizer_message": message,

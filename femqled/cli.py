@@ -196,6 +196,28 @@ def cmd_spectrum(args, comm=MPI.COMM_WORLD) -> int:
     return 0
 
 
+def cmd_limit(args, comm=MPI.COMM_WORLD) -> int:
+    from femqled import io
+    from femqled.instruments import contact_limit
+
+    bad = [J for J in args.J if not J > 0]
+    if bad or (args.compliance is not None and not args.compliance > 0):
+        raise InputError("--J" if bad else "--compliance", "must be > 0 (mA/cm2, V)")
+    case, out, dev, _ = _setup(args, comm)
+    V_c = args.compliance if args.compliance is not None else case["ageing"]["compliance_V"]
+    results = []
+    for J in args.J:
+        r = contact_limit.run(dev, J, V_c=V_c)
+        results.append(r)
+        io.say(f"limit: {J:g} mA/cm2: EL {100 * r['EL_rise_limit']:+.1f} %, PL {100 * r['PL_rise_limit']:+.1f} % "
+               f"at {V_c:g} V (eta_X {r['pristine']['eta_X']:.3f} -> {r['limit']['eta_X']:.3f}, barrier "
+               f"+{r['limit']['barrier_rise_eV']:.3f} eV)", comm=comm)
+    contact_limit.write(results, out, comm)
+    io.write_manifest(out, case, "limit", comm=comm)
+    io.say(f"limit: wrote {out / 'limit.csv'}, limit.json, limit.png", comm=comm)
+    return 0
+
+
 def cmd_skpm(args, comm=MPI.COMM_WORLD) -> int:
     from femqled import io
     from femqled.instruments import skpm
@@ -374,6 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--J", type=float, default=10.0, help="current density, mA/cm2 (default 10)")
     sp.add_argument("--V", type=float, help="a bias (V) instead of a current density")
     sp.add_argument("--state", help=state_help)
+    sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
+    sp = command("limit", cmd_limit, "contact-limit test: the largest EL and PL rise a degrading cathode can give "
+                                     "at constant current, up to the voltage compliance")
+    sp.add_argument("--J", type=float, nargs="+", default=[10.0, 100.0], help="current densities, mA/cm2 "
+                                                                               "(default 10 100)")
+    sp.add_argument("--compliance", type=float, help="voltage compliance (V; default: [ageing] compliance_V)")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp = command("skpm", cmd_skpm, "Kelvin probe across the stack: potential and field at a bias")
     sp.add_argument("--V", type=float, default=3.0, help="bias (V, default 3)")

@@ -149,7 +149,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False) 
         f"{s10['elevation_duration_h']:.0f} h" + stopped("age_10"), "+90 % at ~1000 h", "+90 ± 15 %, 700–1500 h",
         abs(100 * s10["elevation"] - 90) <= 15 and 700 <= s10["elevation_duration_h"] <= 1500
         and not s10.get("failed") and "still rising" not in stopped("age_10"), walls["age_10"],
-        "fitted (quasi-1D, cases/targets-ageing.toml)")
+        "fitted (size: quasi-1D contact limit, cases/targets-elevation.toml; time: quasi-1D, "
+        "cases/targets-ageing.toml)")
     Js = sorted(ELEVATION_H)
     t_el = [results[f"age_{J:g}"]["summary"]["elevation_duration_h"] for J in Js]
     ok_t = all(target / 1.5 <= t <= target * 1.5 for t, target in zip(t_el, [ELEVATION_H[J] for J in Js]))
@@ -165,14 +166,15 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False) 
     el = r100[k]["luminance_cd_m2"] / r100[0]["luminance_cd_m2"] - 1
     pl = r100[k]["PL_yield"] / r100[0]["PL_yield"] - 1
     row("EL and PL rise at 100 mA cm⁻² (to the EL maximum)", f"EL {100 * el:+.0f} %, PL {100 * pl:+.1f} %",
-        "EL +90 %, PL +5 %", "EL +70..110 %, PL ≤ +10 %", 0.7 <= el <= 1.1 and pl <= 0.1, walls["age_100"])
+        "EL +90 %, PL +5 %", "EL +70..110 %, PL ≤ +10 %", 0.7 <= el <= 1.1 and pl <= 0.1, walls["age_100"],
+        "EL fitted (size: quasi-1D contact limit, cases/targets-elevation.toml); PL predicted")
     p0, p1 = r100[0], r100[k]                   # the spectra of Fig. 2c: the 100 mA cm^-2 test, to its EL maximum
     row("EL peak / FWHM at 100 mA cm⁻², pristine → EL maximum; TFB emission",
         f"{p0['peak_nm']:.1f} → {p1['peak_nm']:.1f} nm; {p0['fwhm_nm']:.1f} → {p1['fwhm_nm']:.1f} nm; TFB "
         f"{'falls' if p1['photons_HTL'] < p0['photons_HTL'] else 'rises'}", "626 → 623 nm; 30 → 24 nm; falls",
         "±1.5 nm; ±3 nm", abs(p0["peak_nm"] - 626) <= 1.5 and abs(p1["peak_nm"] - 623) <= 1.5 and
         abs(p0["fwhm_nm"] - 30) <= 3 and abs(p1["fwhm_nm"] - 24) <= 3 and p1["photons_HTL"] < p0["photons_HTL"],
-        walls["age_100"], "pristine fitted (quasi-1D, cases/targets-spectrum.toml); EL maximum predicted")
+        walls["age_100"], "pristine fitted (quasi-1D, cases/targets-elevation.toml); EL maximum predicted")
     n0, n1 = results["pristine"]["jv"]["min_ideality"], results["aged"]["jv"]["min_ideality"]
     row("minimum ideality factor, aged / pristine", f"{n1 / n0:.2f} ({n0:.2f} → {n1:.2f})",
         "1.20 (3.45 → 4.14)", "1.20 ± 0.08", abs(n1 / n0 - 1.2) <= 0.08, walls["jv_pristine"] + walls["jv_aged"])
@@ -192,7 +194,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False) 
     s0 = results["pristine"]["sims"]["acetate_penetration_into_Ag_nm"]
     s1 = results["aged"]["sims"]["acetate_penetration_into_Ag_nm"]
     row("ToF-SIMS: acetate depth into Ag at 10 % of its peak, pristine → aged", f"{s0:.2f} → {s1:.2f} nm",
-        "acetate spreads into the Ag", "at least ×2", s1 >= 2 * s0, walls["sims_pristine"] + walls["sims_aged"])
+        "acetate spreads into the Ag", "at least ×2", s1 >= 2 * s0, walls["sims_pristine"] + walls["sims_aged"],
+        "fitted (quasi-1D, cases/targets-ageing.toml)")
     st = rb["states"]
     eq_p, eq_zr = st["pristine"]["EQE_at_J"], st["rebuilt ZnO/Ag"]["EQE_at_J"]
     rec = st["rebuilt Ag"]["EQE_recovery"]

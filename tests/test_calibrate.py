@@ -49,7 +49,7 @@ def test_targets_file_errors_name_the_field(tmp_path):
 def test_fit_recovers_a_trion_line_from_the_spectrum(tmp_path):
     """Synthetic data: peak and FWHM of the EL of the quasi-1D stack at 100 mA/cm2 with an X- line 10 nm red of
     X and 40 nm wide; started from 4 nm / 30 nm, the fit of shift and width must find them (the observables of
-    cases/targets-spectrum.toml)."""
+    cases/targets-elevation.toml)."""
     case = small_case(geometry={"quasi_1d": True})
     paths = ["materials.QD.lambda_trion_shift_nm", "materials.QD.fwhm_trion_nm"]
     truth = calibrate.with_values(case, paths, [10.0, 40.0])
@@ -81,3 +81,18 @@ def test_evaluation_budget_counts_every_model_run(tmp_path):
     assert "budget" in record["optimizer_message"]
     costs = [0.5 * sum(r * r for r in h["residuals"]) for h in record["history"]]
     assert record["cost"] == pytest.approx(min(costs))
+
+
+def test_contact_limit_observables_are_the_instruments(tmp_path):
+    """``EL_rise_limit`` / ``PL_rise_limit`` of a targets file are the contact-limit test of the case, up to the
+    ageing table's voltage compliance (cases/targets-elevation.toml)."""
+    from femqled.device import Device
+    from femqled.instruments import contact_limit
+
+    case = small_case(geometry={"quasi_1d": True}, ageing={"compliance_V": 5.0})
+    targets = [{"observable": o, "sigma": 0.1, "J_mA_cm2": 10.0, "hours": 1.0, "source": "synthetic"}
+               for o in ("EL_rise_limit", "PL_rise_limit")]
+    sim = calibrate.measure(case, targets, SWEEP, tmp_path, MPI.COMM_SELF)
+    direct = contact_limit.run(Device(case, MPI.COMM_SELF), 10.0, V_c=5.0)
+    assert sim == pytest.approx([direct["EL_rise_limit"], direct["PL_rise_limit"]], rel=1e-9)
+    assert sim[0] > 0.0

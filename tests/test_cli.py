@@ -225,6 +225,17 @@ def test_spectrum_command(case_file, tmp_path):
     assert lines[0] == "lambda_nm,photons_cm2_s_nm" and len(lines) > 100
 
 
+def test_limit_command(case_file, tmp_path):
+    r = femqled("limit", str(case_file), "--J", "10", "--compliance", "5", "--quasi-1d", "--out", "lim",
+                cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    t = json.loads((tmp_path / "lim" / "limit.json").read_text())["tests"]
+    assert len(t) == 1 and t[0]["limit"]["V"] == 5.0 and t[0]["EL_rise_limit"] > 0
+    lines = (tmp_path / "lim" / "limit.csv").read_text().splitlines()
+    assert lines[0].startswith("J_mA_cm2,V0,") and len(lines) == 2
+    assert (tmp_path / "lim" / "limit.png").stat().st_size > 0
+
+
 def test_skpm_and_sims_commands(case_file, tmp_path, aged):
     r = femqled("skpm", str(case_file), "--V", "3", "--quasi-1d", "--out", "sk", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -274,6 +285,7 @@ def test_sweep_runs_two_cases_at_once_on_two_ranks(case_file, tmp_path):
     (("rebuild", "{case}", "--state", "{case}", "--residual", "2"), "--residual"),
     (("sweep", "--run", "fly", "{case}"), "--run"),
     (("cv", "{case}", "--V", "3:1:0.1"), "--V"),
+    (("limit", "{case}", "--J", "10", "-5"), "--J"),
 ])
 def test_bad_command_options_are_one_clear_line(case_file, tmp_path, args, field):
     r = femqled(*[a.format(case=case_file) for a in args], cwd=tmp_path)

@@ -1,12 +1,15 @@
-"""Virtual instruments (issue 6): ideality, SIMS convolution, SKPM, lifetime summary, against exact answers."""
+"""Virtual instruments (issue 6): ideality, SIMS convolution, SKPM, lifetime summary, against exact answers;
+the contact-limit test (issue 7) against an independent operating point."""
 
 import numpy as np
 import pytest
-from helpers import capacitor_case
+from helpers import capacitor_case, small_case
+from mpi4py import MPI
 from scipy.special import erf
 
+from femqled.acetate import AcetateTransport
 from femqled.device import Device
-from femqled.instruments import jv, lifetime, sims, skpm
+from femqled.instruments import contact_limit, jv, lifetime, sims, skpm
 from femqled.scaling import KB, Q
 
 
@@ -69,3 +72,37 @@ def test_el_peak_and_fwhm_of_a_gaussian_line(peak):
     assert abs(p_fine - peak) < 0.5
     assert p == pytest.approx(p_fine, abs=0.01)
     assert w == pytest.approx(w_fine, abs=0.05)
+
+
+@pytest.mark.mpi
+def test_contact_limit_state_is_the_operating_point_at_the_compliance():
+    """The contact-limit test's limit state, rebuilt by hand (barrier raised by its rise, then constant-current
+    operation), is at the compliance with the same luminance; the dots have lost electrons there, so eta_X and
+    the luminance are up; the device's barrier is left as it was."""
+    dev = Device(small_case(geometry={"quasi_1d": True}))
+    saved = dev.contacts.barrier.x.array.copy()
+    r = contact_limit.run(dev, 10.0, V_c=5.0)
+    assert np.array_equal(dev.contacts.barrier.x.array, saved)
+    p, lim = r["pristine"], r["limit"]
+    assert p["V"] < 5.0 and lim["barrier_rise_eV"] > 0
+    assert lim["n_qd_mean_cm3"] < p["n_qd_mean_cm3"] and lim["eta_X"] > p["eta_X"]
+    assert r["EL_rise_limit"] == pytest.approx(lim["luminance_cd_m2"] / p["luminance_cd_m2"] - 1)
+    assert r["EL_rise_limit"] > 0
+    dev.contacts.set_barrier(dev.contacts.barrier0_eV + lim["barrier_rise_eV"])
+    op = dev.operate(10.0)
+    print(f"limit: rise {lim['barrier_rise_eV']:.4f} eV, V {op.V:.4f} V, EL {100 * r['EL_rise_limit']:+.1f} %")
+    assert op.V == pytest.approx(5.0, rel=2e-2)
+    assert op.extra["luminance_cd_m2"] == pytest.approx(lim["luminance_cd_m2"], rel=2e-2)
+
+
+def test_sims_penetration_ratio_grows_as_acetate_enters_the_silver():
+    """Pristine profile: ratio exactly 1. After diffusion into a fast Ag the acetate reaches deeper (ratio > 1),
+    and the ratio leaves the present profile untouched."""
+    case = small_case(geometry={"quasi_1d": True}, materials={"Ag": {"acetate_D_cm2s": 1e-18}})
+    ac = AcetateTransport(case, MPI.COMM_WORLD)
+    assert sims.penetration_ratio(ac) == 1.0
+    ac.step(20.0)                                   # h: sqrt(D t) ~ 2.7 nm
+    now = ac.c.x.array.copy()
+    ratio = sims.penetration_ratio(ac)
+    assert np.array_equal(ac.c.x.array, now)
+    assert ratio > 1.5

@@ -91,6 +91,21 @@ def penetration_nm(p, level: float = 0.1) -> float:
     return float(p["interface_depth_nm"] - z[j])
 
 
+def penetration_ratio(acetate, resolution_nm: float = 1.0) -> float:
+    """Acetate penetration into the Ag of the present state over that of the pristine (initial) profile: the
+    ToF-SIMS row of issue 7 (at least x2). The present profile is restored."""
+    now = acetate.c.x.array.copy()
+    aged = penetration_nm(depth_profiles(acetate, resolution_nm=resolution_nm))
+    acetate.c.x.array[:] = acetate.c_initial
+    acetate.c.x.scatter_forward()
+    try:
+        pristine = penetration_nm(depth_profiles(acetate, resolution_nm=resolution_nm))
+    finally:
+        acetate.c.x.array[:] = now
+        acetate.c.x.scatter_forward()
+    return aged / pristine
+
+
 def run(acetate, outdir, resolution_nm: float = 1.0, label: str = "") -> dict:
     from femqled import io
 
