@@ -15,8 +15,9 @@ At each ageing step (operator splitting: electrons are quasi-static on the hours
 4. the contact state theta(s) in [0, 1]: the acetate in the Ag within ``depth_nm`` of the interface, per lateral
    bin of ``bins_nm``, divided by ``saturation_cm2``; the cathode barrier becomes Phi_B0 + dPhi_B theta(s).
 
-The step grows by ``step_growth`` (1.5x) while theta changes by less than ``max_dtheta`` and is halved (and
-redone) when it changes by more than twice that. If the electrical solve fails, the step is cut (4x) and redone;
+The step grows by ``step_growth`` (1.5x) while theta changes by less than ``max_dtheta`` and the luminance by
+less than ``max_dL`` (relative), and is halved (and redone) when either changes by more than twice that: near
+the contact's threshold L moves fast while theta moves slowly. If the electrical solve fails, the step is cut (4x) and redone;
 if it still fails, the last good state is written (checkpoint + fields) and the run stops with a message. Steps
 are first order in time (backward Euler for acetate, the kinetics from the electrical state at the start of the
 step: a sequential splitting); tests/test_ageing.py measures the order. Rank 0 writes ``ageing.csv`` (time
@@ -303,6 +304,11 @@ class Ageing:
                     where = f"; the last good state (t = {self.acetate.t:g} h) is in {ckpt} and " \
                             f"{Path(outdir) / 'last_good_state.bp'}"
                 raise SolverError(f"ageing stopped at t = {self.acetate.t:g} h: {e}{where}") from None
+            dL = self._luminance_change(op)
+            if dL > 2 * cfg["max_dL"] and step > cfg["first_step_h"] * 1e-3:
+                self._undo_step(saved, step, previous_theta, previous_state, previous_bias)
+                dt = step / 2
+                continue
             row = self.record(op, step)
             if progress:
                 io.say(f"age: t = {row['t_h']:9.3g} h  V = {row['V']:.3f} V  L = {row['luminance_cd_m2']:.4g} cd/m2"
@@ -312,7 +318,7 @@ class Ageing:
                 io.write_csv(outdir / "ageing.csv", self.rows, comm=self.comm)
                 if writers and any(abs(self.acetate.t - t) <= 1e-9 * max(1.0, t) for t in outputs):
                     self._write_fields(writers)
-            if change < cfg["max_dtheta"]:
+            if change < cfg["max_dtheta"] and dL < cfg["max_dL"]:
                 dt *= cfg["step_growth"]
             steps += 1
             if ckpt is not None and steps % checkpoint_every == 0:
@@ -321,6 +327,13 @@ class Ageing:
             writers[0].close()
             writers[3].close()
         return self.rows
+
+    def _luminance_change(self, op) -> float:
+        """|L / L_previous - 1| of a new operating point (0 without a previous row or without emission)."""
+        L = op.extra.get("luminance_cd_m2", np.nan)
+        L0 = self.rows[-1].get("luminance_cd_m2", np.nan) if self.rows else np.nan
+        change = abs(L / L0 - 1.0) if L0 else np.nan
+        return float(change) if np.isfinite(change) else 0.0
 
     def _undo_acetate_step(self, saved: np.ndarray, step: float) -> None:
         self.acetate.c.x.array[:] = saved

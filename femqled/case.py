@@ -158,6 +158,8 @@ AGEING = Table({
                              doc="cathode barrier rise at full degradation, Phi_B0 + dPhi theta"),
     "first_step_h": Field(float, 0.1, gt=0.0, doc="first time step (h)"),
     "max_dtheta": Field(float, 0.05, gt=0.0, max=1.0, doc="largest change of theta allowed in one step"),
+    "max_dL": Field(float, 0.05, gt=0.0, doc="largest relative change of the luminance allowed in one step (near "
+                                             "the contact's threshold L moves fast while theta moves slowly)"),
     "step_growth": Field(float, 1.5, min=1.0, doc="factor by which the step grows after an easy step "
                                                   "(1 = fixed steps, for convergence studies)"),
     "bins_nm": Field(float, 2.0, gt=0.0, doc="lateral resolution of theta(s) along the cathode (nm)"),

@@ -68,7 +68,7 @@ def test_time_step_convergence_is_first_order():
     def theta_end(dt):
         case = small_case(geometry={"quasi_1d": True},
                           ageing={"J_mA_cm2": 30.0, "hours": 8.0, "first_step_h": dt, "max_dtheta": 1.0,
-                                  "step_growth": 1.0})
+                                  "max_dL": 1e9, "step_growth": 1.0})
         ag = Ageing(case, MPI.COMM_SELF)
         rows = ag.run(progress=False)
         assert rows[-1]["t_h"] == pytest.approx(8.0)
@@ -112,6 +112,9 @@ def test_test_ends_at_the_voltage_compliance():
     rows = ag.run(None, progress=False)
     assert ag.stopped and "compliance" in ag.stopped
     assert rows[-1]["t_h"] < 50.0 and all(r["V"] <= 2.5 for r in rows)
+    # the step control resolves the rise: no accepted step changes L by more than 2 max_dL (0.1)
+    L = np.array([r["luminance_cd_m2"] for r in rows])
+    assert np.max(np.abs(L[1:] / L[:-1] - 1)) <= 0.1 + 1e-12
     assert rows[-1]["dt_h"] <= 0.02 * rows[-1]["t_h"] or rows[-1]["V"] > 2.4
     s = lifetime.summarize(rows, ag.stopped)
     assert s["stopped"] == ag.stopped and s["elevation_duration_h"] <= s["t_end_h"]
