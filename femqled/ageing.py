@@ -17,8 +17,8 @@ At each ageing step (operator splitting: electrons are quasi-static on the hours
 
 The step grows by ``step_growth`` (1.5x) while theta changes by less than ``max_dtheta`` and the luminance by
 less than ``max_dL`` (relative), and is halved (and redone) when either changes by more than twice that: near
-the contact's threshold L moves fast while theta moves slowly. If the electrical solve fails, the step is cut (4x) and redone;
-if it still fails, the last good state is written (checkpoint + fields) and the run stops with a message. Steps
+the contact's threshold L moves fast while theta moves slowly. If the electrical solve fails, the step is cut
+(4x) and redone; if it still fails, the last good state is written (checkpoint + fields) and the run stops with a message. Steps
 are first order in time (backward Euler for acetate, the kinetics from the electrical state at the start of the
 step: a sequential splitting); tests/test_ageing.py measures the order. Rank 0 writes ``ageing.csv`` (time
 series) as it goes.

@@ -80,9 +80,8 @@ def run(dev, J: float, V_c: float = 10.0, step_eV: float = 0.02, bisections: int
             except ComplianceReached:
                 d_hi = mid
         # the compliance state itself (V = V_c, J a little below the target) is not an operating point at J:
-        # extrapolate to V_c from the last state below it and one a bracket width lower
+        # extrapolate to V_c from the last state below it (``below``, at d_lo) and one a bracket width lower
         prev = at(d_lo - (d_hi - d_lo))
-        below = at(d_lo)
     finally:
         c.barrier.x.array[:] = saved
         c.update_barrier()
