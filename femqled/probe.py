@@ -28,7 +28,7 @@ def evaluate(func, points: np.ndarray, component: int | None = None) -> np.ndarr
             cells.append(c[0])
     local = np.full(len(pts), np.nan)
     if idx:
-        vals = func.eval(pts[idx], np.asarray(cells, dtype=np.int32))
+        vals = np.asarray(func.eval(pts[idx], np.asarray(cells, dtype=np.int32))).reshape(len(idx), -1)
         vals = vals[:, component] if component is not None else vals[:, 0]
         local[idx] = vals
     found = np.ascontiguousarray(np.where(np.isnan(local), -np.inf, local))

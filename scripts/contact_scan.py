@@ -4,7 +4,9 @@
 
 On the default case in quasi-1D: raise the cathode barrier by dPhi (thermionic contact), then thicken an
 interfacial (Bardeen) layer instead, and print V, eta_X, the mean QD electron density and the luminance at the
-operating current; then the contact-limit test (femqled.instruments.contact_limit) at 10 / 30 / 50 / 100 mA cm^-2:
+operating current, and at 3 V the current and the SKPM reading against the pristine contact (the field within
+5 nm of ZnO/Ag, aged over pristine, and the largest change elsewhere: He et al. 2023 Fig. 3j-k, issue 7's
+criteria >= x2 and <= 20 %); then the contact-limit test (femqled.instruments.contact_limit) at 10 / 30 / 50 / 100 mA cm^-2:
 the largest EL and PL rise a degrading cathode can give up to the 10 V compliance. Rank 0 prints; runs on any
 number of ranks.
 """
@@ -20,13 +22,38 @@ sys.path.insert(0, str(ROOT))
 from femqled.case import load_case  # noqa: E402
 from femqled.device import Device  # noqa: E402
 from femqled.errors import SolverError  # noqa: E402
-from femqled.instruments import contact_limit  # noqa: E402
+from femqled.instruments import contact_limit, skpm  # noqa: E402
 
 
 def line(label, op):
     x = op.extra
     return (f"{label:>22}  V = {op.V:7.3f} V  eta_X = {x['eta_X']:.3f}  n_QD = {x['n_qd_mean_cm3']:.2e} cm^-3  "
             f"L = {x['luminance_cd_m2']:7.1f} cd/m2")
+
+
+def at_3V(dev, reference):
+    """J at 3 V and the SKPM reading against ``reference`` (a pristine profile at 3 V); the profile."""
+    op = dev.solve(3.0)
+    prof = skpm.profile(dev)
+    if reference is None:
+        return f"  | 3 V: J = {op.J:7.1f} mA/cm2", prof
+    y_if = float(dev.mesh.comm.allreduce(dev.mesh.geometry.x[:, 1].max(), op=MPI.MAX))
+    near, change = skpm.compare(reference, prof, y_if)
+    return f"  | 3 V: J = {op.J:7.1f} mA/cm2, SKPM x{near:.2f} at ZnO/Ag, {100 * change:.0f} % elsewhere", prof
+
+
+def scan(dev, label, values, setter, J, reference, say):
+    for d in values:
+        setter(d)
+        try:
+            op = dev.operate(J)
+        except SolverError as e:
+            say(f"{label} = {d:.2f}: {e}")
+            return reference
+        text, prof = at_3V(dev, reference)
+        reference = prof if reference is None else reference
+        say(line(f"{label} = {d:.2f}", op) + text)
+    return reference
 
 
 def main():
@@ -37,19 +64,13 @@ def main():
     case["geometry"]["quasi_1d"] = True
     dev = Device(case, comm)
     say(f"cathode barrier rise at {J:g} mA/cm2 (quasi-1D default case)")
-    for d in (0.0, 0.1, 0.2, 0.25, 0.3, 0.35):
-        dev.contacts.set_barrier(dev.contacts.barrier0_eV + d)
-        try:
-            say(line(f"dPhi_B = {d:.2f} eV", dev.operate(J)))
-        except SolverError as e:
-            say(f"dPhi_B = {d:.2f} eV: {e}")
-            break
+    c = dev.contacts
+    ref = scan(dev, "dPhi_B (eV)", (0.0, 0.1, 0.2, 0.25, 0.3, 0.35), lambda d: c.set_barrier(c.barrier0_eV + d),
+               J, None, say)
     case["contacts"]["interfacial_layer_nm"] = 0.1
     dev = Device(case, comm)
     say("interfacial layer instead (barrier as pristine)")
-    for d in (0.1, 0.5, 1.0, 1.5):
-        dev.contacts.set_interfacial_layer(d)
-        say(line(f"d_i = {d:.1f} nm", dev.operate(J)))
+    scan(dev, "d_i (nm)", (0.1, 1.0, 2.0, 2.5, 3.0), dev.contacts.set_interfacial_layer, J, ref, say)
     case["contacts"]["interfacial_layer_nm"] = 0.0
     say("contact-limit test (10 V compliance)")
     for Jl in (10.0, 30.0, 50.0, 100.0):

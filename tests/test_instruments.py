@@ -49,6 +49,32 @@ def test_skpm_of_a_capacitor_is_a_straight_line():
     assert abs(E.mean()) * d_nm / 10 == pytest.approx(abs(drop), rel=1e-6)
 
 
+@pytest.mark.mpi
+def test_skpm_shows_the_interfacial_layer_drop():
+    # a capacitor with an interfacial layer at the cathode: D = eps E is continuous, so the field in the layer is
+    # eps_s / eps_i times the field in the semiconductor, and beyond the layer the profile is the metal's
+    d_s, eps_s, d_i, eps_i = 50.0, 3.0, 1.0, 4.0
+    dev = Device(capacitor_case(d_s, eps_s, contacts={"cathode": "thermionic", "interfacial_layer_nm": d_i},
+                                model={"interfacial_eps_r": eps_i}))
+    dev.solve(2.0)
+    prof = skpm.profile(dev, lines=3, dy_nm=0.05)
+    y, E = prof["y_nm"], prof["E_MV_cm"]
+    E_s = np.mean(E[(y > 5) & (y < d_s - 5)])
+    in_layer = (y > d_s + 0.2) & (y < d_s + d_i - 0.2)
+    assert np.allclose(E[in_layer], E_s * eps_s / eps_i, rtol=1e-4)
+    psi_m = float(dev.contacts.psi_cathode.x.array[0]) * dev.sc.Vt
+    assert np.allclose(prof["psi_V"][y > d_s + d_i + 0.1], psi_m, atol=1e-9)
+
+
+def test_skpm_compare_reads_the_interface_and_the_rest():
+    y = np.linspace(0.0, 100.0, 1001)
+    E0 = np.where(y < 50, 0.5, 0.1) + 0.2 * np.exp(-((y - 98) / 1.0) ** 2)
+    E1 = np.where(y < 50, 0.55, 0.1) + 1.0 * np.exp(-((y - 98) / 1.0) ** 2)    # +10 % in the first half
+    near, change = skpm.compare({"y_nm": y, "E_MV_cm": E0}, {"y_nm": y, "E_MV_cm": E1}, 98.0)
+    assert near == pytest.approx(1.1 / 0.3, rel=1e-3)
+    assert change == pytest.approx(0.1, rel=1e-6)
+
+
 def test_lifetime_summary_finds_the_elevation():
     t = np.linspace(0, 2000, 41)
     L = 100 * (1 + 0.9 * np.sin(np.pi * t / 2000) ** 2 * (t < 1000) + 0.9 * (t >= 1000) * np.exp(-(t - 1000) / 500))

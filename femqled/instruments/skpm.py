@@ -3,8 +3,11 @@
 The electrostatic potential psi(y) across the stack at a bias (default 3 V), sampled along ``lines`` (5)
 vertical lines evenly spread over the width and averaged, and the field E(y) = -d psi / dy (V/nm -> MV/cm by
 x 10) by centred differences. Inside the cathode metal (beyond the rough interface of each line) the metal is an
-equipotential: the profile there is the value at its interface. Outputs: ``skpm.csv`` (y, psi, E) and
-``skpm.png``.
+equipotential: the profile there is the value at its interface. With an interfacial (Bardeen) layer at the
+cathode (``contacts.interfacial_layer_nm`` > 0, :mod:`femqled.contacts`) the layer is not meshed but takes a
+voltage: the profile then goes linearly from the semiconductor's surface potential to the metal's over the
+layer's thickness d_i beyond the interface, so its field (psi_s - psi_m) / d_i shows where SKPM would see it.
+Outputs: ``skpm.csv`` (y, psi, E) and ``skpm.png``.
 """
 
 from __future__ import annotations
@@ -18,19 +21,30 @@ from femqled.probe import evaluate
 
 def profile(dev, lines: int = 5, dy_nm: float = 0.1) -> dict[str, np.ndarray]:
     """Averaged psi(y) (V) and E(y) (MV/cm) along ``lines`` vertical lines, y from the anode to the top of the
-    highest point of the cathode."""
+    highest point of the cathode (and 1 nm beyond the thickest interfacial layer, if there is one)."""
     lay = dev.dm.layout
     W = lay.width_nm
     xs = W * (np.arange(lines) + 0.5) / lines
     X = dev.mesh.geometry.x
     y_top = dev.comm.allreduce(float(X[:, 1].max()) if len(X) else -np.inf, op=MPI.MAX)
+    c = dev.contacts
+    if c.interfacial:      # the layer lies beyond the meshed interface: extend the lines through it into the metal
+        d_max = dev.comm.allreduce(float(c.d_i.x.array.max()) if len(c.d_i.x.array) else 0.0, op=MPI.MAX)
+        y_top += d_max + 1.0
     y = np.arange(0.0, y_top + dy_nm / 2, dy_nm)
     psi_lines = []
     for x in xs:
         pts = np.column_stack([np.full_like(y, x), y])
         vals = evaluate(dev.u, pts, component=0) * dev.sc.Vt
         ok = np.flatnonzero(np.isfinite(vals))
-        vals[ok[-1] + 1:] = vals[ok[-1]]                  # the metal beyond the interface: equipotential
+        last = ok[-1]
+        vals[last + 1:] = vals[last]                      # the metal beyond the interface: equipotential
+        if c.interfacial:                                 # ... behind the interfacial layer's drop
+            at = pts[last:last + 1]
+            psi_m = float(evaluate(c.psi_cathode, at)[0]) * dev.sc.Vt
+            d_i = float(evaluate(c.d_i, at)[0])
+            w = np.clip((y[last + 1:] - y[last]) / d_i, 0.0, 1.0)
+            vals[last + 1:] = vals[last] + w * (psi_m - vals[last])
         psi_lines.append(vals)
     psi = np.nanmean(np.array(psi_lines), axis=0)
     E = -np.gradient(psi, y) * 10.0                         # V/nm -> MV/cm
@@ -41,6 +55,20 @@ def field_near(prof: dict, y0: float, within_nm: float = 5.0) -> float:
     """Largest |E| (MV/cm) within ``within_nm`` of the depth y0 (e.g. the ZnO/Ag interface)."""
     near = np.abs(prof["y_nm"] - y0) <= within_nm
     return float(np.max(np.abs(prof["E_MV_cm"][near])))
+
+
+def compare(pristine: dict, aged: dict, y0: float, within_nm: float = 5.0) -> tuple[float, float]:
+    """The SKPM reading of He et al. 2023 Fig. 3j-k as two numbers: the largest field within ``within_nm`` of
+    y0 (the ZnO/Ag interface), aged over pristine; and the largest relative change of |E| elsewhere, where the
+    pristine field is at least 10 % of its maximum there (NaN if nowhere), on the pristine profile's points."""
+    near = field_near(aged, y0, within_nm) / field_near(pristine, y0, within_nm)
+    y = pristine["y_nm"]
+    far = np.abs(y - y0) > within_nm
+    Ea = np.abs(pristine["E_MV_cm"][far])
+    Eb = np.abs(np.interp(y, aged["y_nm"], aged["E_MV_cm"])[far])       # the profiles may differ in length
+    big = Ea > 0.1 * Ea.max()
+    change = float(np.max(np.abs(Eb[big] - Ea[big]) / Ea[big])) if np.any(big) else float("nan")
+    return float(near), change
 
 
 def run(dev, V: float, outdir, lines: int = 5) -> dict:
