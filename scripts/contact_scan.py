@@ -31,27 +31,24 @@ def line(label, op):
             f"L = {x['luminance_cd_m2']:7.1f} cd/m2")
 
 
-def at_3V(dev, reference):
-    """J at 3 V and the SKPM reading against ``reference`` (a pristine profile at 3 V); the profile."""
-    op = dev.solve(3.0)
-    prof = skpm.profile(dev)
-    if reference is None:
-        return f"  | 3 V: J = {op.J:7.1f} mA/cm2", prof
-    y_if = float(dev.mesh.comm.allreduce(dev.mesh.geometry.x[:, 1].max(), op=MPI.MAX))
-    near, change = skpm.compare(reference, prof, y_if)
-    return f"  | 3 V: J = {op.J:7.1f} mA/cm2, SKPM x{near:.2f} at ZnO/Ag, {100 * change:.0f} % elsewhere", prof
-
-
-def scan(dev, label, values, setter, J, reference, say):
+def scan(dev, label, values, setter, J, say, reference=None):
+    """Operate at J for each contact value, then at 3 V: J and the SKPM reading against ``reference`` (the first
+    profile if None). Returns the reference profile."""
+    y_if = float(dev.mesh.comm.allreduce(dev.mesh.geometry.x[:, 1].max(), op=MPI.MAX))    # flat ZnO/Ag
     for d in values:
         setter(d)
         try:
             op = dev.operate(J)
         except SolverError as e:
             say(f"{label} = {d:.2f}: {e}")
-            return reference
-        text, prof = at_3V(dev, reference)
-        reference = prof if reference is None else reference
+            break
+        text = f"  | 3 V: J = {dev.solve(3.0).J:7.1f} mA/cm2"
+        prof = skpm.profile(dev)
+        if reference is None:
+            reference = prof
+        else:
+            near, change = skpm.compare(reference, prof, y_if)
+            text += f", SKPM x{near:.2f} at ZnO/Ag, {100 * change:.0f} % elsewhere"
         say(line(f"{label} = {d:.2f}", op) + text)
     return reference
 
@@ -66,11 +63,11 @@ def main():
     say(f"cathode barrier rise at {J:g} mA/cm2 (quasi-1D default case)")
     c = dev.contacts
     ref = scan(dev, "dPhi_B (eV)", (0.0, 0.1, 0.2, 0.25, 0.3, 0.35), lambda d: c.set_barrier(c.barrier0_eV + d),
-               J, None, say)
+               J, say)
     case["contacts"]["interfacial_layer_nm"] = 0.1
     dev = Device(case, comm)
     say("interfacial layer instead (barrier as pristine)")
-    scan(dev, "d_i (nm)", (0.1, 1.0, 2.0, 2.5, 3.0), dev.contacts.set_interfacial_layer, J, ref, say)
+    scan(dev, "d_i (nm)", (0.1, 1.0, 2.0, 2.5, 3.0), dev.contacts.set_interfacial_layer, J, say, ref)
     case["contacts"]["interfacial_layer_nm"] = 0.0
     say("contact-limit test (10 V compliance)")
     for Jl in (10.0, 30.0, 50.0, 100.0):

@@ -32,20 +32,19 @@ def profile(dev, lines: int = 5, dy_nm: float = 0.1) -> dict[str, np.ndarray]:
         d_max = dev.comm.allreduce(float(c.d_i.x.array.max()) if len(c.d_i.x.array) else 0.0, op=MPI.MAX)
         y_top += d_max + 1.0
     y = np.arange(0.0, y_top + dy_nm / 2, dy_nm)
-    psi_lines = []
+    psi_lines, ends = [], []
     for x in xs:
-        pts = np.column_stack([np.full_like(y, x), y])
-        vals = evaluate(dev.u, pts, component=0) * dev.sc.Vt
-        ok = np.flatnonzero(np.isfinite(vals))
-        last = ok[-1]
+        vals = evaluate(dev.u, np.column_stack([np.full_like(y, x), y]), component=0) * dev.sc.Vt
+        last = np.flatnonzero(np.isfinite(vals))[-1]      # the line's last point in the semiconductor
         vals[last + 1:] = vals[last]                      # the metal beyond the interface: equipotential
-        if c.interfacial:                                 # ... behind the interfacial layer's drop
-            at = pts[last:last + 1]
-            psi_m = float(evaluate(c.psi_cathode, at)[0]) * dev.sc.Vt
-            d_i = float(evaluate(c.d_i, at)[0])
-            w = np.clip((y[last + 1:] - y[last]) / d_i, 0.0, 1.0)
-            vals[last + 1:] = vals[last] + w * (psi_m - vals[last])
         psi_lines.append(vals)
+        ends.append(last)
+    if c.interfacial:                                     # ... behind the interfacial layer's drop
+        at = np.column_stack([xs, y[ends]])
+        psi_m, d_i = evaluate(c.psi_cathode, at) * dev.sc.Vt, evaluate(c.d_i, at)
+        for vals, last, pm, d in zip(psi_lines, ends, psi_m, d_i):
+            w = np.clip((y[last + 1:] - y[last]) / d, 0.0, 1.0)
+            vals[last + 1:] = vals[last] + w * (pm - vals[last])
     psi = np.nanmean(np.array(psi_lines), axis=0)
     E = -np.gradient(psi, y) * 10.0                         # V/nm -> MV/cm
     return {"y_nm": y, "psi_V": psi, "E_MV_cm": E, "lines_x_nm": xs}
