@@ -82,6 +82,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False) 
     states = {"pristine": (ag.acetate.c_initial, np.zeros_like(ag.theta)),
               "aged": (ag.acetate.c.x.array.copy(), ag.theta.copy())}
     pictures = {}
+    floor = None                                 # one ideality window for both curves (jv module)
     for label, (c_values, theta) in states.items():
         rebuild.set_state(ag, c_values, theta=theta)
         d = outdir / label
@@ -90,7 +91,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False) 
         comm.barrier()
         t0 = time.perf_counter()
         ag.device.solve(0.0)
-        jrows, jsum = jv.run(ag.device, V_sweep, d, progress=False)
+        jrows, jsum = jv.run(ag.device, V_sweep, d, progress=False, J_min=floor)
+        floor = jsum["ideality_floor_mA_cm2"]
         walls[f"jv_{label}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         ag.device.solve(0.0)

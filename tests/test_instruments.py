@@ -23,6 +23,22 @@ def test_ideality_of_a_synthetic_exponential_is_recovered(n):
     assert np.allclose(jv.ideality(V, J, 300.0), n, rtol=1e-2)
 
 
+def test_one_ideality_window_for_curves_of_one_device():
+    """A curve with n = 1 below 1e-4 mA cm^-2 and n = 2 above: its own relative floor (1e-6 of a small maximum)
+    reaches the n = 1 part; the floor of a brighter reference curve (passed as J_min) does not."""
+    Vt = KB * 300.0 / Q
+    V = np.linspace(0.0, 1.2, 121)
+    V1 = 0.6                                             # where the regimes meet, J = 1e-4 there
+    J = np.where(V < V1, 1e-4 * np.exp((V - V1) / Vt), 1e-4 * np.exp((V - V1) / (2 * Vt)))
+    rows = [{"V": v, "J_mA_cm2": j} for v, j in zip(V, J)]
+    own = jv.summarize(rows, 300.0)
+    assert own["ideality_floor_mA_cm2"] == pytest.approx(1e-6 * J.max())
+    assert own["min_ideality"] == pytest.approx(1.0, rel=2e-2)
+    shared = jv.summarize(rows, 300.0, J_min=1e-3)
+    assert shared["ideality_floor_mA_cm2"] == 1e-3
+    assert shared["min_ideality"] == pytest.approx(2.0, rel=2e-2)
+
+
 def test_sims_convolution_conserves_the_amount_and_smears_a_step_by_sigma():
     dz, sigma = 0.05, 1.0
     z = np.arange(0.0, 30.0, dz)

@@ -33,12 +33,13 @@ def set_state(ag, c_values, theta=None):
     ag.device.reset()                     # the measurements start from equilibrium under the new contact
 
 
-def measure(ag, voltages, J_mA_cm2: float) -> dict:
+def measure(ag, voltages, J_mA_cm2: float, J_min: float | None = None) -> dict:
+    """J-V (ideality over J > ``J_min``, see femqled.instruments.jv) and the state at ``J_mA_cm2``."""
     dev = ag.device
     dev.solve(0.0)
     rows = dev.sweep(voltages)
     rows = [r.as_row() for r in rows]
-    summary = jv.summarize(rows, dev.case["temperature_K"])
+    summary = jv.summarize(rows, dev.case["temperature_K"], J_min=J_min)
     op = dev.operate(J_mA_cm2)
     e = op.extra
     summary.update({"V_at_J": op.V, "EQE_at_J": e["EQE"], "eta_X_at_J": e["eta_X"], "peak_nm": e["peak_nm"],
@@ -53,15 +54,16 @@ def run(ag, checkpoint, outdir, voltages, J_mA_cm2: float = 10.0, residual: floa
     results = {}
     set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta))
     results["pristine"] = measure(ag, voltages, J_mA_cm2)
+    floor = results["pristine"]["summary"]["ideality_floor_mA_cm2"]     # one window for all four curves
     ag.restore(checkpoint)
     aged_c = ac.c.x.array.copy()
-    results["aged"] = measure(ag, voltages, J_mA_cm2)
+    results["aged"] = measure(ag, voltages, J_mA_cm2, floor)
     set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta))
-    results["rebuilt ZnO/Ag"] = measure(ag, voltages, J_mA_cm2)
+    results["rebuilt ZnO/Ag"] = measure(ag, voltages, J_mA_cm2, floor)
     c = aged_c.copy()
     c[ac.metal_only_nodes] *= residual
     set_state(ag, c)
-    results["rebuilt Ag"] = measure(ag, voltages, J_mA_cm2)
+    results["rebuilt Ag"] = measure(ag, voltages, J_mA_cm2, floor)
     s = {k: v["summary"] for k, v in results.items()}
     change = s["pristine"]["EQE_at_J"] - s["aged"]["EQE_at_J"]
     for k in ("rebuilt ZnO/Ag", "rebuilt Ag"):

@@ -1,0 +1,136 @@
+"""What the efficiency elevation costs in this model, and what the paper's predicted instruments read then.
+
+    scripts/femqled-env python3 scripts/elevation_cost.py [--rise 0.9] [--J 10] [--set MATERIAL:KEY=VALUE ...]
+
+On the default case in quasi-1D, the cathode barrier is raised under constant-current operation (bisection on
+the barrier) until the luminance at J is (1 + rise) x its pristine value, or the voltage reaches ``--V-max``.
+Printed per variant: the pristine voltage and the voltage then (the cost of the rise), and, pristine -> then,
+the three readings of issue 7 that are predicted, not fitted (He et al. 2023):
+
+- J at 3 V, and the SKPM reading at 3 V (field within 5 nm of ZnO/Ag, aged / pristine; the largest relative
+  change of the field elsewhere; Fig. 3j-k, criteria >= x2 and <= 20 %);
+- the C-V onset at 1 kHz (Fig. 2e: 1.4 -> 1.9 V);
+- the minimum ideality over one window, the pristine curve's (Fig. 2d: 3.45 -> 4.14, ratio 1.20).
+
+Without ``--set`` a fixed list of variants runs, each the default with one or two material values changed
+(the ZnO film's mobility and doping, the QD film's mobilities, the hole-injection step at PEDOT:PSS/TFB), so
+that the cost can be compared across the plausible range (docs/model.md, "What the elevation costs").
+``--set`` runs the default and the given variant: ``--set ZnO-NP:mu_n_cm2Vs=1 --set QD:mu_p_cm2Vs=1e-4``.
+Rank 0 prints; runs on any number of ranks.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from mpi4py import MPI
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from femqled.case import load_case  # noqa: E402
+from femqled.device import Device  # noqa: E402
+from femqled.errors import SolverError  # noqa: E402
+from femqled.instruments import cv, jv, skpm  # noqa: E402
+
+VARIANTS = [
+    ("default", {}),
+    ("ZnO mu_n 1 cm2/Vs", {"ZnO-NP:mu_n_cm2Vs": 1.0}),
+    ("ZnO N_D 1e16", {"ZnO-NP:Nd_cm3": 1e16}),
+    ("ZnO N_D 1e19", {"ZnO-NP:Nd_cm3": 1e19}),
+    ("QD mu_n, mu_p x10", {"QD:mu_n_cm2Vs": 4.596e-4, "QD:mu_p_cm2Vs": 1.459e-4}),
+    ("TFB HOMO 5.6 eV", {"TFB:band_gap_eV": 3.3}),
+]
+
+
+def device(overrides: dict, comm) -> Device:
+    case = load_case(ROOT / "cases" / "default.toml")
+    case["geometry"]["quasi_1d"] = True
+    for key, value in overrides.items():
+        material, name = key.rsplit(":", 1)
+        case.setdefault("materials", {}).setdefault(material, {})[name] = value
+    return Device(case, comm)
+
+
+def readings(dev, ss, floor=None) -> dict:
+    """J and SKPM profile at 3 V, C-V onset (0-3 V, 1 kHz), minimum ideality over J > floor (0.4-4 V)."""
+    out = {"J3": dev.solve(3.0).J, "profile": skpm.profile(dev)}
+    Vc = np.round(np.arange(0.0, 3.0 + 1e-9, 0.1), 6)
+    C = []
+    for V in Vc:
+        dev.solve(float(V))
+        C.append(ss.capacitance(1e3)[0] * 1e9)
+    out["onset"] = cv.onset_voltage(Vc, C)
+    Vj = np.round(np.arange(0.4, 4.0 + 1e-9, 0.05), 6)
+    J = np.array([dev.solve(float(V)).J for V in Vj])
+    out["floor"] = jv.ideality_floor(J) if floor is None else floor
+    out["eta"] = jv.min_ideality(Vj, J, J_min=out["floor"])[0]
+    return out
+
+
+def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14) -> tuple[dict, dict]:
+    """(pristine, elevated): operating point and readings of the device as it is, and with the barrier raised
+    until L = (1 + rise) L0 (or the largest rise below V_max)."""
+    c = dev.contacts
+    ss = cv.SmallSignal(dev)
+    y_if = float(dev.comm.allreduce(dev.mesh.geometry.x[:, 1].max(), op=MPI.MAX))    # flat ZnO/Ag
+
+    def at(d):
+        c.set_barrier(c.barrier0_eV + d)
+        try:
+            return dev.operate(J, V_max=V_max)
+        except SolverError:
+            return None
+
+    op0 = at(0.0)
+    L0 = op0.extra["luminance_cd_m2"]
+    p = {"dPhi": 0.0, "V": op0.V, "L": L0, "eta_X": op0.extra["eta_X"], **readings(dev, ss)}
+
+    def done(op):
+        return op is None or op.extra["luminance_cd_m2"] >= (1 + rise) * L0
+
+    lo, hi = 0.0, 0.05
+    while not done(at(hi)) and hi < 2.0:
+        lo, hi = hi, hi + 0.05
+    for _ in range(bisections):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if done(at(mid)) else (mid, hi)
+    op = at(lo)
+    e = {"dPhi": lo, "V": op.V, "L": op.extra["luminance_cd_m2"], "eta_X": op.extra["eta_X"],
+         **readings(dev, ss, p["floor"])}
+    e["skpm"] = skpm.compare(p["profile"], e["profile"], y_if)
+    return p, e
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rise", type=float, default=0.9, help="luminance rise to reach (default 0.9: +90 %%)")
+    ap.add_argument("--J", type=float, default=10.0, help="operating current density, mA/cm2 (default 10)")
+    ap.add_argument("--V-max", type=float, default=30.0, help="largest voltage tried (V, default 30)")
+    ap.add_argument("--set", action="append", default=[], metavar="MATERIAL:KEY=VALUE",
+                    help="a material value of the variant (repeatable)")
+    args = ap.parse_args()
+    comm = MPI.COMM_WORLD
+    say = print if comm.rank == 0 else (lambda *a, **k: None)
+    variants = VARIANTS
+    if args.set:
+        over = {}
+        for item in args.set:
+            key, _, value = item.partition("=")
+            over[key] = float(value)
+        variants = [VARIANTS[0], (" ".join(args.set), over)]
+    say(f"cost of a {100 * args.rise:+.0f} % luminance rise at {args.J:g} mA/cm2 (quasi-1D; barrier raised "
+        f"until then, at most {args.V_max:g} V)")
+    say(f"{'variant':>20} | {'V0':>5} -> {'V':>6} {'dPhi':>5} {'L rise':>7} | J(3 V) pristine -> aged | "
+        f"SKPM ZnO/Ag, elsewhere | C-V onset | min ideality")
+    for name, over in variants:
+        p, e = cost(device(over, comm), args.J, args.rise, args.V_max)
+        near, change = e["skpm"]
+        say(f"{name:>20} | {p['V']:5.2f} -> {e['V']:6.2f} {e['dPhi']:5.3f} {100 * (e['L'] / p['L'] - 1):+6.0f}% | "
+            f"{p['J3']:7.1f} -> {e['J3']:7.2f} mA/cm2 | x{near:5.2f}, {100 * change:4.0f} % | "
+            f"{p['onset']:.2f} -> {e['onset']:.2f} V | {p['eta']:.2f} -> {e['eta']:.2f} (x{e['eta'] / p['eta']:.2f})")
+
+
+if __name__ == "__main__":
+    main()
