@@ -15,7 +15,8 @@ the three readings of issue 7 that are predicted, not fitted (He et al. 2023):
 Without ``--set`` a fixed list of variants runs, each the default with one or two material values changed
 (the ZnO film's mobility and doping, the QD film's mobilities, the hole-injection step at PEDOT:PSS/TFB), so
 that the cost can be compared across the plausible range (docs/model.md, "What the elevation costs").
-``--set`` runs the default and the given variant: ``--set ZnO-NP:mu_n_cm2Vs=1 --set QD:mu_p_cm2Vs=1e-4``.
+``--set`` runs the default and the given variant: ``--set ZnO-NP:mu_n_cm2Vs=1 --set QD:mu_p_cm2Vs=1e-4``
+(``model:KEY=VALUE`` for a value of the case's [model] table).
 Rank 0 prints; runs on any number of ranks.
 """
 
@@ -40,6 +41,7 @@ VARIANTS = [
     ("ZnO N_D 1e16", {"ZnO-NP:Nd_cm3": 1e16}),
     ("ZnO N_D 1e19", {"ZnO-NP:Nd_cm3": 1e19}),
     ("QD mu_n, mu_p x10", {"QD:mu_n_cm2Vs": 4.596e-4, "QD:mu_p_cm2Vs": 1.459e-4}),
+    ("TFB 5.5, QD VB 5.55 eV", {"TFB:band_gap_eV": 3.2, "QD:band_gap_eV": 1.45}),
     ("TFB HOMO 5.6 eV", {"TFB:band_gap_eV": 3.3}),
 ]
 
@@ -48,8 +50,11 @@ def device(overrides: dict, comm) -> Device:
     case = load_case(ROOT / "cases" / "default.toml")
     case["geometry"]["quasi_1d"] = True
     for key, value in overrides.items():
-        material, name = key.rsplit(":", 1)
-        case.setdefault("materials", {}).setdefault(material, {})[name] = value
+        table, name = key.rsplit(":", 1)
+        if table == "model":
+            case["model"][name] = value
+        else:
+            case.setdefault("materials", {}).setdefault(table, {})[name] = value
     return Device(case, comm)
 
 
@@ -109,7 +114,7 @@ def main():
     ap.add_argument("--J", type=float, default=10.0, help="operating current density, mA/cm2 (default 10)")
     ap.add_argument("--V-max", type=float, default=30.0, help="largest voltage tried (V, default 30)")
     ap.add_argument("--set", action="append", default=[], metavar="MATERIAL:KEY=VALUE",
-                    help="a material value of the variant (repeatable)")
+                    help="a material (or model:) value of the variant (repeatable)")
     args = ap.parse_args()
     comm = MPI.COMM_WORLD
     say = print if comm.rank == 0 else (lambda *a, **k: None)
