@@ -4,13 +4,14 @@ ENV     := scripts/femqled-env
 NP      ?= 2
 CASE    ?= cases/default.toml
 
-.PHONY: demo test test-latest bench paper docker env clean-meshes help
+.PHONY: demo test test-latest bench paper paper-fine docker env clean-meshes help
 
 help:
 	@echo "make demo         the default case on $(NP) MPI ranks (results in results/default/)"
 	@echo "make test         the whole suite, serial and under mpirun -n 2, then the ParaView (pvbatch) check"
 	@echo "make bench        benchmarks -> bench/results.json"
 	@echo "make paper        the study's figures and results/paper/REPORT.md (simulated vs measured)"
+	@echo "make paper-fine   the same with the publication-quality discretisation (femqled/quality.py)"
 	@echo "make test-latest  the suite against DOLFINx 0.11 (Debian sid root filesystem)"
 	@echo "make docker       build the Docker image (needs a Docker engine)"
 
@@ -32,6 +33,9 @@ bench:
 
 paper:
 	$(ENV) mpirun -n $(NP) python3 -m femqled paper $(CASE) --out results/paper
+
+paper-fine:
+	$(ENV) mpirun -n $(NP) python3 -m femqled paper $(CASE) --fine --out results/paper-fine
 
 docker:
 	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \

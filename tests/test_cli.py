@@ -326,6 +326,19 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
         assert image_variance(out / f"{fig}.png") > 1e-4, fig            # one drawn PNG per figure of the study
 
 
+def test_paper_fine_uses_the_publication_preset(tmp_path):
+    """`paper --fine` (quick chain): the report names the refined settings it ran with, and the runs used them
+    (the quasi-1D mesh of the lifetime test has 0.1 nm interface elements: more cells than the default's)."""
+    r = femqled("paper", str(ROOT / "cases" / "default.toml"), "--quick", "--fine", "--out", "paper", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path / "paper" / "report.json").read_text())
+    assert rep["preset"] == "fine" and "interface elements 0.1 nm" in rep["settings"]
+    assert "fine settings" in (tmp_path / "paper" / "REPORT.md").read_text()
+    assert len(rep["rows"]) == 10                        # no 60-minute row: that budget is the default's
+    meshes = [json.loads(p.read_text()) for p in (tmp_path / "meshes").glob("*.json")]
+    assert any(m["parameters"].get("mesh", {}).get("interface_size_nm") == 0.1 for m in meshes)
+
+
 def test_plot_command_renders_pristine_and_aged_pictures(case_file, tmp_path, aged):
     from femqled.viz import image_variance
 
