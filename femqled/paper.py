@@ -1,11 +1,11 @@
 """Reproduce the study's figures and write REPORT.md: simulated vs measured, with tolerances (issue 7).
 
 ``femqled paper [CASE] [--quick] [--fine]`` (``make paper``; ``--fine``: the publication-quality
-discretisation of :mod:`femqled.quality`, ``make paper-fine``): lifetime tests at 10, 30, 50 and 100 mA cm^-2 (the EL
-spectra of the 100 mA cm^-2 test, as in the paper's Fig. 2c) and, on the 10 mA cm^-2 device before and after
-ageing, J-V (ideality), C-V (onset), SKPM, ToF-SIMS, 2D pictures at 3 V and peel-off-rebuild; then the four
-acetate-driving kinetics side by side (:mod:`femqled.mechanisms`, quasi-1D); one PNG per figure of the study
-(:mod:`femqled.paper_figures`). Every number in the report is read from the results these runs write
+discretisation of :mod:`femqled.quality`, ``make paper-fine``): lifetime tests at 10, 30, 50 and 100 mA cm^-2
+(the EL spectra of the 100 mA cm^-2 test, as in the paper's Fig. 2c) and, on the 10 mA cm^-2 device before and
+after ageing, J-V (ideality), C-V (onset), SKPM, ToF-SIMS, 2D pictures at 3 V and peel-off-rebuild; then the
+four acetate-driving kinetics side by side (:mod:`femqled.mechanisms`, quasi-1D); one PNG per figure of the
+study (:mod:`femqled.paper_figures`). Every number in the report is read from the results these runs write
 (``results/paper/``), so the report is computed, never typed; ``--quick`` runs the same chain in quasi-1D with
 short times (the test suite checks the chain, not the physics). The aged state is the 10 mA cm^-2 device at the
 end of its run.
@@ -181,8 +181,9 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         abs(p0["fwhm_nm"] - 30) <= 3 and abs(p1["fwhm_nm"] - 24) <= 3 and p1["photons_HTL"] < p0["photons_HTL"],
         walls["age_100"], "pristine fitted (quasi-1D, cases/targets-elevation.toml); EL maximum predicted")
     n0, n1 = results["pristine"]["jv"]["min_ideality"], results["aged"]["jv"]["min_ideality"]
-    row("minimum ideality factor, aged / pristine (one window: J above "
-        f"{results['pristine']['jv']['ideality_floor_mA_cm2']:.1e} mA cm⁻²)", f"{n1 / n0:.2f} ({n0:.2f} → {n1:.2f})",
+    floor = results["pristine"]["jv"]["ideality_floor_mA_cm2"]
+    row(f"minimum ideality factor, aged / pristine (one window: J above {floor:.1e} mA cm⁻²)",
+        f"{n1 / n0:.2f} ({n0:.2f} → {n1:.2f})",
         "1.20 (3.45 → 4.14)", "1.20 ± 0.08", abs(n1 / n0 - 1.2) <= 0.08, walls["jv_pristine"] + walls["jv_aged"])
     c0, c1 = results["pristine"]["cv"]["onset_V"], results["aged"]["cv"]["onset_V"]
     row("C–V onset of the capacitance rise, pristine / aged", f"{c0:.2f} / {c1:.2f} V", "1.4 / 1.9 V", "±0.2 V",
