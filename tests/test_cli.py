@@ -309,6 +309,8 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
     n0 = json.loads((out / "pristine" / "jv.json").read_text())["min_ideality"]
     n1 = json.loads((out / "aged" / "jv.json").read_text())["min_ideality"]
     assert f"({n0:.2f} → {n1:.2f})" in report
+    life = json.loads((out / "age_10mA" / "lifetime.json").read_text())
+    assert f"{life['V0']:.2f} → {life['V_at_max']:.2f} V at 10 mA cm⁻²" in report     # the voltage prediction
     floors = [json.loads((out / d / "jv.json").read_text())["ideality_floor_mA_cm2"] for d in ("pristine", "aged")]
     assert floors[0] == floors[1] > 0                  # one ideality window for both curves
     s0 = json.loads((out / "pristine" / "sims.json").read_text())["acetate_penetration_into_Ag_nm"]
