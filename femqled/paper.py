@@ -237,7 +237,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
             "Predicted, with no number in the paper's main text (it reports that the driving voltage rises "
             "gradually during the elevation, Supplementary Fig. 4a): the driving voltage, pristine → at the "
             "luminance maximum, "
-            + "; ".join(f"{v0:.2f} → {v1:.2f} V at {J} mA cm⁻²" for J, (v0, v1) in volts.items()) + ". In this model a degrading cathode raises the exciton-generation efficiency at a constant current "
+            + "; ".join(f"{v0:.2f} → {v1:.2f} V at {J} mA cm⁻²" for J, (v0, v1) in volts.items())
+            + ". In this model a degrading cathode raises the exciton-generation efficiency at a constant current "
             "only once it can no longer keep the ETL supplied, so the elevation costs volts; the SKPM, C–V and "
             "ideality rows read the same fact at 3 V and in the J–V (docs/model.md, \"What the elevation costs\"; "
             "scripts/elevation_cost.py).\n")
