@@ -14,7 +14,7 @@ def test_fine_preset_refines_and_default_is_the_case():
     case = load_case(ROOT / "cases" / "default.toml")
     assert quality.apply(case, "default") == case
     fine = quality.apply(case, "fine")
-    assert fine["mesh"]["interface_size_nm"] == 0.1 and fine["mesh"]["grading"] == 0.1
+    assert fine["mesh"]["interface_size_nm"] == 0.1 and fine["mesh"]["grading"] == case["mesh"]["grading"]
     assert fine["ageing"]["max_dtheta"] == 0.02 and fine["ageing"]["max_dL"] == 0.02
     assert case["mesh"]["interface_size_nm"] == 0.5          # the case itself is untouched
     case["mesh"]["interface_size_nm"] = 0.05                  # a finer setting of the case stays
