@@ -15,12 +15,12 @@ At each ageing step (operator splitting: electrons are quasi-static on the hours
 4. the contact state theta(s) in [0, 1]: the acetate in the Ag within ``depth_nm`` of the interface, per lateral
    bin of ``bins_nm``, divided by ``saturation_cm2``; the cathode barrier becomes Phi_B0 + dPhi_B theta(s).
 
-The step grows by ``step_growth`` (1.5x) while theta changes by less than ``max_dtheta`` and the luminance by
-less than ``max_dL`` (relative), and is halved (and redone) when either changes by more than twice that: near
-the contact's threshold L moves fast while theta moves slowly. If the electrical solve fails, the step is cut
-(4x) and redone; if it still fails, the last good state is written (checkpoint + fields) and the run stops with a message. Steps
-are first order in time (backward Euler for acetate, the kinetics from the electrical state at the start of the
-step: a sequential splitting); tests/test_ageing.py measures the order. Rank 0 writes ``ageing.csv`` (time
+The step grows by ``step_growth`` (1.5x) while theta changes by less than ``max_dtheta`` and the luminance by less
+than ``max_dL`` (relative), and is halved (and redone) when either changes by more than twice that: near the
+contact's threshold L moves fast while theta moves slowly. If the electrical solve fails, the step is cut (4x) and
+redone; if it still fails, the last good state is written (checkpoint + fields) and the run stops with a message.
+Steps are first order in time (backward Euler for acetate, the kinetics from the electrical state at the start of
+the step: a sequential splitting); tests/test_ageing.py measures the order. Rank 0 writes ``ageing.csv`` (time
 series) as it goes.
 """
 

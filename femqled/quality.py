@@ -10,15 +10,16 @@ quasi-1D lifetime test at 100 mA cm^-2 gives an elevation duration of 9.917 / 9.
 rise of +85.4 / +86.9 / +87.2 / +88.1 % with steps limited to 5 / 2 / 1 / 0.5 % (same date).
 
 ``fine`` refines every setting to at most: interface elements 0.1 nm, 2 % per ageing step, bias sweeps every
-0.05 V. The grading stays the case's: at 0.1 nm, grading 0.25 and 0.1 give the same eta_X (0.3779) in
-quasi-1D. The 2D default case at 10 mA cm^-2 on 2 ranks (2026-11-26): default 35,765 cells, one operating point
-21.9 s, eta_X 0.3434; fine 210,398 cells, 154 s, eta_X 0.3778 (with grading 0.1 as well: 431,786 cells, 505 s,
-0.3782). With the finer ageing steps, ``make paper-fine`` takes several hours here (not run yet). The calibration absorbed the default's discretisation error, so a publication-quality
-reproduction recalibrates with the same preset (``femqled calibrate ... --fine``) before ``femqled paper
---fine``; ``paper --fine`` with the default-calibrated parameters measures that error. For the targets of
-calibration step 1 (``femqled calibrate cases/default.toml cases/targets-elevation.toml --quasi-1d --fine
---max-evaluations 1``, 2026-11-26) it is: contact-limit rise at 10 / 100 mA cm^-2 +84.0 / +94.6 % (default
-+90.9 / +88.3 %), pristine EL 625.3 nm, FWHM 29.1 nm (626.0, 30.1); cost 0.255 against 0.0068.
+0.05 V. The grading stays the case's: at 0.1 nm, grading 0.25 and 0.1 give the same eta_X (0.3779) in quasi-1D. The 2D
+default case at 10 mA cm^-2 on 2 ranks (2026-11-26): default 35,765 cells, one operating point 21.9 s, eta_X
+0.3434; fine 210,398 cells, 154 s, eta_X 0.3778 (with grading 0.1 as well: 431,786 cells, 505 s, 0.3782). With the
+finer ageing steps, ``make paper-fine`` takes several hours here (not run yet). The calibration absorbed the
+default's discretisation error, so a publication-quality reproduction recalibrates with the same preset (``femqled
+calibrate ... --fine``) before ``femqled paper --fine``; ``paper --fine`` with the default-calibrated parameters
+measures that error. For the targets of calibration step 1 (``femqled calibrate cases/default.toml
+cases/targets-elevation.toml --quasi-1d --fine --max-evaluations 1``, 2026-11-26) it is: contact-limit rise at 10 /
+100 mA cm^-2 +84.0 / +94.6 % (default +90.9 / +88.3 %), pristine EL 625.3 nm, FWHM 29.1 nm (626.0, 30.1); cost
+0.255 against 0.0068.
 """
 
 from __future__ import annotations

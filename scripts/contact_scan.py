@@ -4,11 +4,11 @@
 
 On the default case in quasi-1D: raise the cathode barrier by dPhi (thermionic contact), then thicken an
 interfacial (Bardeen) layer instead, and print V, eta_X, the mean QD electron density and the luminance at the
-operating current, and at 3 V the current and the SKPM reading against the pristine contact (the field within
-5 nm of ZnO/Ag, aged over pristine, and the largest change elsewhere: He et al. 2023 Fig. 3j-k, issue 7's
-criteria >= x2 and <= 20 %); then the contact-limit test (femqled.instruments.contact_limit) at 10 / 30 / 50 / 100 mA cm^-2:
-the largest EL and PL rise a degrading cathode can give up to the 10 V compliance. Rank 0 prints; runs on any
-number of ranks.
+operating current, and at 3 V the current and the SKPM reading against the pristine contact (the field within 5 nm
+of ZnO/Ag, aged over pristine, and the largest change elsewhere: He et al. 2023 Fig. 3j-k, issue 7's criteria >= x2
+and <= 20 %); then the contact-limit test (femqled.instruments.contact_limit) at 10 / 30 / 50 / 100 mA cm^-2: the
+largest EL and PL rise a degrading cathode can give up to the 10 V compliance. Rank 0 prints; runs on any number of
+ranks.
 """
 
 import sys
