@@ -17,7 +17,9 @@ Without ``--set`` a fixed list of variants runs, each the default with one or tw
 that the cost can be compared across the plausible range (docs/model.md, "What the elevation costs").
 ``--set`` runs the default and the given variant: ``--set ZnO-NP:mu_n_cm2Vs=1 --set QD:mu_p_cm2Vs=1e-4``
 (``model:KEY=VALUE`` for a value of the case's [model] table).
-Rank 0 prints; runs on any number of ranks.
+``--charge-near QD`` (or ``Ag``) turns up, instead of the barrier, a fixed negative charge in the 2 nm of the ETL
+next to the QD film (or the Ag): what a slow interior variable, e.g. a small part of the acetate drifting away
+from the Ag under forward bias, would do. Rank 0 prints; runs on any number of ranks.
 """
 
 import argparse
@@ -74,15 +76,41 @@ def readings(dev, ss, floor=None) -> dict:
     return out
 
 
-def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14) -> tuple[dict, dict]:
+def charge_near(dev, side: str):
+    """A setter of a fixed negative charge, d x 1e12 cm^-2, spread over the 2 nm of the ETL next to ``side``
+    ("QD" or "Ag"): the probe of a slow interior variable (docs/model.md, "What the elevation costs")."""
+    import ufl
+    from dolfinx import fem
+    from dolfinx.mesh import compute_midpoints
+
+    cells = dev.dm.cells("ETL")
+    y = compute_midpoints(dev.mesh, 2, cells.astype(np.int32))[:, 1]
+    lo = dev.comm.allreduce(y.min() if y.size else np.inf, op=MPI.MIN)
+    hi = dev.comm.allreduce(y.max() if y.size else -np.inf, op=MPI.MAX)
+    sel = cells[y < lo + 2.0] if side == "QD" else cells[y > hi - 2.0]
+    ind = fem.Function(dev.mat.Q)
+    ind.x.array[sel] = 1.0
+    area = dev.comm.allreduce(fem.assemble_scalar(fem.form(ind * ufl.dx(domain=dev.mesh))), op=MPI.SUM)
+    thickness_cm = area / dev.width() * 1e-7
+
+    def setter(d):
+        dev.rho_fixed.x.array[:] = 0.0
+        dev.rho_fixed.x.array[sel] = -dev.sc.density(d * 1e12 / thickness_cm)
+    return setter
+
+
+def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=None,
+         step: float = 0.05, most: float = 2.0) -> tuple[dict, dict]:
     """(pristine, elevated): operating point and readings of the device as it is, and with the barrier raised
-    until L = (1 + rise) L0 (or the largest rise below V_max)."""
+    (or ``knob(d)`` turned up from 0 in steps of ``step``, at most ``most``) until L = (1 + rise) L0 (or the
+    largest rise below V_max)."""
     c = dev.contacts
     ss = cv.SmallSignal(dev)
     y_if = float(dev.comm.allreduce(dev.mesh.geometry.x[:, 1].max(), op=MPI.MAX))    # flat ZnO/Ag
+    knob = knob or (lambda d: c.set_barrier(c.barrier0_eV + d))
 
     def at(d):
-        c.set_barrier(c.barrier0_eV + d)
+        knob(d)
         try:
             return dev.operate(J, V_max=V_max)
         except SolverError:
@@ -95,9 +123,9 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14) -> tupl
     def done(op):
         return op is None or op.extra["luminance_cd_m2"] >= (1 + rise) * L0
 
-    lo, hi = 0.0, 0.05
-    while not done(at(hi)) and hi < 2.0:
-        lo, hi = hi, hi + 0.05
+    lo, hi = 0.0, step
+    while not done(at(hi)) and hi < most:
+        lo, hi = hi, hi + step
     for _ in range(bisections):
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if done(at(mid)) else (mid, hi)
@@ -115,6 +143,9 @@ def main():
     ap.add_argument("--V-max", type=float, default=30.0, help="largest voltage tried (V, default 30)")
     ap.add_argument("--set", action="append", default=[], metavar="MATERIAL:KEY=VALUE",
                     help="a material (or model:) value of the variant (repeatable)")
+    ap.add_argument("--charge-near", choices=("QD", "Ag"),
+                    help="instead of the barrier, a fixed negative charge (1e12 cm^-2 steps) in the 2 nm of the "
+                         "ETL next to the QD film or the Ag: a slow interior variable")
     args = ap.parse_args()
     comm = MPI.COMM_WORLD
     say = print if comm.rank == 0 else (lambda *a, **k: None)
@@ -125,14 +156,22 @@ def main():
             key, _, value = item.partition("=")
             over[key] = float(value)
         variants = [VARIANTS[0], (" ".join(args.set), over)]
-    say(f"cost of a {100 * args.rise:+.0f} % luminance rise at {args.J:g} mA/cm2 (quasi-1D; barrier raised "
+    what = (f"negative charge in the ETL next to the {args.charge_near} (1e12 cm^-2)" if args.charge_near
+            else "cathode barrier rise (eV)")
+    say(f"cost of a {100 * args.rise:+.0f} % luminance rise at {args.J:g} mA/cm2 (quasi-1D; {what} raised "
         f"until then, at most {args.V_max:g} V)")
-    say(f"{'variant':>20} | {'V0':>5} -> {'V':>6} {'dPhi':>5} {'L rise':>7} | J(3 V) pristine -> aged | "
+    say(f"{'variant':>20} | {'V0':>5} -> {'V':>6} {'knob':>5} {'L rise':>7} | J(3 V) pristine -> aged | "
         f"SKPM ZnO/Ag, elsewhere | C-V onset | min ideality")
     for name, over in variants:
-        p, e = cost(device(over, comm), args.J, args.rise, args.V_max)
+        dev = device(over, comm)
+        knob = {"knob": charge_near(dev, args.charge_near), "step": 1.0, "most": 100.0} if args.charge_near else {}
+        try:
+            p, e = cost(dev, args.J, args.rise, args.V_max, **knob)
+        except SolverError as err:                       # one line, and on to the next variant
+            say(f"{name:>20} | failed: {err}")
+            continue
         near, change = e["skpm"]
-        say(f"{name:>20} | {p['V']:5.2f} -> {e['V']:6.2f} {e['dPhi']:5.3f} {100 * (e['L'] / p['L'] - 1):+6.0f}% | "
+        say(f"{name:>20} | {p['V']:5.2f} -> {e['V']:6.2f} {e['dPhi']:5.3g} {100 * (e['L'] / p['L'] - 1):+6.0f}% | "
             f"{p['J3']:7.1f} -> {e['J3']:7.2f} mA/cm2 | x{near:5.2f}, {100 * change:4.0f} % | "
             f"{p['onset']:.2f} -> {e['onset']:.2f} V | {p['eta']:.2f} -> {e['eta']:.2f} (x{e['eta'] / p['eta']:.2f})")
 

@@ -381,13 +381,14 @@ def test_elevation_cost_script_reaches_the_asked_rise(tmp_path):
     """scripts/elevation_cost.py (docs/model.md, "What the elevation costs"): the bisection lands on the asked
     luminance rise, and reaching it costs voltage, for the default and a --set variant."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FEMQLED_MESH_DIR": str(tmp_path / "meshes")}
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "elevation_cost.py"), "--rise", "0.3",
-                        "--set", "ZnO-NP:mu_n_cm2Vs=0.1"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                       timeout=600)
-    assert r.returncode == 0, r.stderr
-    rows = [l for l in r.stdout.splitlines() if l.count("|") == 5 and "variant" not in l]
-    assert len(rows) == 2, r.stdout
-    for line in rows:
-        volts = line.split("|")[1].split()
-        V0, V1, rise = float(volts[0]), float(volts[2]), float(volts[4].rstrip("%"))
-        assert V1 > V0 and rise == pytest.approx(30, abs=1)
+    for knob in ([], ["--charge-near", "QD"]):           # the barrier, then a fixed charge next to the dots
+        r = subprocess.run([sys.executable, str(ROOT / "scripts" / "elevation_cost.py"), "--rise", "0.3",
+                            "--set", "ZnO-NP:mu_n_cm2Vs=0.1", *knob], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        rows = [l for l in r.stdout.splitlines() if l.count("|") == 5 and "variant" not in l]
+        assert len(rows) == 2, r.stdout
+        for line in rows:
+            volts = line.split("|")[1].split()
+            V0, V1, rise = float(volts[0]), float(volts[2]), float(volts[4].rstrip("%"))
+            assert V1 > V0 and rise == pytest.approx(30, abs=1)
