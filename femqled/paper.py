@@ -85,7 +85,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     states = {"pristine": (ag.acetate.c_initial, np.zeros_like(ag.theta)),
               "aged": (ag.acetate.c.x.array.copy(), ag.theta.copy())}
     pictures = {}
-    floor = None                                 # one ideality window for both curves (jv module)
+    floor = None                                 # one ideality window for both curves: the pristine's (jv)
     for label, (c_values, theta) in states.items():
         rebuild.set_state(ag, c_values, theta=theta)
         d = outdir / label
@@ -181,7 +181,6 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         abs(p0["fwhm_nm"] - 30) <= 3 and abs(p1["fwhm_nm"] - 24) <= 3 and p1["photons_HTL"] < p0["photons_HTL"],
         walls["age_100"], "pristine fitted (quasi-1D, cases/targets-elevation.toml); EL maximum predicted")
     n0, n1 = results["pristine"]["jv"]["min_ideality"], results["aged"]["jv"]["min_ideality"]
-    floor = results["pristine"]["jv"]["ideality_floor_mA_cm2"]
     row(f"minimum ideality factor, aged / pristine (one window: J above {floor:.1e} mA cm⁻²)",
         f"{n1 / n0:.2f} ({n0:.2f} → {n1:.2f})",
         "1.20 (3.45 → 4.14)", "1.20 ± 0.08", abs(n1 / n0 - 1.2) <= 0.08, walls["jv_pristine"] + walls["jv_aged"])

@@ -117,7 +117,7 @@ def _fig2d(jv_rows, jv_sums, path, T: float = 300.0):
             V, J = _series(rows, "V"), _series(rows, "J_mA_cm2")
             ok = J > 1e-9 * J.max()                     # below that: the numerical current floor
             a1.semilogy(V[ok], J[ok], style, label=label)
-            lit = J > jv_sums[label].get("ideality_floor_mA_cm2", jv.ideality_floor(J))   # the window used
+            lit = J > jv_sums[label]["ideality_floor_mA_cm2"]          # the window the minimum was taken over
             a2.plot(V[lit], jv.ideality(V, J, T)[lit], style,
                     label=f"{label}: min {jv_sums[label]['min_ideality']:.2f}")
         a1.set_xlabel("V (V)")

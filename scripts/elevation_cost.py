@@ -118,7 +118,7 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
 
     op0 = at(0.0)
     L0 = op0.extra["luminance_cd_m2"]
-    p = {"dPhi": 0.0, "V": op0.V, "L": L0, "eta_X": op0.extra["eta_X"], **readings(dev, ss)}
+    p = {"knob": 0.0, "V": op0.V, "L": L0, "eta_X": op0.extra["eta_X"], **readings(dev, ss)}
 
     def done(op):
         return op is None or op.extra["luminance_cd_m2"] >= (1 + rise) * L0
@@ -130,7 +130,7 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if done(at(mid)) else (mid, hi)
     op = at(lo)
-    e = {"dPhi": lo, "V": op.V, "L": op.extra["luminance_cd_m2"], "eta_X": op.extra["eta_X"],
+    e = {"knob": lo, "V": op.V, "L": op.extra["luminance_cd_m2"], "eta_X": op.extra["eta_X"],
          **readings(dev, ss, p["floor"])}
     e["skpm"] = skpm.compare(p["profile"], e["profile"], y_if)
     return p, e
@@ -171,7 +171,7 @@ def main():
             say(f"{name:>20} | failed: {err}")
             continue
         near, change = e["skpm"]
-        say(f"{name:>20} | {p['V']:5.2f} -> {e['V']:6.2f} {e['dPhi']:5.3g} {100 * (e['L'] / p['L'] - 1):+6.0f}% | "
+        say(f"{name:>20} | {p['V']:5.2f} -> {e['V']:6.2f} {e['knob']:5.3g} {100 * (e['L'] / p['L'] - 1):+6.0f}% | "
             f"{p['J3']:7.1f} -> {e['J3']:7.2f} mA/cm2 | x{near:5.2f}, {100 * change:4.0f} % | "
             f"{p['onset']:.2f} -> {e['onset']:.2f} V | {p['eta']:.2f} -> {e['eta']:.2f} (x{e['eta'] / p['eta']:.2f})")
 
