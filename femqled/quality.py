@@ -7,11 +7,13 @@ part: the quasi-1D default device at 10 mA cm^-2 gives eta_X = 0.336 / 0.365 / 0
 interface elements of 0.5 / 0.25 / 0.1 / 0.05 / 0.025 nm (``scripts/mesh_convergence.py``, grading 0.1,
 2026-11-26), so the default is 12 % low and 0.1 nm is within 1 %. The ageing steps matter less: the
 quasi-1D lifetime test at 100 mA cm^-2 gives an elevation duration of 9.917 / 9.797 / 9.733 / 9.718 h and a
-rise of +85.4 / +86.9 / +87.2 / +88.1 % with steps limited to 5 / 2 / 1 / 0.5 % (same date).
+rise of +85.4 / +86.9 / +87.2 / +88.1 % with steps limited to 5 / 2 / 1 / 0.5 % (same date; a scratch loop:
+``Ageing(case).run`` with ``[ageing] max_dL = max_dtheta`` set to each value, ``lifetime.summarize``).
 
 ``fine`` refines every setting to at most: interface elements 0.1 nm, 2 % per ageing step, bias sweeps every
 0.05 V. The grading stays the case's: at 0.1 nm, grading 0.25 and 0.1 give the same eta_X (0.3779) in quasi-1D. The 2D
-default case at 10 mA cm^-2 on 2 ranks (2026-11-26): default 35,765 cells, one operating point 21.9 s, eta_X
+default case at 10 mA cm^-2 on 2 ranks (2026-11-26; a scratch script timing ``Device(apply(case, preset))`` and its
+``operate(10.0)`` under ``mpirun -n 2``): default 35,765 cells, one operating point 21.9 s, eta_X
 0.3434; fine 210,398 cells, 154 s, eta_X 0.3778 (with grading 0.1 as well: 431,786 cells, 505 s, 0.3782). With the
 finer ageing steps, ``make paper-fine`` takes several hours here (not run yet). The calibration absorbed the
 default's discretisation error, so a publication-quality reproduction recalibrates with the same preset (``femqled

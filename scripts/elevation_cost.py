@@ -32,10 +32,12 @@ from mpi4py import MPI
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from femqled.case import load_case  # noqa: E402
+from femqled import materials  # noqa: E402
+from femqled.case import validate  # noqa: E402
 from femqled.device import Device  # noqa: E402
-from femqled.errors import SolverError  # noqa: E402
+from femqled.errors import InputError, SolverError  # noqa: E402
 from femqled.instruments import cv, jv, skpm  # noqa: E402
+from femqled.schema import read_toml  # noqa: E402
 
 VARIANTS = [
     ("default", {}),
@@ -49,15 +51,26 @@ VARIANTS = [
 
 
 def device(overrides: dict, comm) -> Device:
-    case = load_case(ROOT / "cases" / "default.toml")
-    case["geometry"]["quasi_1d"] = True
+    """The quasi-1D default case with ``{"MATERIAL:KEY" or "model:KEY": value}``, validated as a case file is."""
+    data = read_toml(ROOT / "cases" / "default.toml", "case", "case file")
+    data.setdefault("geometry", {})["quasi_1d"] = True
     for key, value in overrides.items():
         table, name = key.rsplit(":", 1)
-        if table == "model":
-            case["model"][name] = value
-        else:
-            case.setdefault("materials", {}).setdefault(table, {})[name] = value
-    return Device(case, comm)
+        target = data.setdefault("model", {}) if table == "model" else \
+            data.setdefault("materials", {}).setdefault(table, {})
+        target[name] = value
+    return Device(validate(data), comm)
+
+
+def check(overrides: dict) -> None:
+    """Each ``MATERIAL:KEY`` / ``model:KEY`` names a value the parameter file has (InputError otherwise)."""
+    for key in overrides:
+        table, name = key.rsplit(":", 1)
+        known = materials.model_parameters() if table == "model" else materials.library().get(table)
+        if known is None:
+            raise InputError(f"--set {key}", f"no material {table!r}; known: {', '.join(sorted(materials.library()))}")
+        if name not in known:
+            raise InputError(f"--set {key}", f"{table} has no value {name!r}; it has: {', '.join(sorted(known))}")
 
 
 def readings(dev, ss, floor=None) -> dict:
@@ -117,6 +130,8 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
             return None
 
     op0 = at(0.0)
+    if op0 is None:
+        raise SolverError(f"the device as it is cannot be operated at {J:g} mA/cm2 below {V_max:g} V")
     L0 = op0.extra["luminance_cd_m2"]
     p = {"knob": 0.0, "V": op0.V, "L": L0, "eta_X": op0.extra["eta_X"], **readings(dev, ss)}
 
@@ -154,7 +169,16 @@ def main():
         over = {}
         for item in args.set:
             key, _, value = item.partition("=")
-            over[key] = float(value)
+            try:
+                over[key] = float(value)
+            except ValueError:
+                ap.error(f"--set {item!r}: expected MATERIAL:KEY=NUMBER or model:KEY=NUMBER")
+            if ":" not in key:
+                ap.error(f"--set {item!r}: expected MATERIAL:KEY=NUMBER or model:KEY=NUMBER")
+        try:
+            check(over)
+        except InputError as err:
+            ap.error(str(err))
         variants = [VARIANTS[0], (" ".join(args.set), over)]
     what = (f"negative charge in the ETL next to the {args.charge_near} (1e12 cm^-2)" if args.charge_near
             else "cathode barrier rise (eV)")
@@ -163,7 +187,10 @@ def main():
     say(f"{'variant':>20} | {'V0':>5} -> {'V':>6} {'knob':>5} {'L rise':>7} | J(3 V) pristine -> aged | "
         f"SKPM ZnO/Ag, elsewhere | C-V onset | min ideality")
     for name, over in variants:
-        dev = device(over, comm)
+        try:
+            dev = device(over, comm)
+        except InputError as err:                         # a bad --set: one line naming the field
+            ap.error(str(err))
         knob = {"knob": charge_near(dev, args.charge_near), "step": 1.0, "most": 100.0} if args.charge_near else {}
         try:
             p, e = cost(dev, args.J, args.rise, args.V_max, **knob)

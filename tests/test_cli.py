@@ -392,3 +392,11 @@ def test_elevation_cost_script_reaches_the_asked_rise(tmp_path):
             volts = line.split("|")[1].split()
             V0, V1, rise = float(volts[0]), float(volts[2]), float(volts[4].rstrip("%"))
             assert V1 > V0 and rise == pytest.approx(30, abs=1)
+
+
+@pytest.mark.parametrize("bad", ["QD:foo=1", "Foo:mu_n_cm2Vs=1", "QD:mu_n_cm2Vs=x", "mu=1"])
+def test_elevation_cost_bad_set_is_one_line(tmp_path, bad):
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "elevation_cost.py"), "--set", bad], cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("elevation_cost.py: error: --set")
