@@ -13,7 +13,9 @@ At each ageing step (operator splitting: electrons are quasi-static on the hours
    ``thermal`` (Arrhenius, D exp(-E_a/k (1/T - 1/T0)), with Joule self-heating T = T0 + R_th J V);
 3. one backward-Euler acetate step;
 4. the contact state theta(s) in [0, 1]: the acetate in the Ag within ``depth_nm`` of the interface, per lateral
-   bin of ``bins_nm``, divided by ``saturation_cm2``; the cathode barrier becomes Phi_B0 + dPhi_B theta(s).
+   bin of ``bins_nm``, divided by ``saturation_cm2``; the cathode barrier becomes Phi_B0 + dPhi_B theta(s), and
+   with ``[ions]`` the mobile ions in their layer number sheet_cm2 + released_cm2 mean(theta) per unit area (they
+   follow the operating potential, :mod:`femqled.ions`).
 
 The step grows by ``step_growth`` (1.5x) while theta changes by less than ``max_dtheta`` and the luminance by less
 than ``max_dL`` (relative), and is halved (and redone) when either changes by more than twice that: near the
@@ -84,8 +86,20 @@ class Ageing:
         return np.clip((self.ag_inventory_cm2() - self.pristine_cm2) / self.cfg["saturation_cm2"], 0.0, 1.0)
 
     def apply_barrier(self, theta) -> None:
+        """The contact that follows theta: barrier Phi_B0 + dPhi_B theta(s), and, with ``[ions]``, the mobile
+        ions the degraded interface leaves in the host layer, sheet + released x mean(theta) (cm^-2)."""
         c, d = self.centres(), self.cfg["barrier_rise_eV"]
         self.device.contacts.set_barrier(lambda x: self.phi0 + d * np.interp(x[0], c, theta))
+        if self.device.ions is not None:
+            ions = self.case["ions"]
+            self.device.ions.set_inventory(ions["sheet_cm2"] + ions["released_cm2"] * float(np.mean(theta)))
+
+    def condition(self) -> None:
+        """Drive the device at the test current so that its mobile ions take their operating profile, where
+        the measurements that follow find them (no-op without ions)."""
+        ions = self.device.ions
+        if ions is not None and ions.target > 0:
+            self.device.operate(self.cfg["J_mA_cm2"])
 
     def apply_kinetics(self) -> None:
         """Set the acetate transport of the next step from the present electrical state (see the case's
@@ -174,6 +188,7 @@ class Ageing:
                "theta_mean": float(self.theta.mean()), "theta_max": float(self.theta.max()),
                "acetate_in_Ag": self.acetate.inventory(*[n for n, t in self.device.dm.layout.regions.items()
                                                           if t in self.metal_tags]),
+               "ions_cm2": self.device.ions.inventory_cm2 if self.device.ions is not None else 0.0,
                "newton_iterations": op.iterations}
         self.rows.append(row)
         return row
@@ -182,7 +197,7 @@ class Ageing:
     ROW_KEYS = ("t_h", "dt_h", "V", "J_mA_cm2", "luminance_cd_m2", "EQE", "eta_X", "trion_fraction",
                 "J_leak_mA_cm2", "n_qd_cm3", "PL_yield", "peak_nm", "fwhm_nm", "photons_X", "photons_trion",
                 "photons_HTL", "theta_mean",
-                "theta_max", "acetate_in_Ag", "newton_iterations")
+                "theta_max", "acetate_in_Ag", "ions_cm2", "newton_iterations")
 
     def save(self, path, dt_next: float) -> None:
         """Checkpoint: acetate, electrical state, theta, time, next step, the slope d ln J/dV that the next
@@ -214,6 +229,8 @@ class Ageing:
         self.device._dlnJ_dV = None if np.isnan(slope) else slope     # operate's memory: part of the state
         self.device.contacts.set_bias(self.device.bias)
         self.apply_barrier(self.theta)
+        if self.device.ions is not None:
+            self.device.ions.freeze()        # the saved state is an operating state: its ions' profile
         self.update_acetate_charge()
         self.rows = [dict(zip(self.ROW_KEYS, map(float, r))) for r in d["rows"]]
         return float(d["dt"])
@@ -228,6 +245,8 @@ class Ageing:
         self.device.u.x.scatter_forward()
         self.device.bias = bias
         self.device.contacts.set_bias(bias)
+        if self.device.ions is not None:
+            self.device.ions.freeze()        # the profile of the state before the step
 
     def run(self, outdir=None, progress: bool = True, resume: bool = False, checkpoint_every: int = 1,
             stops=()):

@@ -168,6 +168,18 @@ AGEING = Table({
                                 "at 0 and at the end); the steps land on them"),
 })
 
+IONS = Table({
+    "layer": Field(str, "", doc="layer that holds mobile ions (empty: none); they cannot leave it, are in Boltzmann "
+                                "equilibrium with the potential while the device operates (constant current) and "
+                                "frozen where that leaves them while it is measured (femqled/ions.py)"),
+    "charge": Field(int, -1, check=lambda z: None if z != 0 else "must be a nonzero integer (acetate: -1)",
+                    doc="charge number z of the ions (acetate: -1)"),
+    "sheet_cm2": Field(float, 0.0, min=0.0, doc="ions per unit area in the pristine device (cm^-2), settled at 0 V"),
+    "released_cm2": Field(float, FromParameters("ion_release_cm2"), min=0.0,
+                          doc="ions added at full contact degradation (cm^-2): during ageing and in its states "
+                              "the inventory is sheet_cm2 + released_cm2 x mean(theta)"),
+})
+
 SOLVER = Table({
     "bias_step_V": Field(float, 0.1, gt=0.0, doc="first continuation step of a bias change (V); grows by 1.5x "
                                                   "after easy steps, up to 4x"),
@@ -195,6 +207,7 @@ CASE_SCHEMA = Table({
     "contacts": Field(CONTACTS, dict),
     "emission": Field(EMISSION, dict),
     "ageing": Field(AGEING, dict),
+    "ions": Field(IONS, dict),
     "solver": Field(SOLVER, dict),
     "model": Field(Table(open=True, value_field=Field(float)), dict, doc="overrides of [model] parameters"),
     "materials": Field(Table(open=True, value_field=Field(Table(open=True, value_field=Field(object))),
@@ -222,6 +235,15 @@ def _check_materials(case: dict, lib: dict) -> None:
             raise InputError("emission.qd_layer", f"layer {qd!r} has no QD parameters (qd_density_cm3)")
     for i, t in enumerate(case["trench"]):
         need(f"trench[{i}].material", t["material"], ("metal",))
+    host = case["ions"]["layer"]
+    if host:
+        hosts = names + [case["interlayer"]["name"]]
+        if host not in hosts:
+            raise InputError("ions.layer", f"{host!r} is not a layer; allowed: {', '.join(hosts)}")
+        material = case["interlayer"]["material"] if host == case["interlayer"]["name"] else \
+            case["layer"][names.index(host)]["material"]
+        if lib[material]["role"] != "semiconductor":
+            raise InputError("ions.layer", f"layer {host!r} is an insulator; ions live in a semiconductor layer")
     pairs = [(a["name"], b["name"]) for a, b in zip(case["layer"], case["layer"][1:])]
     material_of = {l["name"]: l["material"] for l in case["layer"]}
     seen = set()

@@ -8,7 +8,7 @@ level is the reference (phi = 0 there) and the anode's is the applied bias V. Ca
 stay positive whatever Newton does, and continuous quasi-Fermi potentials give exact heterojunction offsets.
 Equations, for test functions (v, w_n, w_p):
 
-    Poisson:   (eps lambda2 grad psi, grad v) - (p - n + C, v)_L                                       = 0
+    Poisson:   (eps lambda2 grad psi, grad v) - (p - n + C + rho_fixed + z a, v)_L                     = 0
     electrons: (mu_n n grad phi_n, grad w_n)_EAFE - (R, w_n)_L - <v_n (n - n0), w_n>_cathode,L         = 0
     holes:     (mu_p p grad phi_p, grad w_p)_EAFE + (R, w_p)_L + <v_p (p - p0), w_p>_cathode,L         = 0
 
@@ -17,6 +17,7 @@ vertex gets its Voronoi share of each cell, each cell with its own band paramete
 _EAFE the exponentially fitted edge fluxes of :mod:`femqled.eafe` (Scharfetter-Gummel on triangles): the
 discretisation of finite-volume TCAD codes, written as a finite-element method.
 
+rho_fixed a fixed charge (e.g. a probe's), a the mobile ions of :mod:`femqled.ions` (charge number z),
 with J_n = -mu_n n grad phi_n, J_p = -mu_p p grad phi_p (the conduction coefficient carries a floor density
 DENSITY_FLOOR = 1e-20 N0 = 1e-2 cm^-3: where a carrier is absent its quasi-Fermi potential is otherwise
 undetermined and Newton wanders there; the floor's current is ~20 orders of magnitude below any current of
@@ -43,6 +44,7 @@ from femqled.contacts import Contacts
 from femqled.eafe import EdgeFluxes
 from femqled.emission import Emission
 from femqled.errors import ComplianceReached, InputError, SolverError
+from femqled.ions import MobileIons
 from femqled.mesh import device_mesh
 from femqled.recombination import recombination
 from femqled.scaling import Scales
@@ -101,6 +103,8 @@ class Device:
         self.bias = 0.0                                     # applied voltage (V) of the present state
         self.contacts = Contacts(self)
         self.emission = Emission(self)
+        # mobile ions of [ions] (femqled.ions): in equilibrium while operating, frozen while measured
+        self.ions = MobileIons(self, case["ions"]) if case["ions"]["layer"] else None
         self._build_forms()
         self.emission.build_forms()
         self.fluxes = EdgeFluxes(self)
@@ -112,6 +116,9 @@ class Device:
         self._dlnJ_dV = None             # d ln J / dV at the last operating point (first secant step of operate)
         self._initial_guess()
         self.equilibrium()
+        if self.ions is not None and case["ions"]["sheet_cm2"] > 0:   # a device at rest: ions settled at 0 V
+            self.ions.set_inventory(case["ions"]["sheet_cm2"])
+            self.ions.settle(0.0)
 
     def _newton(self, F) -> NewtonSolver:
         cfg = self.solver_cfg
@@ -152,6 +159,8 @@ class Device:
         if robin is not None:
             self.F += robin
             self._robin_charge = fem.form(self.contacts.poisson_term(fem.Constant(self.mesh, 1.0)))
+        if self.ions is not None:
+            self.F += self.ions.residual(v)
         if self._sources is not None:
             self.F += self._sources(self, (v, wn, wp))
         leak = self.emission.residual_terms(n, p, self.u, wn, wp)
@@ -210,6 +219,9 @@ class Device:
         saved = self.u.x.array.copy()
         self.contacts.set_bias(V)
         ok, its = self.newton.solve()
+        if ok and self.ions is not None and self.ions.mobile:      # the ions' inventory (one global unknown)
+            ok, more = self.ions.equilibrate(self.newton)
+            its += more
         if ok and np.all(np.isfinite(self.u.x.array)):
             self.bias = V
             return True, its
@@ -311,9 +323,23 @@ class Device:
 
         A safeguarded secant iteration on ln J(V), each evaluation a continuation solve from the present state;
         the bracket [V_lo, V_hi] is kept so that a bad secant step falls back to bisection.
+
+        Mobile ions (``[ions]``) follow the potential during the operation and are frozen where it leaves them.
         """
         if not J_target > 0:
             raise InputError("J_target", f"must be > 0 mA/cm2, got {J_target!r}")
+        ions = self.ions
+        if ions is None or ions.target <= 0:
+            return self._operate(J_target, rtol, max_it, V_max)
+        if ions.anchor_bias is not None and ions.inventory_cm2 > 0:
+            self.solve(ions.anchor_bias)        # back (frozen) to the state the profile was made in
+        ions.thaw()
+        try:
+            return self._operate(J_target, rtol, max_it, V_max)
+        finally:
+            ions.freeze()
+
+    def _operate(self, J_target: float, rtol: float, max_it: int, V_max: float | None) -> OperatingPoint:
         lnT = np.log(J_target)
         op = self.solve(max(self.bias, 0.5))
         V_lo, V_hi = -np.inf, np.inf

@@ -19,7 +19,11 @@ that the cost can be compared across the plausible range (docs/model.md, "What t
 (``model:KEY=VALUE`` for a value of the case's [model] table).
 ``--charge-near QD`` (or ``Ag``) turns up, instead of the barrier, a fixed negative charge in the 2 nm of the ETL
 next to the QD film (or the Ag): what a slow interior variable, e.g. a small part of the acetate drifting away
-from the Ag under forward bias, would do. Rank 0 prints; runs on any number of ranks.
+from the Ag under forward bias, would do.
+``--ions N`` turns up the contact state theta as the ageing does with ``[ions]``: the barrier by
+``--barrier-rise`` x theta (default the parameter file's) and mobile anions in the ETL, N x theta per cm^2, in
+equilibrium while operating and frozen while measured (femqled/ions.py). Rank 0 prints; runs on any number of
+ranks.
 """
 
 import argparse
@@ -50,10 +54,13 @@ VARIANTS = [
 ]
 
 
-def device(overrides: dict, comm) -> Device:
-    """The quasi-1D default case with ``{"MATERIAL:KEY" or "model:KEY": value}``, validated as a case file is."""
+def device(overrides: dict, comm, ions: bool = False) -> Device:
+    """The quasi-1D default case with ``{"MATERIAL:KEY" or "model:KEY": value}``, validated as a case file is
+    (``ions``: with mobile ions in the ETL, none yet)."""
     data = read_toml(ROOT / "cases" / "default.toml", "case", "case file")
     data.setdefault("geometry", {})["quasi_1d"] = True
+    if ions:
+        data["ions"] = {"layer": "ETL"}
     for key, value in overrides.items():
         table, name = key.rsplit(":", 1)
         target = data.setdefault("model", {}) if table == "model" else \
@@ -112,6 +119,17 @@ def charge_near(dev, side: str):
     return setter
 
 
+def contact_state(dev, barrier_rise_eV: float, ions_cm2: float):
+    """A setter of the contact state theta as the ageing applies it with ``[ions]``: barrier Phi_B0 + dPhi theta
+    and ``ions_cm2`` x theta mobile anions in the ETL."""
+    c = dev.contacts
+
+    def setter(theta):
+        c.set_barrier(c.barrier0_eV + barrier_rise_eV * theta)
+        dev.ions.set_inventory(ions_cm2 * theta)
+    return setter
+
+
 def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=None,
          step: float = 0.05, most: float = 2.0) -> tuple[dict, dict]:
     """(pristine, elevated): operating point and readings of the device as it is, and with the barrier raised
@@ -161,7 +179,16 @@ def main():
     ap.add_argument("--charge-near", choices=("QD", "Ag"),
                     help="instead of the barrier, a fixed negative charge (1e12 cm^-2 steps) in the 2 nm of the "
                          "ETL next to the QD film or the Ag: a slow interior variable")
+    ap.add_argument("--ions", type=float, metavar="N_CM2",
+                    help="the contact state theta as the knob: the barrier rise x theta and N_CM2 x theta mobile "
+                         "anions in the ETL (femqled/ions.py)")
+    ap.add_argument("--barrier-rise", type=float, default=materials.ageing_parameter("barrier_rise_eV"),
+                    help="with --ions: the barrier rise at theta = 1 (eV; default the parameter file's)")
     args = ap.parse_args()
+    if args.charge_near and args.ions is not None:
+        ap.error("--charge-near and --ions are two different knobs: give one")
+    if args.ions is not None and not (args.ions >= 0 and args.barrier_rise >= 0):
+        ap.error("--ions and --barrier-rise must be >= 0")
     comm = MPI.COMM_WORLD
     say = print if comm.rank == 0 else (lambda *a, **k: None)
     variants = VARIANTS
@@ -181,6 +208,8 @@ def main():
             ap.error(str(err))
         variants = [VARIANTS[0], (" ".join(args.set), over)]
     what = (f"negative charge in the ETL next to the {args.charge_near} (1e12 cm^-2)" if args.charge_near
+            else f"contact state theta: barrier +{args.barrier_rise:g} eV and {args.ions:g} mobile anions per cm2 "
+                 f"in the ETL at theta = 1" if args.ions is not None
             else "cathode barrier rise (eV)")
     say(f"cost of a {100 * args.rise:+.0f} % luminance rise at {args.J:g} mA/cm2 (quasi-1D; {what} raised "
         f"until then, at most {args.V_max:g} V)")
@@ -188,10 +217,12 @@ def main():
         f"SKPM ZnO/Ag, elsewhere | C-V onset | min ideality")
     for name, over in variants:
         try:
-            dev = device(over, comm)
+            dev = device(over, comm, ions=args.ions is not None)
         except InputError as err:                         # a bad --set: one line naming the field
             ap.error(str(err))
         knob = {"knob": charge_near(dev, args.charge_near), "step": 1.0, "most": 100.0} if args.charge_near else {}
+        if args.ions is not None:
+            knob = {"knob": contact_state(dev, args.barrier_rise, args.ions), "step": 0.05, "most": 1.0}
         try:
             p, e = cost(dev, args.J, args.rise, args.V_max, **knob)
         except SolverError as err:                       # one line, and on to the next variant

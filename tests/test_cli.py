@@ -381,7 +381,8 @@ def test_elevation_cost_script_reaches_the_asked_rise(tmp_path):
     """scripts/elevation_cost.py (docs/model.md, "What the elevation costs"): the bisection lands on the asked
     luminance rise, and reaching it costs voltage, for the default and a --set variant."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FEMQLED_MESH_DIR": str(tmp_path / "meshes")}
-    for knob in ([], ["--charge-near", "QD"]):           # the barrier, then a fixed charge next to the dots
+    # the barrier, a fixed charge next to the dots, the contact state with mobile ions
+    for knob in ([], ["--charge-near", "QD"], ["--ions", "1e13", "--barrier-rise", "0.1"]):
         r = subprocess.run([sys.executable, str(ROOT / "scripts" / "elevation_cost.py"), "--rise", "0.3",
                             "--set", "ZnO-NP:mu_n_cm2Vs=0.1", *knob], cwd=tmp_path, env=env, capture_output=True,
                            text=True, timeout=600)

@@ -31,6 +31,7 @@ def set_state(ag, c_values, theta=None):
     ag.theta = ag.contact_state() if theta is None else theta
     ag.apply_barrier(ag.theta)
     ag.device.reset()                     # the measurements start from equilibrium under the new contact
+    ag.condition()                        # ... and with mobile ions where operation at the test current puts them
 
 
 def measure(ag, voltages, J_mA_cm2: float, J_min: float | None = None) -> dict:

@@ -1,0 +1,168 @@
+"""Mobile ions (femqled/ions.py) against exact answers, then in the QLED (operation, measurement, ageing state).
+
+- Poisson-Boltzmann with one ion species between blocking walls (Langmuir's counter-ion-only solution): anions
+  of inventory N in a layer of thickness d, between charge-free layers of the same permittivity, at 0 V in a
+  symmetric stack: a(s) = a_c / cos^2(k s) (s from the layer's centre), 2 k V_t tan(k d / 2) = q N / (2 eps),
+  a_c = 2 k^2 eps V_t / q; outside, the field is uniform, +-q N / (2 eps).
+- 1D electrostatics at a bias: the displacement jumps by q z N across the ion layer (Gauss), and the contact
+  potentials differ by -E_1 L - (q z N / eps)(L - y_c), with y_c the ions' centroid (any distribution).
+"""
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+from scipy.optimize import brentq
+
+from femqled.case import validate
+from femqled.device import Device
+from femqled.errors import InputError
+from femqled.scaling import EPS0, N0_CM3, Q
+from helpers import raw_case, small_case
+
+EPS_R = 3.0
+WIDE = {"role": "semiconductor", "eps_r": EPS_R, "electron_affinity_eV": 2.0, "band_gap_eV": 4.0,
+        "Nc_cm3": 1e10, "Nv_cm3": 1e10, "mu_n_cm2Vs": 1e-4, "mu_p_cm2Vs": 1e-4}
+
+
+def ion_capacitor(d_host: float = 10.0, d_side: float = 20.0):
+    """wide / host (ions) / wide, no carriers within reach, ohmic contacts on both sides (quasi-1D)."""
+    return small_case(
+        layer=[{"name": "A", "material": "wide", "thickness_nm": d_side},
+               {"name": "H", "material": "wide", "thickness_nm": d_host}],
+        interlayer={"name": "B", "material": "wide", "thickness_nm": d_side},
+        geometry={"quasi_1d": True}, ions={"layer": "H"},
+        mesh={"interface_size_nm": 0.05, "bulk_size_nm": 1.0, "grading": 0.1},
+        contacts={"cathode": "ohmic"}, emission={"qd_layer": ""}, materials={"wide": WIDE})
+
+
+def column(dev, values):
+    """(y, values) along the left edge of a quasi-1D column, sorted in y, on every rank."""
+    X = dev.S.tabulate_dof_coordinates()
+    nown = dev.S.dofmap.index_map.size_local
+    left = np.flatnonzero(X[:nown, 0] < 1e-9)
+    y = np.concatenate(dev.comm.allgather(X[left, 1]))
+    v = np.concatenate(dev.comm.allgather(np.asarray(values)[left]))
+    o = np.argsort(y)
+    return y[o], v[o]
+
+
+@pytest.mark.mpi
+def test_langmuir_profile_between_blocking_walls():
+    N, d = 1e12, 10.0                                             # cm^-2, nm
+    dev = Device(ion_capacitor(d))
+    dev.ions.set_inventory(N)
+    dev.ions.settle(0.0)
+    assert dev.ions.inventory_cm2 == pytest.approx(N, rel=1e-8)
+    Vt, eps = dev.sc.Vt, EPS_R * EPS0
+    E_side = Q * N * 1e4 / (2 * eps)                              # V/m
+    k = brentq(lambda k: 2 * k * Vt * np.tan(k * d * 1e-9 / 2) - E_side, 1e3, 0.999 * np.pi / (d * 1e-9))
+    a_c = 2 * k ** 2 * eps * Vt / Q * 1e-6                        # cm^-3
+    y, a = column(dev, dev.ions.frozen.x.array * N0_CM3)
+    inside = (y >= 20.0 - 1e-9) & (y <= 30.0 + 1e-9)
+    s = (y[inside] - 25.0) * 1e-9
+    exact = a_c / np.cos(k * s) ** 2
+    assert np.max(np.abs(a[inside] / exact - 1)) < 5e-3, (a[inside] / exact).round(4)
+    assert a[inside].max() / a[inside].min() > 5                 # anions crowd at the walls: a real profile
+    # outside: uniform field +- q N / (2 eps), pointing away from the (negative) ion layer on both sides
+    yy, psi = column(dev, dev.u.x.array[0::3] * Vt)
+    for lo, hi, sign in ((2.0, 15.0, -1.0), (35.0, 48.0, 1.0)):
+        m = (yy > lo) & (yy < hi)
+        E = -np.polyfit(yy[m] * 1e-9, psi[m], 1)[0]
+        assert E == pytest.approx(-sign * E_side, rel=2e-3)
+
+
+@pytest.mark.mpi
+def test_gauss_law_and_centroid_at_a_bias():
+    N, V = 2e12, 0.8
+    dev = Device(ion_capacitor())
+    dev.ions.set_inventory(N)
+    dev.ions.settle(V)
+    Vt, eps, L = dev.sc.Vt, EPS_R * EPS0, 50e-9
+    y, psi = column(dev, dev.u.x.array[0::3] * Vt)
+    fields = []
+    for lo, hi in ((2.0, 15.0), (35.0, 48.0)):
+        m = (y > lo) & (y < hi)
+        fields.append(-np.polyfit(y[m] * 1e-9, psi[m], 1)[0])
+    E1, E2 = fields
+    Qs = -Q * N * 1e4                                             # C/m^2 (anions)
+    assert eps * (E2 - E1) == pytest.approx(Qs, rel=1e-6)
+    _, a = column(dev, dev.ions.frozen.x.array)
+    # the lumped charge of a node: half of each host element next to it (the 1D box weights)
+    h = np.diff(y)
+    in_host = (y[:-1] >= 20.0 - 1e-9) & (y[1:] <= 30.0 + 1e-9)
+    w = np.zeros_like(y)
+    w[:-1] += np.where(in_host, h / 2, 0.0)
+    w[1:] += np.where(in_host, h / 2, 0.0)
+    y_c = np.sum(a * w * y) / np.sum(a * w) * 1e-9
+    assert psi[-1] - psi[0] == pytest.approx(-E1 * L - Qs / eps * (L - y_c), rel=1e-6)
+    # the anions sit towards the higher potential, the anode side at forward bias
+    assert y_c * 1e9 < 25.0
+
+
+@pytest.fixture(scope="module")
+def qled_with_ions():
+    dev = Device(small_case(geometry={"quasi_1d": True}, ions={"layer": "ETL"}), MPI.COMM_WORLD)
+    op0 = dev.operate(10.0)
+    return dev, op0
+
+
+@pytest.mark.mpi
+def test_operation_moves_the_ions_and_measurement_does_not(qled_with_ions):
+    dev, op0 = qled_with_ions
+    dev.ions.set_inventory(3e12)
+    op = dev.operate(10.0)
+    assert dev.ions.inventory_cm2 == pytest.approx(3e12, rel=1e-7)
+    assert op.J == pytest.approx(10.0, rel=1e-6)
+    assert op.extra["eta_X"] > op0.extra["eta_X"]           # the anion layer keeps electrons from the dots
+    assert op.V > op0.V
+    frozen = dev.ions.frozen.x.array.copy()
+    dev.sweep([2.0, 3.0, 0.5])                                # a measurement: the ions stay
+    assert np.array_equal(dev.ions.frozen.x.array, frozen)
+    assert dev.ions.inventory_cm2 == pytest.approx(3e12, rel=1e-7)
+    again = dev.operate(10.0)                                  # back to operation: the same steady state
+    assert again.V == pytest.approx(op.V, abs=1e-6)
+    assert again.extra["eta_X"] == pytest.approx(op.extra["eta_X"], rel=1e-6)
+    dev.ions.set_inventory(0.0)                                # no ions: the device without them
+    back = dev.operate(10.0)
+    assert back.V == pytest.approx(op0.V, abs=1e-6)
+    assert dev.ions.inventory_cm2 == 0.0
+
+
+def test_ions_case_errors_name_the_field():
+    with pytest.raises(InputError, match=r"ions\.layer.*'nope' is not a layer"):
+        validate(raw_case(ions={"layer": "nope"}))
+    with pytest.raises(InputError, match=r"ions\.charge.*nonzero"):
+        validate(raw_case(ions={"layer": "ETL", "charge": 0}))
+    with pytest.raises(InputError, match=r"ions\.sheet_cm2.*>= 0"):
+        validate(raw_case(ions={"layer": "ETL", "sheet_cm2": -1.0}))
+
+
+@pytest.mark.mpi
+def test_ageing_releases_ions_with_the_contact_state_and_states_keep_them(shared_tmp):
+    """With [ions], the inventory follows the contact state (sheet + released x mean theta) at every step; a
+    checkpoint brings back the frozen profile of its operating state; a rebuilt contact takes the ions back."""
+    from pathlib import Path
+
+    from femqled.ageing import Ageing
+    from femqled.instruments import rebuild
+
+    comm = MPI.COMM_WORLD
+    released = 5e12
+    case = small_case(geometry={"quasi_1d": True}, ions={"layer": "ETL", "released_cm2": released},
+                      ageing={"hours": 400.0, "J_mA_cm2": 100.0, "first_step_h": 5.0, "max_dtheta": 0.2,
+                              "max_dL": 0.2})
+    out = Path(shared_tmp) / "age_ions"
+    if comm.rank == 0:
+        out.mkdir()
+    comm.barrier()
+    ag = Ageing(case, comm)
+    rows = ag.run(out, progress=False)
+    assert rows[-1]["theta_mean"] > 0.05
+    for r in rows:
+        assert r["ions_cm2"] == pytest.approx(released * r["theta_mean"], rel=1e-6, abs=1.0)
+    end = ag.device.ions.frozen.x.array.copy()
+    other = Ageing(case, comm)
+    other.restore(out / "checkpoint.npz")
+    assert np.allclose(other.device.ions.frozen.x.array, end, rtol=1e-9, atol=0.0)
+    rebuild.set_state(other, other.acetate.c_initial, theta=np.zeros_like(other.theta))
+    assert other.device.ions.inventory_cm2 == 0.0
