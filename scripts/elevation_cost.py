@@ -49,7 +49,7 @@ VARIANTS = [
     ("ZnO N_D 1e16", {"ZnO-NP:Nd_cm3": 1e16}),
     ("ZnO N_D 1e19", {"ZnO-NP:Nd_cm3": 1e19}),
     ("QD mu_n, mu_p x10", {"QD:mu_n_cm2Vs": 4.596e-4, "QD:mu_p_cm2Vs": 1.459e-4}),
-    ("TFB 5.5, QD VB 5.55 eV", {"TFB:band_gap_eV": 3.2, "QD:band_gap_eV": 1.45}),
+    ("TFB 5.5, QD VB 5.55 eV", {"TFB:band_gap_eV": 3.2, "QD:band_gap_eV": 2.05}),
     ("TFB HOMO 5.6 eV", {"TFB:band_gap_eV": 3.3}),
 ]
 

@@ -62,6 +62,16 @@ def test_low_frequency_capacitance_equals_quasi_static_charge(which, V):
 
 
 def test_onset_criterion():
+    """The tangent at the steepest rise meets the low-bias baseline: on a kinked curve, the kink; with a baseline
+    that drifts 20 % per volt (depletion narrowing), still the kink (a 10 % threshold would read 0.5 V)."""
     V = np.linspace(0, 3, 31)
     C = np.where(V < 1.5, 10.0, 10.0 + 20.0 * (V - 1.5))
-    assert onset_voltage(V, C) == pytest.approx(1.55, abs=1e-9)        # 10 % above the baseline of 10
+    assert onset_voltage(V, C) == pytest.approx(1.5, abs=1e-9)
+    drift = 10.0 + 2.0 * V + np.where(V < 1.5, 0.0, 40.0 * (V - 1.5))
+    assert onset_voltage(V, drift) == pytest.approx(1.5, abs=1e-9)
+    peaked = np.where(V < 1.2, 10.0, 10.0 + 50.0 * (V - 1.2)) * np.where(V > 2.0, np.exp(-(V - 2.0)), 1.0)
+    assert onset_voltage(V, peaked) == pytest.approx(1.2, abs=1e-9)     # the rise before the peak
+    assert np.isnan(onset_voltage(V, 10.0 - V))                       # no rise
+    plateau = np.where(V < 1.6, 16.0, 14.0)                           # a step down, no rise (frozen-ion device)
+    plateau[16] = 16.2
+    assert np.isnan(onset_voltage(V, plateau))

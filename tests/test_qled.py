@@ -20,7 +20,7 @@ def test_flat_2d_equals_quasi_1d():
     world = MPI.COMM_WORLD
     one = Device(flat(True), world)
     two = Device(flat(False), world)
-    for V in (1.0, 1.5):
+    for V in (1.6, 2.1):           # below and above the turn-on (the QD gap is 1.95 eV)
         a, b = one.solve(V), two.solve(V)
         assert b.J == pytest.approx(a.J, rel=1e-3), (V, a.J, b.J)
         for key in ("J_trion_mA_cm2", "J_leak_mA_cm2"):     # the dominant channels of this stack
