@@ -331,7 +331,7 @@ class Device:
         ions = self.ions
         if ions is None or ions.target <= 0:
             return self._operate(J_target, rtol, max_it, V_max)
-        if ions.anchor_bias is not None and ions.inventory_cm2 > 0:
+        if ions.anchor_bias is not None:
             self.solve(ions.anchor_bias)        # back (frozen) to the state the profile was made in
         ions.thaw()
         try:

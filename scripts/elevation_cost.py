@@ -48,7 +48,7 @@ VARIANTS = [
     ("ZnO mu_n 1 cm2/Vs", {"ZnO-NP:mu_n_cm2Vs": 1.0}),
     ("ZnO N_D 1e16", {"ZnO-NP:Nd_cm3": 1e16}),
     ("ZnO N_D 1e19", {"ZnO-NP:Nd_cm3": 1e19}),
-    ("QD mu_n, mu_p x10", {"QD:mu_n_cm2Vs": 4.596e-4, "QD:mu_p_cm2Vs": 1.459e-4}),
+    ("QD mu_n, mu_p x10", {f"QD:{k}": 10 * materials.library()["QD"][k] for k in ("mu_n_cm2Vs", "mu_p_cm2Vs")}),
     ("TFB 5.5, QD VB 5.55 eV", {"TFB:band_gap_eV": 3.2, "QD:band_gap_eV": 2.05}),
     ("TFB HOMO 5.6 eV", {"TFB:band_gap_eV": 3.3}),
 ]

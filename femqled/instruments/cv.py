@@ -200,7 +200,8 @@ def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool = True) -> tupl
     Vs = [r["V"] for r in rows]
     Cs = [r["C_nF_cm2"] for r in rows]
     summary = {"f_Hz": f_Hz, "points": len(rows), "onset_V": onset_voltage(Vs, Cs),
-               "onset_criterion": "tangent at the steepest rise meets the line fitted to C at V <= 0.5 V (a rise of >= 50 %)", "wall_s": time.perf_counter() - t0}
+               "onset_criterion": "tangent at the steepest rise meets the line fitted to C at V <= 0.5 V "
+                                  "(a rise of >= 50 %)", "wall_s": time.perf_counter() - t0}
     io.write_csv(outdir / "cv.csv", rows, comm=dev.comm)
     io.write_json(outdir / "cv.json", summary, comm=dev.comm)
     if dev.comm.rank == 0:
