@@ -194,6 +194,9 @@ SOLVER = Table({
 })
 
 CASE_SCHEMA = Table({
+    "base": Field(str, "", doc="another case file (path relative to this one) that this case starts from: its "
+                               "tables are merged key by key under this file's, lists ([[layer]], [[trench]], ...) "
+                               "and values are replaced"),
     "title": Field(str, "", doc="free text"),
     "temperature_K": Field(float, 300.0, gt=0.0, doc="device temperature (K)"),
     "geometry": Field(GEOMETRY, dict),
@@ -309,9 +312,37 @@ def validate(data: dict) -> dict:
     return case
 
 
+def _merged(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``: tables merge key by key, anything else (values, lists) is replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read_with_base(path, chain=()) -> dict:
+    """A case file's raw tables with its ``base`` chain merged underneath (a cycle is an InputError)."""
+    from pathlib import Path
+
+    path = Path(path)
+    raw = read_toml(path, "base" if chain else "case", "case file")
+    parent = raw.get("base")
+    if not parent:
+        return raw
+    if not isinstance(parent, str):
+        raise InputError("base", f"must be a path (string) to another case file, got {parent!r}")
+    parent_path = (path.parent / parent).resolve()
+    if parent_path in chain or parent_path == path.resolve():
+        raise InputError("base", f"{path} and {parent} inherit from each other; allowed: a chain without cycles")
+    merged = _merged(_read_with_base(parent_path, chain + (path.resolve(),)), raw)
+    merged.pop("base")
+    return merged
+
+
 def load_case(path) -> dict:
-    """Read and validate a case file; the result carries its path as ``case['_path']``."""
-    case = validate(read_toml(path, "case", "case file"))
+    """Read and validate a case file (with the ``base`` it starts from, if any); the result carries its path as
+    ``case['_path']``."""
+    case = validate(_read_with_base(path))
     case["_path"] = str(path)
     return case
 

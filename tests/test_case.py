@@ -68,3 +68,31 @@ def test_missing_file_and_bad_toml(tmp_path):
     bad.write_text("[geometry\nwidth_nm = 3")
     with pytest.raises(InputError, match="not valid TOML"):
         load_case(bad)
+
+
+def test_a_case_starts_from_its_base(tmp_path):
+    """``base``: tables merge key by key, lists and values replace; the chain may not loop; errors name it."""
+    import shutil
+    shutil.copy("cases/default.toml", tmp_path / "default.toml")
+    (tmp_path / "variant.toml").write_text('base = "default.toml"\ntitle = "variant"\n'
+                                           '[geometry]\nwidth_nm = 150.0\n'
+                                           '[[trench]]\nx_nm = 40.0\nwidth_nm = 8.0\ndepth_nm = 4.0\n'
+                                           '[materials.Ag]\nacetate_D_cm2s = 3e-20\n')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "deeper.toml").write_text('base = "../variant.toml"\n[ions]\nlayer = "ETL"\n')
+    base, case = load_case(tmp_path / "default.toml"), load_case(tmp_path / "sub" / "deeper.toml")
+    assert case["title"] == "variant" and case["ions"]["layer"] == "ETL"
+    assert case["geometry"]["width_nm"] == 150.0 and case["geometry"]["lateral"] == base["geometry"]["lateral"]
+    assert [t["x_nm"] for t in case["trench"]] == [40.0]               # a list is replaced, not appended to
+    assert case["layer"] == base["layer"] and case["materials"]["Ag"]["acetate_D_cm2s"] == 3e-20
+    assert "base" not in case or not case["base"]
+    (tmp_path / "a.toml").write_text('base = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('base = "a.toml"\n')
+    with pytest.raises(InputError, match="base.*each other"):
+        load_case(tmp_path / "a.toml")
+    (tmp_path / "c.toml").write_text('base = "missing.toml"\n')
+    with pytest.raises(InputError, match="base.*no such case file"):
+        load_case(tmp_path / "c.toml")
+    (tmp_path / "d.toml").write_text('base = "default.toml"\n[geometry]\nwidth_nm = -1.0\n')
+    with pytest.raises(InputError, match="geometry.width_nm"):
+        load_case(tmp_path / "d.toml")
