@@ -30,6 +30,20 @@ def _rows_table(rows):
                      f"{'PASS' if r['pass'] else 'FAIL'} | {r['wall_s']:.0f} |" for r in rows)
 
 
+def _mechanism_sentence(case: dict) -> str:
+    """What the contact does in this case, in one sentence for REPORT.md."""
+    ions = case["ions"]
+    if ions["layer"] and ions["released_cm2"] > 0 and case["ageing"]["barrier_rise_eV"] == 0:
+        return ("In this case the degrading interface does not raise the cathode barrier but releases mobile anions "
+                "into the ETL, which gather next to the dots while the device operates and hold their electron "
+                "excess down at the same current, so the elevation costs tenths of a volt (docs/model.md, "
+                "\"Mobile ions\").")
+    return ("In this model a degrading cathode raises the exciton-generation efficiency at a constant current "
+            "only once it can no longer keep the ETL supplied, so the elevation costs volts; the SKPM, C–V and "
+            "ideality rows read the same fact at 3 V and in the J–V (docs/model.md, \"What the elevation costs\"; "
+            "scripts/elevation_cost.py).")
+
+
 def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, preset: str = "default") -> dict:
     """The whole study; ``preset``: the discretisation (:mod:`femqled.quality`: "default" or "fine")."""
     from femqled import io, quality
@@ -237,9 +251,6 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
             "gradually during the elevation, Supplementary Fig. 4a): the driving voltage, pristine → at the "
             "luminance maximum, "
             + "; ".join(f"{v0:.2f} → {v1:.2f} V at {J} mA cm⁻²" for J, (v0, v1) in volts.items())
-            + ". In this model a degrading cathode raises the exciton-generation efficiency at a constant current "
-            "only once it can no longer keep the ETL supplied, so the elevation costs volts; the SKPM, C–V and "
-            "ideality rows read the same fact at 3 V and in the J–V (docs/model.md, \"What the elevation costs\"; "
-            "scripts/elevation_cost.py).\n")
+            + ". " + _mechanism_sentence(base) + "\n")
     return report
 

@@ -22,6 +22,16 @@ def test_the_default_case_is_valid():
     assert [l["name"] for l in case["layer"]] == ["HIL", "HTL", "EML", "ETL"]
 
 
+def test_every_shipped_case_is_valid():
+    from pathlib import Path
+
+    cases = [p for p in sorted(Path("cases").glob("*.toml")) if not p.name.startswith("targets-")]
+    assert len(cases) >= 2
+    for p in cases:
+        assert load_case(p)["layer"], p
+    assert load_case("cases/anions.toml")["ions"]["layer"] == "ETL"
+
+
 @pytest.mark.parametrize("changes, field, words", [
     (dict(layer=[{"name": "A", "material": "QD", "thickness_nm": -3.0}]), "layer[0].thickness_nm", "> 0"),
     (dict(layer=[{"name": "A", "material": "QD", "thickness_nm": 0.0}]), "layer[0].thickness_nm", "> 0"),
