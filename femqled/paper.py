@@ -161,7 +161,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         if s.get("stopped"):
             return f" (ended at the {base['ageing']['compliance_V']:g} V compliance)"
         if s["elevation_duration_h"] >= s["t_end_h"] * (1 - 1e-9):
-            return " (still rising at the end of the test)"
+            return f" (still rising at the end of the test, 99 % of the rise by {s['t_99_h']:.3g} h)"
         return ""
 
     row("luminance rise at 10 mA cm⁻² (max) and its time", f"{100 * s10['elevation']:+.0f} % at "
@@ -174,10 +174,13 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     t_el = [results[f"age_{J:g}"]["summary"]["elevation_duration_h"] for J in Js]
     ok_t = all(target / 1.5 <= t <= target * 1.5 for t, target in zip(t_el, [ELEVATION_H[J] for J in Js]))
     slope = float(np.polyfit(np.log(Js), np.log(np.maximum(t_el, 1e-9)), 1)[0])
+    notes = {J: stopped(f"age_{J:g}") for J in Js}
     row("elevation duration at 30 / 50 / 100 mA cm⁻² (fitted exponent)",
         " / ".join(f"{t:.3g} h" for t in t_el) + f" (t ~ J^{slope:.2f})"
-        + "".join(sorted({stopped(f"age_{J:g}") for J in Js})), "60 / 20 / 10 h (t ~ J^-1.5..-2)",
-        "each within ×1.5", ok_t and not any(results[f"age_{J:g}"]["summary"].get("failed") for J in Js),
+        + "".join(f" ({J:g} mA cm⁻²: {note[2:]}" for J, note in notes.items() if note),
+        "60 / 20 / 10 h (t ~ J^-1.5..-2)", "each within ×1.5",
+        ok_t and not any(results[f"age_{J:g}"]["summary"].get("failed") for J in Js)
+        and not any("still rising" in note for note in notes.values()),
         sum(walls[f"age_{J:g}"] for J in Js), "fitted (rate: 2D, cases/targets-ageing-2d.toml; exponent and "
         "barrier rise: quasi-1D, cases/targets-ageing.toml)")
     r100 = results["age_100"]["rows"]

@@ -22,8 +22,8 @@ next to the QD film (or the Ag): what a slow interior variable, e.g. a small par
 from the Ag under forward bias, would do.
 ``--ions N`` turns up the contact state theta as the ageing does with ``[ions]``: the barrier by
 ``--barrier-rise`` x theta (default the parameter file's) and mobile anions in the ETL, N x theta per cm^2, in
-equilibrium while operating and frozen while measured (femqled/ions.py). Rank 0 prints; runs on any number of
-ranks.
+equilibrium while operating and frozen while measured (femqled/ions.py); ``--ions-layer EML`` puts them in the
+QD film instead. Rank 0 prints; runs on any number of ranks.
 """
 
 import argparse
@@ -54,13 +54,13 @@ VARIANTS = [
 ]
 
 
-def device(overrides: dict, comm, ions: bool = False) -> Device:
+def device(overrides: dict, comm, ions: str = "") -> Device:
     """The quasi-1D default case with ``{"MATERIAL:KEY" or "model:KEY": value}``, validated as a case file is
-    (``ions``: with mobile ions in the ETL, none yet)."""
+    (``ions``: the layer that holds mobile ions, none yet; "" for none)."""
     data = read_toml(ROOT / "cases" / "default.toml", "case", "case file")
     data.setdefault("geometry", {})["quasi_1d"] = True
     if ions:
-        data["ions"] = {"layer": "ETL"}
+        data["ions"] = {"layer": ions}
     for key, value in overrides.items():
         table, name = key.rsplit(":", 1)
         target = data.setdefault("model", {}) if table == "model" else \
@@ -184,6 +184,8 @@ def main():
                          "anions in the ETL (femqled/ions.py)")
     ap.add_argument("--barrier-rise", type=float, default=materials.ageing_parameter("barrier_rise_eV"),
                     help="with --ions: the barrier rise at theta = 1 (eV; default the parameter file's)")
+    ap.add_argument("--ions-layer", choices=("ETL", "EML"), default="ETL",
+                    help="with --ions: the layer the anions live in (default ETL; EML: the QD film)")
     args = ap.parse_args()
     if args.charge_near and args.ions is not None:
         ap.error("--charge-near and --ions are two different knobs: give one")
@@ -209,7 +211,7 @@ def main():
         variants = [VARIANTS[0], (" ".join(args.set), over)]
     what = (f"negative charge in the ETL next to the {args.charge_near} (1e12 cm^-2)" if args.charge_near
             else f"contact state theta: barrier +{args.barrier_rise:g} eV and {args.ions:g} mobile anions per cm2 "
-                 f"in the ETL at theta = 1" if args.ions is not None
+                 f"in the {args.ions_layer} at theta = 1" if args.ions is not None
             else "cathode barrier rise (eV)")
     say(f"cost of a {100 * args.rise:+.0f} % luminance rise at {args.J:g} mA/cm2 (quasi-1D; {what} raised "
         f"until then, at most {args.V_max:g} V)")
@@ -217,7 +219,7 @@ def main():
         f"SKPM ZnO/Ag, elsewhere | C-V onset | min ideality")
     for name, over in variants:
         try:
-            dev = device(over, comm, ions=args.ions is not None)
+            dev = device(over, comm, ions=args.ions_layer if args.ions is not None else "")
         except InputError as err:                         # a bad --set: one line naming the field
             ap.error(str(err))
         knob = {"knob": charge_near(dev, args.charge_near), "step": 1.0, "most": 100.0} if args.charge_near else {}

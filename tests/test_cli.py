@@ -393,6 +393,16 @@ def test_elevation_cost_script_reaches_the_asked_rise(tmp_path):
             volts = line.split("|")[1].split()
             V0, V1, rise = float(volts[0]), float(volts[2]), float(volts[4].rstrip("%"))
             assert V1 > V0 and rise == pytest.approx(30, abs=1)
+    # anions in the QD film instead: the same rise, and the header says where they are (the voltage may fall)
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "elevation_cost.py"), "--rise", "0.3", "--ions",
+                        "1e13", "--barrier-rise", "0", "--ions-layer", "EML", "--set", "ZnO-NP:mu_n_cm2Vs=0.1"],
+                       cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "mobile anions per cm2 in the EML" in r.stdout
+    rows = [l for l in r.stdout.splitlines() if l.count("|") == 5 and "variant" not in l]
+    assert len(rows) == 2, r.stdout
+    assert all(float(l.split("|")[1].split()[4].rstrip("%")) == pytest.approx(30, abs=1) for l in rows)
 
 
 @pytest.mark.parametrize("bad", ["QD:foo=1", "Foo:mu_n_cm2Vs=1", "QD:mu_n_cm2Vs=x", "mu=1"])

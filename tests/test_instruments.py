@@ -98,6 +98,10 @@ def test_lifetime_summary_finds_the_elevation():
     s = lifetime.summarize(rows)
     assert s["elevation_duration_h"] == pytest.approx(1000.0)
     assert s["elevation"] == pytest.approx(0.9)
+    # 99 % of the rise: sin^2(pi t / 2000) = 0.99, read linearly between the 50 h samples (a tenth of a step)
+    assert s["t_99_h"] == pytest.approx(2000 / np.pi * np.arcsin(np.sqrt(0.99)), abs=5.0)
+    flat = lifetime.summarize([{**r, "luminance_cd_m2": 100.0} for r in rows])
+    assert np.isnan(flat["t_99_h"]) and flat["elevation"] == 0.0
 
 
 @pytest.mark.parametrize("peak", [623.0, 623.1, 625.87])

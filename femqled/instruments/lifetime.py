@@ -1,6 +1,6 @@
 """Lifetime test at constant current (He et al. 2023 Fig. 1b-d; MODEL.md sec. 5): L(t), V(t), EQE(t),
 eta_X(t) from an ageing time series, the elevation (largest L / initial L) and the elevation duration (the time
-of the largest L). ``lifetime.json`` + ``lifetime.png``."""
+of the largest L; ``t_99_h``, when 99 % of the rise was reached). ``lifetime.json`` + ``lifetime.png``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,20 @@ import numpy as np
 from femqled.instruments.figure import figure
 
 PLATEAU = 1e-4
+
+
+def rise_time(t: np.ndarray, L: np.ndarray, fraction: float) -> float:
+    """The first time (h, linear between samples) at which L - L(0) reaches ``fraction`` of its largest value:
+    how far an elevation that approaches its end slowly has come (NaN if L never rises)."""
+    rise = L - L[0]
+    if rise.max() <= 0:
+        return float("nan")
+    target = fraction * rise.max()
+    i = int(np.flatnonzero(rise >= target)[0])
+    if i == 0:
+        return float(t[0])
+    w = (target - rise[i - 1]) / (rise[i] - rise[i - 1])
+    return float(t[i - 1] + w * (t[i] - t[i - 1]))
 
 
 def summarize(rows: list[dict], stopped: str | None = None) -> dict:
@@ -20,6 +34,7 @@ def summarize(rows: list[dict], stopped: str | None = None) -> dict:
     k = int(np.flatnonzero(L >= (1 - PLATEAU) * L.max())[0])
     return {"t_end_h": float(t[-1]), "L0_cd_m2": float(L[0]), "L_max_cd_m2": float(L[k]),
             "elevation": float(L[k] / L[0] - 1), "elevation_duration_h": float(t[k]),
+            "t_99_h": rise_time(t, L, 0.99),
             "V0": rows[0]["V"], "V_at_max": rows[k]["V"], "eta_X0": rows[0]["eta_X"], "eta_X_at_max": rows[k]["eta_X"],
             "EQE0": rows[0]["EQE"], "EQE_at_max": rows[k]["EQE"], "steps": len(rows) - 1,
             "stopped": stopped}
