@@ -34,10 +34,10 @@ def _mechanism_sentence(case: dict) -> str:
     """What the contact does in this case, in one sentence for REPORT.md."""
     ions = case["ions"]
     if ions["layer"] and ions["released_cm2"] > 0 and case["ageing"]["barrier_rise_eV"] == 0:
-        return ("In this case the degrading interface does not raise the cathode barrier but releases mobile anions "
-                "into the ETL, which gather next to the dots while the device operates and hold their electron "
-                "excess down at the same current, so the elevation costs tenths of a volt (docs/model.md, "
-                "\"Mobile ions\").")
+        return ("In this case the degrading interface does not raise the cathode barrier but releases mobile ions "
+                f"into the layer {ions['layer']}, where they follow the operating device and change the dots' "
+                "electron excess at the same current (docs/model.md, \"Mobile ions\"; the voltages above say what "
+                "that costs).")
     return ("In this model a degrading cathode raises the exciton-generation efficiency at a constant current "
             "only once it can no longer keep the ETL supplied, so the elevation costs volts; the SKPM, C–V and "
             "ideality rows read the same fact at 3 V and in the J–V (docs/model.md, \"What the elevation costs\"; "
@@ -177,7 +177,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     notes = {J: stopped(f"age_{J:g}") for J in Js}
     row("elevation duration at 30 / 50 / 100 mA cm⁻² (fitted exponent)",
         " / ".join(f"{t:.3g} h" for t in t_el) + f" (t ~ J^{slope:.2f})"
-        + "".join(f" ({J:g} mA cm⁻²: {note[2:]}" for J, note in notes.items() if note),
+        + (notes[Js[0]] if len(set(notes.values())) == 1 else      # one note for all tests, or each its own
+           "".join(f" ({J:g} mA cm⁻²: {note[2:]}" for J, note in notes.items() if note)),
         "60 / 20 / 10 h (t ~ J^-1.5..-2)", "each within ×1.5",
         ok_t and not any(results[f"age_{J:g}"]["summary"].get("failed") for J in Js)
         and not any("still rising" in note for note in notes.values()),
