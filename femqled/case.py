@@ -312,11 +312,12 @@ def validate(data: dict) -> dict:
     return case
 
 
-def _merged(base: dict, over: dict) -> dict:
-    """``over`` on top of ``base``: tables merge key by key, anything else (values, lists) is replaced."""
+def merged(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base`` (neither is changed): tables merge key by key, anything else (values, lists)
+    is replaced."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -331,12 +332,13 @@ def _read_with_base(path, chain=()) -> dict:
         return raw
     if not isinstance(parent, str):
         raise InputError("base", f"must be a path (string) to another case file, got {parent!r}")
+    chain = chain + (path.resolve(),)
     parent_path = (path.parent / parent).resolve()
-    if parent_path in chain or parent_path == path.resolve():
+    if parent_path in chain:
         raise InputError("base", f"{path} and {parent} inherit from each other; allowed: a chain without cycles")
-    merged = _merged(_read_with_base(parent_path, chain + (path.resolve(),)), raw)
-    merged.pop("base")
-    return merged
+    out = merged(_read_with_base(parent_path, chain), raw)
+    out.pop("base")
+    return out
 
 
 def load_case(path) -> dict:

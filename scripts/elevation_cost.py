@@ -43,14 +43,19 @@ from femqled.errors import InputError, SolverError  # noqa: E402
 from femqled.instruments import cv, jv, skpm  # noqa: E402
 from femqled.schema import read_toml  # noqa: E402
 
+def _chi(material: str) -> float:
+    """Electron affinity (eV) of a library material: a valence edge E_v moves by band_gap = E_v - chi."""
+    return materials.library()[material]["electron_affinity_eV"]
+
+
 VARIANTS = [
     ("default", {}),
     ("ZnO mu_n 1 cm2/Vs", {"ZnO-NP:mu_n_cm2Vs": 1.0}),
     ("ZnO N_D 1e16", {"ZnO-NP:Nd_cm3": 1e16}),
     ("ZnO N_D 1e19", {"ZnO-NP:Nd_cm3": 1e19}),
     ("QD mu_n, mu_p x10", {f"QD:{k}": 10 * materials.library()["QD"][k] for k in ("mu_n_cm2Vs", "mu_p_cm2Vs")}),
-    ("TFB 5.5, QD VB 5.55 eV", {"TFB:band_gap_eV": 3.2, "QD:band_gap_eV": 2.05}),
-    ("TFB HOMO 5.6 eV", {"TFB:band_gap_eV": 3.3}),
+    ("TFB 5.5, QD VB 5.55 eV", {"TFB:band_gap_eV": 5.5 - _chi("TFB"), "QD:band_gap_eV": 5.55 - _chi("QD")}),
+    ("TFB HOMO 5.6 eV", {"TFB:band_gap_eV": 5.6 - _chi("TFB")}),
 ]
 
 
@@ -181,7 +186,7 @@ def main():
                          "ETL next to the QD film or the Ag: a slow interior variable")
     ap.add_argument("--ions", type=float, metavar="N_CM2",
                     help="the contact state theta as the knob: the barrier rise x theta and N_CM2 x theta mobile "
-                         "anions in the ETL (femqled/ions.py)")
+                         "anions in the layer of --ions-layer (femqled/ions.py)")
     ap.add_argument("--barrier-rise", type=float, default=materials.ageing_parameter("barrier_rise_eV"),
                     help="with --ions: the barrier rise at theta = 1 (eV; default the parameter file's)")
     ap.add_argument("--ions-layer", choices=("ETL", "EML"), default="ETL",

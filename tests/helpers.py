@@ -2,7 +2,7 @@
 
 import copy
 
-from femqled.case import validate
+from femqled.case import merged, validate
 
 BASE = {
     "title": "test stack",
@@ -20,13 +20,8 @@ BASE = {
 
 
 def merge(base: dict, changes: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in changes.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
+    """A fresh copy of ``changes`` over ``base``, merged as a case file over its base (femqled.case.merged)."""
+    return copy.deepcopy(merged(base, changes))
 
 
 def raw_case(**changes) -> dict:
