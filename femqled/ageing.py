@@ -71,13 +71,26 @@ class Ageing:
         return 0.5 * (self.edges[1:] + self.edges[:-1])
 
     def ag_inventory_cm2(self) -> np.ndarray:
-        """Acetate per unit interface length (cm^-2) in the Ag within depth_nm of the interface, per lateral bin."""
-        xy, tags, amount = self.acetate.cell_amounts()
+        """Acetate per unit interface length (cm^-2) in the Ag within depth_nm of the interface, per lateral bin:
+        depth_nm times the mean density over the part of the Ag that the bin and the depth window sample.
+
+        The amount is binned at 64 points per cell (``AcetateTransport.samples``) and divided by the area those
+        points stand for. Binning whole cells by their centres instead, a 2 nm bin of the default mesh
+        collected 0.77-1.22 of its nominal area, and dividing by the nominal area made three bins of the
+        default geometry lag the rest by a factor of ~3 in time. A bin that samples no point (bins finer than
+        the mesh) takes the density of its neighbours."""
+        xy, tags, amount, area = self.acetate.samples()
         depth = xy[:, 1] - np.interp(xy[:, 0], self.interface_x, self.interface_y)
         near = np.isin(tags, self.metal_tags) & (depth < self.cfg["depth_nm"])
-        hist, _ = np.histogram(xy[near, 0], bins=self.edges, weights=amount[near])
-        hist = self.comm.allreduce(hist, op=MPI.SUM)
-        return hist / np.diff(self.edges) * A0_CM3 * 1e-7       # (1e21 cm^-3 nm^2 / nm) -> cm^-2
+        held, _ = np.histogram(xy[near, 0], bins=self.edges, weights=amount[near])
+        seen, _ = np.histogram(xy[near, 0], bins=self.edges, weights=area[near])
+        held, seen = self.comm.allreduce(held, op=MPI.SUM), self.comm.allreduce(seen, op=MPI.SUM)
+        ok = seen > 0
+        if not ok.any():
+            raise InputError("ageing.depth_nm", f"no cell of the cathode lies within {self.cfg['depth_nm']} nm "
+                             "of the interface; allowed: a depth of at least one element of the mesh")
+        density = np.interp(self.centres(), self.centres()[ok], held[ok] / seen[ok])   # 1e21 cm^-3
+        return density * self.cfg["depth_nm"] * A0_CM3 * 1e-7                           # -> cm^-2
 
     def contact_state(self) -> np.ndarray:
         """theta per lateral bin: the acetate that entered the Ag within depth_nm of the interface since t = 0,

@@ -124,3 +124,28 @@ def test_test_ends_at_the_voltage_compliance():
 
     rebuild.set_state(ag, ag.acetate.c_initial, theta=np.zeros_like(ag.theta))
     assert ag.device.solve(1.2).J == pytest.approx(Device(case, MPI.COMM_SELF).solve(1.2).J, rel=1e-6)
+
+
+@pytest.mark.mpi
+def test_contact_state_samples_the_depth_window_of_every_bin():
+    """The contact state's inventory on the rough default interface (with its trench), 100 bins of 2 nm:
+    acetate of one density in the Ag reads depth_nm x that density in every bin (to roundoff), and a density
+    rising linearly with depth, 1 -> 2 over the 8 nm window, reads 1.5 x depth_nm within 1 % (measured 0.43 %
+    with 64 points per cell, 5.5 % with one). Whole cells binned by their centres over the nominal area
+    read a bin up to 23 % off (they collect 0.77-1.22 of it)."""
+    from femqled.acetate import A0_CM3
+    from femqled.case import load_case
+
+    ag = Ageing(load_case("cases/default.toml"), MPI.COMM_WORLD)
+    ac, d = ag.acetate, ag.cfg["depth_nm"]
+    S_ag = float(ac.lib["Ag"]["acetate_solubility"])
+    unit = S_ag * d * A0_CM3 * 1e-7                       # cm^-2 for a / S = 1 (1e21 cm^-3) over the window
+    ac.c.x.array[:] = 0.7
+    uniform = ag.ag_inventory_cm2() / unit
+    assert len(uniform) == 100
+    assert np.max(np.abs(uniform / 0.7 - 1.0)) < 1e-10, (uniform.min(), uniform.max())
+    X = ac.V.tabulate_dof_coordinates()
+    depth = X[:, 1] - np.interp(X[:, 0], ag.interface_x, ag.interface_y)
+    ac.c.x.array[:] = 1.0 + np.clip(depth, 0.0, None) / d
+    rising = ag.ag_inventory_cm2() / unit
+    assert np.max(np.abs(rising / 1.5 - 1.0)) < 1e-2, (rising.min(), rising.max())
