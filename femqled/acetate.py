@@ -26,7 +26,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from femqled import compat, heterojunction
-from femqled.mesh import device_mesh
+from femqled.mesh import device_mesh, owned_cell_vertices
 from femqled.snes import lu_options
 
 A0_CM3 = 1e21
@@ -148,13 +148,12 @@ class AcetateTransport:
             bary = [((3 * i + 1) / (3 * k), (3 * j + 1) / (3 * k)) for i in range(k) for j in range(k - i)]
             bary += [((3 * i + 2) / (3 * k), (3 * j + 2) / (3 * k)) for i in range(k - 1) for j in range(k - 1 - i)]
             lam = np.array([(1.0 - a - b, a, b) for a, b in bary])             # (k^2, 3) barycentric weights
-            X = mesh.geometry.x[mesh.geometry.dofmap[:n]][:, :, :2]           # (n, 3, 2) vertices
-            area = 0.5 * np.abs((X[:, 1, 0] - X[:, 0, 0]) * (X[:, 2, 1] - X[:, 0, 1])
-                                - (X[:, 2, 0] - X[:, 0, 0]) * (X[:, 1, 1] - X[:, 0, 1]))
-            tags = np.zeros(n + mesh.topology.index_map(tdim).num_ghosts, int)
-            tags[self.dm.cell_tags.indices] = self.dm.cell_tags.values
+            X = owned_cell_vertices(mesh)                                      # (n, 3, 2)
+            e1, e2 = X[:, 1] - X[:, 0], X[:, 2] - X[:, 0]
+            area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
             self._sample_rule = (k, lam, np.einsum("pv,cvd->cpd", lam, X).reshape(-1, 2),
-                                 np.repeat(tags[:n], len(lam)), np.repeat(area / len(lam), len(lam)))
+                                 np.repeat(self.dm.region_ids()[:n], len(lam)),
+                                 np.repeat(area / len(lam), len(lam)))
         _, lam, points, tags, weights = self._sample_rule
         c = self.c.x.array[self.V.dofmap.list[:n]]                               # (n, 3): P1 vertices
         a = (c @ lam.T) * self.S.x.array[:n, None]                              # (n, k^2)

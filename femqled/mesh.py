@@ -195,6 +195,13 @@ class DeviceMesh:
         self._box = f
         return f
 
+    def region_ids(self) -> np.ndarray:
+        """Per local cell (owned, then ghosts): the region tag (0 where untagged)."""
+        cmap = self.mesh.topology.index_map(self.mesh.topology.dim)
+        ids = np.zeros(cmap.size_local + cmap.num_ghosts, dtype=np.int32)
+        ids[self.cell_tags.indices] = self.cell_tags.values
+        return ids
+
     def ds(self, *names: str, lumped: bool = False):
         """Integration measure over exterior facet sets (anode, top, left, right...)."""
         ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags, metadata=_lumped(lumped))
@@ -246,7 +253,8 @@ def device_mesh(case: dict, comm=MPI.COMM_WORLD, part: str = "all") -> DeviceMes
 # measures of a mesh (collective)
 # --------------------------------------------------------------------------------------------------------------
 
-def _owned_cell_vertices(mesh) -> np.ndarray:
+def owned_cell_vertices(mesh) -> np.ndarray:
+    """(owned cells, 3, 2): the x, y of each owned triangle's vertices (nm)."""
     tdim = mesh.topology.dim
     n = mesh.topology.index_map(tdim).size_local
     dofs = mesh.geometry.dofmap[:n]
@@ -255,7 +263,7 @@ def _owned_cell_vertices(mesh) -> np.ndarray:
 
 def min_angle_deg(dm: DeviceMesh) -> float:
     """Smallest interior angle of any triangle (degrees), over all ranks."""
-    v = _owned_cell_vertices(dm.mesh)
+    v = owned_cell_vertices(dm.mesh)
     angles = []
     for i in range(3):
         a = v[:, (i + 1) % 3] - v[:, i]

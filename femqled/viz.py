@@ -74,16 +74,6 @@ def _gather_grid(dm, cell_values: np.ndarray | None = None, point_values: dict |
     return grid
 
 
-def region_ids(dm) -> np.ndarray:
-    """Per local cell: the region tag (0 where untagged)."""
-    mesh = dm.mesh
-    cmap = mesh.topology.index_map(mesh.topology.dim)
-    ncell = cmap.size_local + cmap.num_ghosts
-    ids = np.zeros(ncell, dtype=np.int32)
-    ids[dm.cell_tags.indices] = dm.cell_tags.values
-    return ids
-
-
 def _window(dm, zoom: str | None):
     """Camera bounds (xmin, xmax, ymin, ymax) for a zoom target."""
     lay = dm.layout
@@ -96,7 +86,7 @@ def _window(dm, zoom: str | None):
 
 def plot_regions(dm, path, zoom: str | None = None, title: str | None = None) -> str | None:
     """Colour each region; the rough interface and trenches show as the boundaries between colours."""
-    grid = _gather_grid(dm, cell_values=region_ids(dm).astype(float))
+    grid = _gather_grid(dm, cell_values=dm.region_ids().astype(float))
     if grid is None:
         return None
     import pyvista as pv
