@@ -405,6 +405,28 @@ def test_elevation_cost_script_reaches_the_asked_rise(tmp_path):
     assert all(float(l.split("|")[1].split()[4].rstrip("%")) == pytest.approx(30, abs=1) for l in rows)
 
 
+def test_acetate_supply_script(tmp_path):
+    """scripts/acetate_supply.py (docs/model.md, "Mobile ions"): ten rows of theta over time, growing; holding the
+    ETL film's acetate still leaves more for the Ag at 40 h (the film takes from the interlayer at first); a bad
+    case file is one line."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEMQLED_MESH_DIR": str(tmp_path / "meshes")}
+    means = {}
+    for still in ([], ["--film-still"]):
+        r = subprocess.run([sys.executable, str(ROOT / "scripts" / "acetate_supply.py"),
+                            str(ROOT / "cases" / "anions.toml"), "--J", "100", *still],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        rows = [l.split() for l in r.stdout.splitlines() if l.startswith("t =")]
+        assert len(rows) == 10, r.stdout
+        mean = {float(row[2]): float(row[6]) for row in rows}
+        assert all(b > a for a, b in zip(list(mean.values()), list(mean.values())[1:5]))
+        means[bool(still)] = mean[40.0]
+    assert means[True] > means[False], means
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "acetate_supply.py"), "missing.toml"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
 @pytest.mark.parametrize("bad", ["QD:foo=1", "Foo:mu_n_cm2Vs=1", "QD:mu_n_cm2Vs=x", "mu=1"])
 def test_elevation_cost_bad_set_is_one_line(tmp_path, bad):
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "elevation_cost.py"), "--set", bad], cwd=tmp_path,
