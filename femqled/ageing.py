@@ -194,7 +194,8 @@ class Ageing:
         row = {"t_h": self.acetate.t, "dt_h": dt, "V": op.V, "J_mA_cm2": op.J,
                "luminance_cd_m2": e.get("luminance_cd_m2", np.nan), "EQE": e.get("EQE", np.nan),
                "eta_X": e.get("eta_X", np.nan), "trion_fraction": e.get("trion_fraction_mean", np.nan),
-               "J_leak_mA_cm2": e.get("J_leak_mA_cm2", np.nan), "n_qd_cm3": e.get("n_qd_mean_cm3", np.nan),
+               "J_leak_mA_cm2": e.get("J_leak_mA_cm2", np.nan), "J_trap_mA_cm2": e.get("J_trap_mA_cm2", np.nan),
+               "n_qd_cm3": e.get("n_qd_mean_cm3", np.nan),
                "PL_yield": e.get("PL_yield", np.nan), "peak_nm": e.get("peak_nm", np.nan),
                "fwhm_nm": e.get("fwhm_nm", np.nan), "photons_X": e.get("photons_X", np.nan),
                "photons_trion": e.get("photons_trion", np.nan), "photons_HTL": e.get("photons_HTL", np.nan),
@@ -208,7 +209,7 @@ class Ageing:
 
     # ---------------------------------------------------------------------------------------------------------
     ROW_KEYS = ("t_h", "dt_h", "V", "J_mA_cm2", "luminance_cd_m2", "EQE", "eta_X", "trion_fraction",
-                "J_leak_mA_cm2", "n_qd_cm3", "PL_yield", "peak_nm", "fwhm_nm", "photons_X", "photons_trion",
+                "J_leak_mA_cm2", "J_trap_mA_cm2", "n_qd_cm3", "PL_yield", "peak_nm", "fwhm_nm", "photons_X", "photons_trion",
                 "photons_HTL", "theta_mean",
                 "theta_max", "acetate_in_Ag", "ions_cm2", "newton_iterations")
 
@@ -221,6 +222,7 @@ class Ageing:
         ck.save(path, self.comm, mesh=np.array(self.device.dm.path.name.split(".")[0]),
                 c=ck.gather(self.acetate.c), u=ck.gather(self.device.u), theta=self.theta,
                 t=np.array(self.acetate.t), dt=np.array(dt_next), bias=np.array(self.device.bias), rows=rows,
+                row_keys=np.array(self.ROW_KEYS),
                 slope=np.array(np.nan if self.device._dlnJ_dV is None else self.device._dlnJ_dV))
 
     def restore(self, path) -> float:
@@ -245,7 +247,11 @@ class Ageing:
         if self.device.ions is not None:
             self.device.ions.freeze()        # the saved state is an operating state: its ions' profile
         self.update_acetate_charge()
-        self.rows = [dict(zip(self.ROW_KEYS, map(float, r))) for r in d["rows"]]
+        if "row_keys" in d:
+            keys = [str(k) for k in d["row_keys"]]
+        else:                        # written before the checkpoint named its columns (and before J_trap)
+            keys = [k for k in self.ROW_KEYS if k != "J_trap_mA_cm2"]
+        self.rows = [{k: np.nan for k in self.ROW_KEYS} | dict(zip(keys, map(float, r))) for r in d["rows"]]
         return float(d["dt"])
 
     def _undo_step(self, saved, step, theta, state, bias) -> None:

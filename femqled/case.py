@@ -238,6 +238,12 @@ def _check_materials(case: dict, lib: dict) -> None:
             raise InputError("emission.qd_layer", f"layer {qd!r} has no QD parameters (qd_density_cm3)")
     for i, t in enumerate(case["trench"]):
         need(f"trench[{i}].material", t["material"], ("metal",))
+    for name, values in case["materials"].items():
+        for key in ("trap_density_cm3", "tau_n_s", "tau_p_s"):
+            v = values.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0):
+                raise InputError(f"materials.{name}.{key}", f"must be a number >= 0 (0: no trap-assisted "
+                                                            f"recombination); got {v!r}")
     host = case["ions"]["layer"]
     if host:
         hosts = names + [case["interlayer"]["name"]]

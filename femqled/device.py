@@ -46,7 +46,7 @@ from femqled.emission import Emission
 from femqled.errors import ComplianceReached, InputError, SolverError
 from femqled.ions import MobileIons
 from femqled.mesh import device_mesh
-from femqled.recombination import recombination
+from femqled.recombination import channels
 from femqled.scaling import Scales
 from femqled.semiconductor import MaterialFields, neutral_potential
 from femqled.snes import NewtonSolver
@@ -141,7 +141,8 @@ class Device:
         v, wn, wp = ufl.TestFunctions(self.V_space)
         n, p = self.densities()
         self.n, self.p = n, p
-        self.R = recombination(self, n, p)
+        self.R_srh, self.R_langevin = channels(self, n, p)
+        self.R = self.R_srh + self.R_langevin
         dx, dxl = dm.dx(), dm.dx(lumped=True)
         lam2 = self.sc.lambda2
         cat_n, cat_p = self.contacts.cathode_fluxes(n, p)   # outward particle fluxes at the cathode

@@ -1,7 +1,8 @@
 """Recombination and emission in the QD layer: the heart of the efficiency elevation (MODEL.md sec. 3).
 
-Exciton formation in the QD film is Langevin-type recombination R (:mod:`femqled.recombination`). Where it
-happens decides what is emitted (He et al. 2023, Fig. 6b): a hole arriving at a neutral or singly charged dot
+Exciton formation in the QD film is Langevin-type recombination R (:mod:`femqled.recombination`); trap-
+assisted (SRH) recombination there, where the QD material gives trap lifetimes tau_n_s, tau_p_s, is a loss that
+emits nothing (J_trap). Where exciton formation happens decides what is emitted (He et al. 2023, Fig. 6b): a hole arriving at a neutral or singly charged dot
 makes a bright exciton X; at a doubly charged dot (QD2- + h) a dim, Auger-quenched trion X-. With m = n / N_QD
 extra electrons per dot, the fraction of recombination events that make trions is
 
@@ -18,7 +19,7 @@ Electrons leak into the hole-transport layer below the QDs by recombining across
 a sink of electrons and holes on that interface (part of the electrical equations), emitting in the HTL
 (blue) with yield eta_HTL. Bulk recombination in the HTL emits with the same yield.
 
-Per state: J_X, J_X-, J_leak (mA cm^-2 of electrons consumed by each channel), eta_X = J_X / J_e (the
+Per state: J_X, J_X-, J_trap, J_leak (mA cm^-2 of electrons consumed by each channel), eta_X = J_X / J_e (the
 paper's exciton-generation efficiency, J_e the electron current injected at the cathode), EQE = photons out
 per electron, the EL spectrum (Gaussians in energy) and the luminance (CIE photopic, Lambertian), and the PL
 proxy: the QD film's photoluminescence yield under weak optical excitation during operation, the volume mean of
@@ -161,14 +162,14 @@ class Emission:
             return
         dev = self.dev
         dm = dev.dm
-        n, p, R = dev.n, dev.p, dev.R
+        n, p, R = dev.n, dev.p, dev.R_langevin
         f = self.trion_fraction(n)
         dxq = dm.dx(self.qd, lumped=True)     # the quadrature of the equations, with their box weights b
         b = dev.box
         self._forms = {
             "R_X": fem.form(R * (1 - f) * b * dxq),
             "R_trion": fem.form(R * f * b * dxq),
-            "R_qd": fem.form(R * b * dxq),
+            "R_trap": fem.form(dev.R_srh * b * dxq),
             "n_qd": fem.form(n * b * dxq),
             "p_qd": fem.form(p * b * dxq),
             "trion_fraction": fem.form(f * b * dxq),
@@ -176,7 +177,7 @@ class Emission:
             "area_qd": fem.form(b * dxq),
         }
         if self.htl:
-            self._forms["R_htl"] = fem.form(R * b * dm.dx(self.htl, lumped=True))
+            self._forms["R_htl"] = fem.form(dev.R * b * dm.dx(self.htl, lumped=True))
         if self.leakage:
             self._forms["R_s"] = fem.form(self.Rs * dm.dS(self.interface))
 
@@ -190,6 +191,7 @@ class Emission:
         W = dev.width()
         to_J = dev.sc.J0_mA_cm2 / W          # scaled rate integral per width -> mA cm^-2 of electrons
         J_X, J_T = val["R_X"] * to_J, val["R_trion"] * to_J
+        J_trap = val["R_trap"] * to_J
         J_leak = val.get("R_s", 0.0) * to_J
         J_htl = val.get("R_htl", 0.0) * to_J
         eta_X = J_X / J_e_mA_cm2 if J_e_mA_cm2 > 0 else 0.0
@@ -201,7 +203,7 @@ class Emission:
         peak, fwhm = peak_and_fwhm(lam, S) if np.max(S) > 0 else (np.nan, np.nan)
         area = val["area_qd"]
         return {"J_e_mA_cm2": J_e_mA_cm2, "J_X_mA_cm2": J_X, "J_trion_mA_cm2": J_T, "J_leak_mA_cm2": J_leak,
-                "J_htl_bulk_mA_cm2": J_htl, "eta_X": eta_X, "EQE": EQE, "luminance_cd_m2": L,
+                "J_trap_mA_cm2": J_trap, "J_htl_bulk_mA_cm2": J_htl, "eta_X": eta_X, "EQE": EQE, "luminance_cd_m2": L,
                 "n_qd_mean_cm3": val["n_qd"] / area * 1e18, "p_qd_mean_cm3": val["p_qd"] / area * 1e18,
                 "trion_fraction_mean": val["trion_fraction"] / area, "peak_nm": peak, "fwhm_nm": fwhm,
                 "PL_yield": val["PL"] / area,

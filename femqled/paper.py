@@ -63,6 +63,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     hours = {J: (h / 50 if quick else h) for J, h in HOURS.items()}
     step = 0.2 if quick else quality.SWEEP_STEP_V[preset]
     V_sweep = np.round(np.arange(0.0, 4.0 + 1e-9, step), 6)
+    jv_step = 0.2 if quick else quality.JV_STEP_V[preset]
+    V_ideality = np.round(np.arange(0.0, 4.0 + 1e-9, jv_step), 6)       # pristine and aged J-V (ideality)
     results, walls, ages = {}, {}, {}
 
     # -- lifetime tests ------------------------------------------------------------------------------------------
@@ -108,7 +110,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         comm.barrier()
         t0 = time.perf_counter()
         ag.device.solve(0.0)
-        jrows, jsum = jv.run(ag.device, V_sweep, d, progress=False, J_min=floor)
+        jrows, jsum = jv.run(ag.device, V_ideality, d, progress=False, J_min=floor)
         floor = jsum["ideality_floor_mA_cm2"]
         walls[f"jv_{label}"] = time.perf_counter() - t0
         t0 = time.perf_counter()

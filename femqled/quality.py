@@ -2,7 +2,8 @@
 
 The calibrated parameters (femqled/data/parameters.toml) were fitted with the default settings: elements of
 0.5 nm at every interface growing by 0.25 nm/nm, ageing steps that change the contact state theta and the
-luminance by at most 5 %, and J-V and C-V every 0.1 V in ``femqled paper``. The QD channels are the coarse
+luminance by at most 5 %, and J-V and C-V every 0.1 V in ``femqled paper`` (the pristine and aged J-V that the
+ideality is read from every 0.05 V: ``JV_STEP_V``). The QD channels are the coarse
 part: the quasi-1D default device at 10 mA cm^-2 gives eta_X = 0.336 / 0.365 / 0.378 / 0.380 / 0.381 with
 interface elements of 0.5 / 0.25 / 0.1 / 0.05 / 0.025 nm (``scripts/mesh_convergence.py``, grading 0.1,
 2026-11-26), so the default is 12 % low and 0.1 nm is within 1 %. The ageing steps matter less: the
@@ -11,7 +12,7 @@ rise of +85.4 / +86.9 / +87.2 / +88.1 % with steps limited to 5 / 2 / 1 / 0.5 % 
 ``Ageing(case).run`` with ``[ageing] max_dL = max_dtheta`` set to each value, ``lifetime.summarize``).
 
 ``fine`` refines every setting to at most: interface elements 0.1 nm, 2 % per ageing step, bias sweeps every
-0.05 V. The grading stays the case's: at 0.1 nm, grading 0.25 and 0.1 give the same eta_X (0.3779) in quasi-1D. The 2D
+0.05 V (0.025 V for the ideality). The grading stays the case's: at 0.1 nm, grading 0.25 and 0.1 give the same eta_X (0.3779) in quasi-1D. The 2D
 default case at 10 mA cm^-2 on 2 ranks (2026-11-26; a scratch script timing ``Device(apply(case, preset))`` and its
 ``operate(10.0)`` under ``mpirun -n 2``): default 35,765 cells, one operating point 21.9 s, eta_X
 0.3434; fine 210,398 cells, 154 s, eta_X 0.3778 (with grading 0.1 as well: 431,786 cells, 505 s, 0.3782). With the
@@ -33,6 +34,11 @@ PRESETS = ("default", "fine")
 FINE_MESH = {"interface_size_nm": 0.1}
 FINE_AGEING = {"max_dtheta": 0.02, "max_dL": 0.02}
 SWEEP_STEP_V = {"default": 0.1, "fine": 0.05}
+# the J-V sweeps that the ideality factor is read from: eta = (q/kT) dV/d ln J is a derivative, and at eta ~ 1.5
+# (90 mV per decade) a 0.1 V step spans more than a decade, too coarse to place the minimum: with trap-assisted
+# recombination in the dots the quasi-1D ratio aged / pristine read on a 0.1 V grid moved 1.12-1.20 with the
+# barrier where a 0.05 V grid gave 1.23 (2026-12-02, docs/model.md "QD layer")
+JV_STEP_V = {"default": 0.05, "fine": 0.025}
 
 
 def apply(case: dict, preset: str) -> dict:
@@ -52,4 +58,4 @@ def describe(case: dict, preset: str) -> str:
     m, a = case["mesh"], case["ageing"]
     return (f"{preset} settings: interface elements {m['interface_size_nm']:g} nm (grading {m['grading']:g}), "
             f"ageing steps <= {100 * a['max_dtheta']:g} % in theta and {100 * a['max_dL']:g} % in luminance, "
-            f"sweeps every {SWEEP_STEP_V[preset]:g} V")
+            f"J-V for the ideality every {JV_STEP_V[preset]:g} V, other sweeps every {SWEEP_STEP_V[preset]:g} V")

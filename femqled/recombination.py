@@ -5,8 +5,10 @@
     R_Langevin = xi (mu_n + mu_p) (n p - ni^2) / (eps_r lambda2)           (q (mu_n + mu_p) / eps, scaled; xi <= 1)
 
 ni^2 = Nc Nv exp(-Eg). Each material switches a channel on by giving tau_n_s and tau_p_s (SRH) or a
-langevin_prefactor xi > 0. The QD emission channels that split R in the emissive layer are in
-:mod:`femqled.emission`.
+langevin_prefactor xi > 0. In the QD film the two channels are different events (:mod:`femqled.emission`):
+Langevin capture forms an exciton (X or X-, which may emit), SRH is trap-assisted recombination through a
+surface trap of a dot, which does not (Wetzelaer et al., PRB 83, 165204 (2011), the paper's ref. 52 for the
+ideality factor: trap-assisted recombination gives eta = 2 where n ~ p, Langevin gives 1).
 """
 
 from __future__ import annotations
@@ -18,11 +20,18 @@ def intrinsic_density2(m):
     return ufl.exp(m.lnNc + m.lnNv - m.Eg)
 
 
-def recombination(device, n, p):
+def channels(device, n, p):
+    """(R_SRH, R_Langevin), scaled rates (UFL)."""
     m = device.mat
     ni2 = intrinsic_density2(m)
     ni = ufl.sqrt(ni2)
     excess = n * p - ni2
     srh = m.srh * excess / (m.taup * (n + ni) + m.taun * (p + ni))
     langevin = m.xi * (m.mun + m.mup) * excess / (m.eps * device.sc.lambda2)
+    return srh, langevin
+
+
+def recombination(device, n, p):
+    """R = R_SRH + R_Langevin (scaled, UFL)."""
+    srh, langevin = channels(device, n, p)
     return srh + langevin

@@ -12,7 +12,7 @@ import numpy as np
 from dolfinx import fem
 
 from femqled.errors import InputError
-from femqled.scaling import Scales
+from femqled.scaling import EPS0, Q, Scales
 
 
 
@@ -30,6 +30,8 @@ def _scaled(mat: dict, sc: Scales, region: str) -> dict[str, float]:
                 "charged": 1.0}
     Nd, Na = float(mat.get("Nd_cm3", 0.0)), float(mat.get("Na_cm3", 0.0))
     taun, taup = float(mat.get("tau_n_s", 0.0)), float(mat.get("tau_p_s", 0.0))
+    if "trap_density_cm3" in mat:
+        taun, taup = trap_lifetimes(mat)
     srh = 1.0 if (taun > 0 and taup > 0) else 0.0
     return {
         "eps": need("eps_r"),
@@ -48,6 +50,23 @@ def _scaled(mat: dict, sc: Scales, region: str) -> dict[str, float]:
         # stand for a zero-thickness interface)
         "charged": 0.0 if mat.get("space_charge") is False else 1.0,
     }
+
+
+def trap_lifetimes(mat: dict) -> tuple[float, float]:
+    """SRH lifetimes (s) of trap-assisted recombination in a disordered film from its trap density N_t:
+
+        tau_n = eps / (q mu_n N_t),     tau_p = eps / (q mu_p N_t)
+
+    the capture coefficients of free carriers by traps being Langevin-type, C_n = q mu_n / eps and
+    C_p = q mu_p / eps (Kuik et al., PRL 107, 256805 (2011); Wetzelaer et al., PRB 83, 165204 (2011)), so that
+    R_SRH = C_n C_p N_t (n p - ni^2) / (C_n n + C_p p). ``trap_density_cm3`` = 0 gives (0, 0): no SRH."""
+    Nt = float(mat["trap_density_cm3"])          # >= 0: checked with the case (femqled.case)
+    if Nt <= 0:
+        return 0.0, 0.0
+    eps = float(mat["eps_r"]) * EPS0                      # F/m
+    Nt_m3 = Nt * 1e6
+    mun, mup = float(mat["mu_n_cm2Vs"]) * 1e-4, float(mat["mu_p_cm2Vs"]) * 1e-4
+    return eps / (Q * mun * Nt_m3), eps / (Q * mup * Nt_m3)
 
 
 class MaterialFields:

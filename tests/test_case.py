@@ -55,6 +55,8 @@ def test_every_shipped_case_is_valid():
      "'elliptic'"),
     (dict(interlayer={"name": "cathode"}), "interlayer.name", "reserved"),
     (dict(temperature_K=-4.0), "temperature_K", "> 0"),
+    (dict(materials={"QD": {"trap_density_cm3": -1e17}}), "materials.QD.trap_density_cm3", ">= 0"),
+    (dict(materials={"QD": {"tau_n_s": "long"}}), "materials.QD.tau_n_s", ">= 0"),
 ])
 def test_bad_input_names_the_field(changes, field, words):
     text = message(raw_case(**changes))

@@ -40,13 +40,54 @@ def test_default_stack_quasi_1d_jv_0_to_6_V():
     for p in points:
         assert abs(p.J - p.J_cathode) <= 1e-6 * abs(p.J) + 1e-6, (p.V, p.J, p.J_cathode)
     rec = points[-1].extra
-    for key in ("eta_X", "EQE", "luminance_cd_m2", "J_X_mA_cm2", "J_trion_mA_cm2", "J_leak_mA_cm2"):
+    for key in ("eta_X", "EQE", "luminance_cd_m2", "J_X_mA_cm2", "J_trion_mA_cm2", "J_leak_mA_cm2",
+                "J_trap_mA_cm2"):
         assert np.isfinite(rec[key]) and rec[key] >= 0, key
     # electron bookkeeping: every injected electron ends in a channel (QD, HTL interface or bulk) or leaves
     # through the anode; in the pristine default most end in the QD layer or the interface
-    channels = rec["J_X_mA_cm2"] + rec["J_trion_mA_cm2"] + rec["J_leak_mA_cm2"] + rec["J_htl_bulk_mA_cm2"]
+    channels = sum(rec[k] for k in CHANNELS)
     assert channels <= rec["J_e_mA_cm2"] * (1 + 1e-6)
     assert channels > 0.9 * rec["J_e_mA_cm2"]
+
+
+CHANNELS = ("J_X_mA_cm2", "J_trion_mA_cm2", "J_trap_mA_cm2", "J_leak_mA_cm2", "J_htl_bulk_mA_cm2")
+
+
+@pytest.mark.mpi
+def test_trap_assisted_recombination_is_dark_and_raises_the_ideality():
+    """Trap-assisted (SRH) recombination in the QD film (materials.QD.trap_density_cm3, Langevin-type capture):
+    a channel of its own that emits nothing; it dominates at low bias, where it gives the diode an ideality
+    towards 2 (Wetzelaer et al. 2011) against ~1 for Langevin recombination alone, and it fades against
+    Langevin recombination (~ n p, against ~ sqrt(n p) where n ~ p) as the current grows."""
+    from femqled.instruments import jv
+    from femqled.semiconductor import trap_lifetimes
+
+    case = load_case("cases/default.toml")
+    case["geometry"]["quasi_1d"] = True
+    V = np.round(np.arange(1.3, 1.80001, 0.025), 6)
+    out = {}
+    for Nt in (0.0, 1e17):
+        case["materials"] = {"QD": {"trap_density_cm3": Nt}}
+        dev = Device(case, MPI.COMM_WORLD)
+        pts = dev.sweep(V)
+        J = np.array([p.J for p in pts])
+        recs = [p.extra for p in pts]
+        out[Nt] = J, recs, jv.min_ideality(V, J, J_min=1e-4)[0]
+    J0, r0, eta0 = out[0.0]
+    J1, r1, eta1 = out[1e17]
+    assert all(r["J_trap_mA_cm2"] == 0.0 for r in r0)
+    trap = np.array([r["J_trap_mA_cm2"] / r["J_e_mA_cm2"] for r in r1])
+    assert trap[0] > 0.5 and trap[-1] < 0.5 * trap[0], trap          # dominant at low bias, fading above
+    for r in r1:                                                      # dark: photons only from X, X-, HTL
+        assert r["photons_X"] == pytest.approx(r0[0]["photons_X"] / r0[0]["J_X_mA_cm2"] * r["J_X_mA_cm2"],
+                                               rel=1e-9)
+        assert sum(r[k] for k in CHANNELS) == pytest.approx(r["J_e_mA_cm2"], rel=0.1)
+    assert J1[0] > 3 * J0[0]                 # an extra recombination path: more current at low bias
+    assert eta1 > eta0 + 0.2, (eta0, eta1)
+    # the lifetimes follow the Langevin-type capture coefficients C = q mu / eps
+    tn, tp = trap_lifetimes({"trap_density_cm3": 1e17, "eps_r": 10.0, "mu_n_cm2Vs": 1e-4, "mu_p_cm2Vs": 1e-5})
+    assert tn == pytest.approx(10 * 8.8541878128e-12 / (1.602176634e-19 * 1e-8 * 1e23), rel=1e-12)
+    assert tp == pytest.approx(10 * tn, rel=1e-12)
 
 
 @pytest.mark.mpi
