@@ -276,7 +276,7 @@ def cmd_plot(args, comm=MPI.COMM_WORLD) -> int:
     paths = viz.state_pictures(dev, ag.acetate, out, f"{label}_{args.V:g}V")
     io.write_manifest(out, case, "plot", comm=comm)
     io.say(f"plot: {len(paths)} pictures of the {label} state at {args.V:g} V in {out}/ "
-           f"(psi, n, p, R_X, R_trion, n near the cathode, acetate near the Ag)", comm=comm)
+           f"(psi, n, p, R_X, R_trion, R_trap, n near the cathode, acetate near the Ag)", comm=comm)
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Densities and rates jump at heterojunctions, so they are written in discontinuous P1 (each triangle with its own
 band parameters); potentials are continuous. Units: psi, phi_n, phi_p in V (phi = -E_F/q, the cathode Fermi level
-is 0); n, p in cm^-3; E in V/nm; J_n, J_p in mA cm^-2; R, R_X, R_trion in cm^-3 s^-1.
+is 0); n, p in cm^-3; E in V/nm; J_n, J_p in mA cm^-2; R, R_X, R_trion, R_trap in cm^-3 s^-1 (R: all recombination; in the QD film
+R_X + R_trion is exciton formation, R_trap the dark trap-assisted part).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dolfinx import fem, io
 class FieldWriter:
     """Evaluates the fields of a :class:`femqled.device.Device` and writes them, once or as a time series."""
 
-    SCALARS = ("psi", "phi_n", "phi_p", "n", "p", "R", "R_X", "R_trion")
+    SCALARS = ("psi", "phi_n", "phi_p", "n", "p", "R", "R_X", "R_trion", "R_trap")
     VECTORS = ("E", "J_n", "J_p")
 
     def __init__(self, dev):
@@ -33,9 +34,11 @@ class FieldWriter:
         exprs = {"psi": u[0] * Vt, "phi_n": u[1] * Vt, "phi_p": u[2] * Vt, "n": n * N0, "p": p * N0,
                  "R": dev.R * R0}
         if dev.emission.active:
-            f = dev.emission.trion_fraction(n) * m.indicator(dev.emission.qd)
-            exprs["R_X"] = dev.R * (1 - f) * m.indicator(dev.emission.qd) * R0
-            exprs["R_trion"] = dev.R * f * R0
+            qd = m.indicator(dev.emission.qd)
+            f = dev.emission.trion_fraction(n) * qd
+            exprs["R_X"] = dev.R_langevin * (1 - f) * qd * R0
+            exprs["R_trion"] = dev.R_langevin * f * R0
+            exprs["R_trap"] = dev.R_srh * qd * R0
         vexprs = {"E": -ufl.grad(u[0]) * Vt, "J_n": -m.mun * n * ufl.grad(u[1]) * J0,
                   "J_p": -m.mup * p * ufl.grad(u[2]) * J0}
         ip = self.D1.element.interpolation_points

@@ -39,9 +39,11 @@ def _mechanism_sentence(case: dict) -> str:
                 "electron excess at the same current (docs/model.md, \"Mobile ions\"; the voltages above say what "
                 "that costs).")
     return ("In this model a degrading cathode raises the exciton-generation efficiency at a constant current "
-            "only once it can no longer keep the ETL supplied, so the elevation costs volts; the SKPM, C–V and "
-            "ideality rows read the same fact at 3 V and in the J–V (docs/model.md, \"What the elevation costs\"; "
-            "scripts/elevation_cost.py).")
+            "only once it can no longer keep the ETL supplied, so the elevation costs volts; the SKPM and C–V "
+            "rows read the same fact at 3 V and near the built-in voltage (docs/model.md, \"What the elevation "
+            "costs\"; scripts/elevation_cost.py). The ideality rises because the aged dots hold fewer electrons at "
+            "every bias and trap-assisted recombination, largest where electrons and holes balance, then sets the "
+            "slope of the exponential regime (docs/model.md, \"QD layer\").")
 
 
 def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, preset: str = "default") -> dict:
@@ -203,7 +205,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     n0, n1 = results["pristine"]["jv"]["min_ideality"], results["aged"]["jv"]["min_ideality"]
     row(f"minimum ideality factor, aged / pristine (one window: J above {floor:.1e} mA cm⁻²)",
         f"{n1 / n0:.2f} ({n0:.2f} → {n1:.2f})",
-        "1.20 (3.45 → 4.14)", "1.20 ± 0.08", abs(n1 / n0 - 1.2) <= 0.08, walls["jv_pristine"] + walls["jv_aged"])
+        "1.20 (3.45 → 4.14)", "1.20 ± 0.08", abs(n1 / n0 - 1.2) <= 0.08, walls["jv_pristine"] + walls["jv_aged"],
+        "QD trap density chosen by a quasi-1D scan against it (parameter file); 2D predicted")
     c0, c1 = results["pristine"]["cv"]["onset_V"], results["aged"]["cv"]["onset_V"]
     row("C–V onset of the capacitance rise, pristine / aged", f"{c0:.2f} / {c1:.2f} V", "1.4 / 1.9 V", "±0.2 V",
         abs(c0 - 1.4) <= 0.2 and abs(c1 - 1.9) <= 0.2, walls["cv_pristine"] + walls["cv_aged"])

@@ -163,14 +163,17 @@ def p1_to_geometry(func) -> np.ndarray:
 
 def state_images(dev, acetate) -> dict[str, tuple]:
     """The pictures of a state, not yet drawn: ``{stem: (DeviceMesh, nodal values, plot options)}`` for psi, n,
-    p, R_X, R_trion (whole stack), n near the cathode and the acetate near the rough interface and trenches."""
+    p, R_X, R_trion, R_trap where the dots have traps (whole stack), n near the cathode and the acetate near the
+    rough interface and trenches."""
     from femqled.fields import FieldWriter
 
     fw = FieldWriter(dev)
     fw.update()
     images = {"psi": (dev.dm, np.array(fw.nodal("psi")), {"name": "psi (V)"})}
-    for name, unit in (("n", "cm^-3"), ("p", "cm^-3"), ("R_X", "cm^-3 s^-1"), ("R_trion", "cm^-3 s^-1")):
-        if name in fw.functions:
+    traps = dev.emission.active and dev.mat.values[dev.emission.qd]["srh"] > 0
+    for name, unit in (("n", "cm^-3"), ("p", "cm^-3"), ("R_X", "cm^-3 s^-1"), ("R_trion", "cm^-3 s^-1"),
+                       ("R_trap", "cm^-3 s^-1")):
+        if name in fw.functions and (name != "R_trap" or traps):
             images[name] = (dev.dm, np.array(fw.nodal(name)), {"name": f"{name} ({unit})", "log": True})
     images["n_cathode"] = (dev.dm, images["n"][1], {"name": "n (cm^-3)", "log": True, "zoom": "cathode"})
     fw.close()

@@ -149,3 +149,29 @@ def test_contact_state_samples_the_depth_window_of_every_bin():
     ac.c.x.array[:] = 1.0 + np.clip(depth, 0.0, None) / d
     rising = ag.ag_inventory_cm2() / unit
     assert np.max(np.abs(rising / 1.5 - 1.0)) < 1e-2, (rising.min(), rising.max())
+
+
+def test_a_checkpoint_names_its_columns_and_an_older_one_still_loads(tmp_path):
+    """The time series in a checkpoint carries its column names (``row_keys``), so a column added later (here
+    J_trap_mA_cm2, 2026-12-02) leaves the others where they were; a checkpoint written before the names were
+    stored loads with the columns of that time and NaN for the new one."""
+    comm = MPI.COMM_SELF
+    case = small_case(geometry={"quasi_1d": True}, ageing={"J_mA_cm2": 10.0, "hours": 2.0, "first_step_h": 1.0})
+    first = Ageing(case, comm)
+    first.run(tmp_path, progress=False)
+    path = tmp_path / "checkpoint.npz"
+    with np.load(path) as z:
+        data = {k: z[k] for k in z.files}
+    assert list(data["row_keys"]) == list(Ageing.ROW_KEYS)
+    again = Ageing(case, comm)
+    again.restore(path)
+    assert again.rows == first.rows
+    old = [k for k in Ageing.ROW_KEYS if k != "J_trap_mA_cm2"]         # the layout before the names were kept
+    data["rows"] = data["rows"][:, [list(Ageing.ROW_KEYS).index(k) for k in old]]
+    del data["row_keys"]
+    np.savez(path, **data)
+    older = Ageing(case, comm)
+    older.restore(path)
+    for a, b in zip(first.rows, older.rows):
+        assert np.isnan(b["J_trap_mA_cm2"]) and a["J_trap_mA_cm2"] >= 0
+        assert all(b[k] == a[k] for k in old)

@@ -351,7 +351,7 @@ def test_plot_command_renders_pristine_and_aged_pictures(case_file, tmp_path, ag
     for state, label in (([], "pristine"), (["--state", str(tmp_path / "aged2d" / "checkpoint.npz")], "aged")):
         r = femqled("plot", str(case_file), "--V", "2", "--out", "pic", *state, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
-        for name in ("psi", "n", "p", "R_X", "R_trion", "n_cathode", "acetate"):
+        for name in ("psi", "n", "p", "R_X", "R_trion", "R_trap", "n_cathode", "acetate"):
             png = tmp_path / "pic" / f"{name}_{label}_2V.png"
             assert image_variance(png) > 0, png
 

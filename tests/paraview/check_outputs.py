@@ -35,7 +35,7 @@ check(cells.get("regions", (0, 0))[0] >= 1, f"region tags {cells.get('regions')}
 fields = ADIOS2VTXReader(FileName=str(root / "age" / "ageing_fields.bp"))
 fields.UpdatePipeline()
 pts = arrays(fields, "point")
-check({"psi", "phi_n", "phi_p", "n", "p", "R", "R_X", "R_trion"} <= set(pts), f"ageing_fields.bp arrays {sorted(pts)}")
+check({"psi", "phi_n", "phi_p", "n", "p", "R", "R_X", "R_trion", "R_trap"} <= set(pts), f"ageing_fields.bp arrays {sorted(pts)}")
 check(list(fields.TimestepValues) == [0.0, 10.0], f"ageing_fields.bp time steps {list(fields.TimestepValues)}")
 check(pts["n"][0] >= 0 and pts["p"][0] >= 0 and pts["n"][1] > 1e15, f"densities n {pts['n']} p {pts['p']}")
 check(-20 < pts["psi"][0] < pts["psi"][1] < 20, f"psi range {pts['psi']} V")
