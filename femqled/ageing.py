@@ -209,9 +209,9 @@ class Ageing:
 
     # ---------------------------------------------------------------------------------------------------------
     ROW_KEYS = ("t_h", "dt_h", "V", "J_mA_cm2", "luminance_cd_m2", "EQE", "eta_X", "trion_fraction",
-                "J_leak_mA_cm2", "J_trap_mA_cm2", "n_qd_cm3", "PL_yield", "peak_nm", "fwhm_nm", "photons_X", "photons_trion",
-                "photons_HTL", "theta_mean",
-                "theta_max", "acetate_in_Ag", "ions_cm2", "newton_iterations")
+                "J_leak_mA_cm2", "J_trap_mA_cm2", "n_qd_cm3", "PL_yield", "peak_nm", "fwhm_nm", "photons_X",
+                "photons_trion", "photons_HTL", "theta_mean", "theta_max", "acetate_in_Ag", "ions_cm2",
+                "newton_iterations")
 
     def save(self, path, dt_next: float) -> None:
         """Checkpoint: acetate, electrical state, theta, time, next step, the slope d ln J/dV that the next

@@ -1,10 +1,11 @@
 """Recombination and emission in the QD layer: the heart of the efficiency elevation (MODEL.md sec. 3).
 
 Exciton formation in the QD film is Langevin-type recombination R (:mod:`femqled.recombination`); trap-
-assisted (SRH) recombination there, where the QD material gives trap lifetimes tau_n_s, tau_p_s, is a loss that
-emits nothing (J_trap). Where exciton formation happens decides what is emitted (He et al. 2023, Fig. 6b): a hole arriving at a neutral or singly charged dot
-makes a bright exciton X; at a doubly charged dot (QD2- + h) a dim, Auger-quenched trion X-. With m = n / N_QD
-extra electrons per dot, the fraction of recombination events that make trions is
+assisted (SRH) recombination there, where the QD material has traps (trap_density_cm3, or tau_n_s and tau_p_s),
+is a loss that emits nothing (J_trap). Where exciton formation happens decides what is emitted (He et al. 2023,
+Fig. 6b): a hole arriving at a neutral or singly charged dot makes a bright exciton X; at a doubly charged dot
+(QD2- + h) a dim, Auger-quenched trion X-. With m = n / N_QD extra electrons per dot, the fraction of
+recombination events that make trions is
 
     poisson:  f = P(k >= 2) / P(k >= 1) = (1 - e^-m - m e^-m) / (1 - e^-m)     (Poisson occupancy of the dots)
     simple:   f = n / (n + N_QD)
@@ -203,7 +204,8 @@ class Emission:
         peak, fwhm = peak_and_fwhm(lam, S) if np.max(S) > 0 else (np.nan, np.nan)
         area = val["area_qd"]
         return {"J_e_mA_cm2": J_e_mA_cm2, "J_X_mA_cm2": J_X, "J_trion_mA_cm2": J_T, "J_leak_mA_cm2": J_leak,
-                "J_trap_mA_cm2": J_trap, "J_htl_bulk_mA_cm2": J_htl, "eta_X": eta_X, "EQE": EQE, "luminance_cd_m2": L,
+                "J_trap_mA_cm2": J_trap, "J_htl_bulk_mA_cm2": J_htl, "eta_X": eta_X, "EQE": EQE,
+                "luminance_cd_m2": L,
                 "n_qd_mean_cm3": val["n_qd"] / area * 1e18, "p_qd_mean_cm3": val["p_qd"] / area * 1e18,
                 "trion_fraction_mean": val["trion_fraction"] / area, "peak_nm": peak, "fwhm_nm": fwhm,
                 "PL_yield": val["PL"] / area,

@@ -2,8 +2,8 @@
 
 Densities and rates jump at heterojunctions, so they are written in discontinuous P1 (each triangle with its own
 band parameters); potentials are continuous. Units: psi, phi_n, phi_p in V (phi = -E_F/q, the cathode Fermi level
-is 0); n, p in cm^-3; E in V/nm; J_n, J_p in mA cm^-2; R, R_X, R_trion, R_trap in cm^-3 s^-1 (R: all recombination; in the QD film
-R_X + R_trion is exciton formation, R_trap the dark trap-assisted part).
+is 0); n, p in cm^-3; E in V/nm; J_n, J_p in mA cm^-2; R, R_X, R_trion, R_trap in cm^-3 s^-1 (R: all
+recombination; in the QD film R_X + R_trion is exciton formation, R_trap the dark trap-assisted part).
 """
 
 from __future__ import annotations
