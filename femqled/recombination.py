@@ -21,7 +21,7 @@ def intrinsic_density2(m):
 
 
 def channels(device, n, p):
-    """(R_SRH, R_Langevin), scaled rates (UFL)."""
+    """(R_SRH, R_Langevin), scaled rates (UFL); R = R_SRH + R_Langevin."""
     m = device.mat
     ni2 = intrinsic_density2(m)
     ni = ufl.sqrt(ni2)
@@ -29,9 +29,3 @@ def channels(device, n, p):
     srh = m.srh * excess / (m.taup * (n + ni) + m.taun * (p + ni))
     langevin = m.xi * (m.mun + m.mup) * excess / (m.eps * device.sc.lambda2)
     return srh, langevin
-
-
-def recombination(device, n, p):
-    """R = R_SRH + R_Langevin (scaled, UFL)."""
-    srh, langevin = channels(device, n, p)
-    return srh + langevin

@@ -29,9 +29,10 @@ def _scaled(mat: dict, sc: Scales, region: str) -> dict[str, float]:
                 "mun": 1e-30, "mup": 1e-30, "C": 0.0, "taun": 1.0, "taup": 1.0, "xi": 0.0, "srh": 0.0,
                 "charged": 1.0}
     Nd, Na = float(mat.get("Nd_cm3", 0.0)), float(mat.get("Na_cm3", 0.0))
-    taun, taup = float(mat.get("tau_n_s", 0.0)), float(mat.get("tau_p_s", 0.0))
-    if "trap_density_cm3" in mat:
+    if "trap_density_cm3" in mat and not ("tau_n_s" in mat or "tau_p_s" in mat):   # given lifetimes win
         taun, taup = trap_lifetimes(mat)
+    else:
+        taun, taup = float(mat.get("tau_n_s", 0.0)), float(mat.get("tau_p_s", 0.0))
     srh = 1.0 if (taun > 0 and taup > 0) else 0.0
     return {
         "eps": need("eps_r"),
@@ -59,7 +60,8 @@ def trap_lifetimes(mat: dict) -> tuple[float, float]:
 
     the capture coefficients of free carriers by traps being Langevin-type, C_n = q mu_n / eps and
     C_p = q mu_p / eps (Kuik et al., PRL 107, 256805 (2011); Wetzelaer et al., PRB 83, 165204 (2011)), so that
-    R_SRH = C_n C_p N_t (n p - ni^2) / (C_n n + C_p p). ``trap_density_cm3`` = 0 gives (0, 0): no SRH."""
+    R_SRH = C_n C_p N_t (n p - ni^2) / (C_n n + C_p p). ``trap_density_cm3`` = 0 gives (0, 0): no SRH. A material
+    that also gives tau_n_s or tau_p_s (e.g. a case overriding the library's trap density) uses those instead."""
     Nt = float(mat["trap_density_cm3"])          # >= 0: checked with the case (femqled.case)
     if Nt <= 0:
         return 0.0, 0.0
