@@ -177,7 +177,8 @@ def cmd_cv(args, comm=MPI.COMM_WORLD) -> int:
     rows, summary = cv.run(dev, _voltages(args.V), out, f_Hz=args.f, progress=not args.quiet)
     io.write_manifest(out, case, "cv", {"summary": summary}, comm=comm)
     io.say(f"cv: {summary['points']} points at {args.f:g} Hz in {summary['wall_s']:.1f} s; onset of the "
-           f"capacitance rise {summary['onset_V']:.2f} V; wrote {out / 'cv.csv'}, cv.json, cv.png", comm=comm)
+           f"capacitance rise {summary['onset_V']:.2f} V ({cv.describe_rise(summary['rise_carriers'])}); "
+           f"wrote {out / 'cv.csv'}, cv.json, cv.png", comm=comm)
     return 0
 
 

@@ -8,7 +8,7 @@
     fig2b_EL_PL_100mA.png         EL and PL intensity at 100 mA cm^-2 (paper: EL +90 %, PL +5 %)
     fig2c_EL_spectra_100mA.png    normalised EL spectra from pristine to the EL maximum (626 -> 623 nm), log inset
     fig2d_jv.png                  J-V and ideality, pristine and aged (paper: min ideality 3.45 -> 4.14)
-    fig2e_cv.png                  C-V, pristine and aged, onsets (paper: 1.4 -> 1.9 V)
+    fig2e_cv.png                  C-V, pristine and aged, onsets (paper: 1.4 -> 1.9 V); the carriers of the rise
     fig3jk_skpm.png               SKPM potential and field at 3 V, pristine and aged
     fig4_peel_off.png             EQE and J-V of pristine, aged, rebuilt ZnO/Ag and rebuilt Ag
     fig5c_sims.png                ToF-SIMS depth profiles, pristine and aged
@@ -132,17 +132,29 @@ def _fig2d(jv_rows, jv_sums, path, T: float = 300.0):
 
 
 def _fig2e(cv_rows, cv_sums, path):
-    with figure(path, 1, (6, 4.2)) as (fig, ax):
+    """C-V pristine and aged with their onsets (left); the in-phase carrier response of the layers that carry
+    the rise (right: which charge the capacitance is, femqled.instruments.cv.charge_response)."""
+    words = {"n": "electrons", "p": "holes"}
+    with figure(path, 2, (11, 4.2)) as (fig, (ax, a2)):
         for (label, rows), c, paper in zip(cv_rows.items(), ("r", "b"), (1.4, 1.9)):
-            ax.plot(_series(rows, "V"), _series(rows, "C_nF_cm2"), c + ".-", label=label)
+            V = _series(rows, "V")
+            ax.plot(V, _series(rows, "C_nF_cm2"), c + ".-", label=label)
             onset = cv_sums[label]["onset_V"]
             if onset == onset:
                 ax.axvline(onset, ls="--", c=c, label=f"{label} onset {onset:.2f} V")
             ax.axvline(paper, ls=":", c=c, label=f"paper {label} {paper} V")
+            shares = cv_sums[label].get("rise_carriers", {})
+            for part, ls in zip(sorted(shares, key=shares.get, reverse=True)[:3], ("-", "--", ":")):
+                a2.plot(V, _series(rows, f"C{part}_nF_cm2"), c, ls=ls,
+                        label=f"{label}: {words[part[0]]} in {part[2:]} ({100 * shares[part]:.0f} % of the rise)")
         ax.set_xlabel("V (V)")
         ax.set_ylabel("C (nF cm$^{-2}$)")
         ax.set_title("C-V at 1 kHz")
         ax.legend(fontsize=7)
+        a2.set_xlabel("V (V)")
+        a2.set_ylabel("in-phase carrier charge per volt (nF cm$^{-2}$)")
+        a2.set_title("which charge rises (paper: electrons in the QDs)")
+        a2.legend(fontsize=7)
 
 
 def write_all(outdir, results: dict, emission=None, comm=None) -> list[str]:

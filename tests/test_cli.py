@@ -210,6 +210,11 @@ def test_cv_command(case_file, tmp_path, aged):
         assert rows[0].startswith("V,C_nF_cm2") and len(rows) == 10
         summary = json.loads((tmp_path / out / "cv.json").read_text())
         assert 0 < summary["onset_V"] < 1.6 and summary["f_Hz"] == 1000.0
+        header = rows[0].split(",")
+        assert {"Cp_HTL_nF_cm2", "Cn_EML_nF_cm2"} <= set(header)            # the carriers, per layer
+        assert summary["rise_carrier"] in summary["rise_carriers"]
+        assert sum(summary["rise_carriers"].values()) == pytest.approx(1.0)
+        assert "capacitance rise" in r.stdout and " in " in r.stdout.split("capacitance rise")[1]
         assert (tmp_path / out / "cv.png").stat().st_size > 0
 
 
@@ -306,6 +311,9 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
     cv0 = json.loads((out / "pristine" / "cv.json").read_text())["onset_V"]
     cv1 = json.loads((out / "aged" / "cv.json").read_text())["onset_V"]
     assert f"{cv0:.2f} / {cv1:.2f} V" in report
+    from femqled.instruments.cv import describe_rise               # ... and which charge forms each rise
+    for d in ("pristine", "aged"):
+        assert describe_rise(json.loads((out / d / "cv.json").read_text())["rise_carriers"]) in report
     n0 = json.loads((out / "pristine" / "jv.json").read_text())["min_ideality"]
     n1 = json.loads((out / "aged" / "jv.json").read_text())["min_ideality"]
     assert f"({n0:.2f} → {n1:.2f})" in report

@@ -6,6 +6,8 @@
 - Low frequency: the AC capacitance equals the quasi-static dQ/dV, with Q the charge that flows in through the
   anode after a small bias step, integrated in the time domain with backward-Euler transient steps (an
   independent discretisation of the same physics).
+- Which charge forms it: at low frequency the in-phase carrier response of each layer equals the derivative of
+  that layer's steady sheet density with the bias (central differences of two steady states).
 """
 
 import numpy as np
@@ -13,7 +15,10 @@ import pytest
 from helpers import capacitor_case, pn_case, small_case
 
 from femqled.device import Device
-from femqled.instruments.cv import SmallSignal, onset_voltage
+from dolfinx import fem
+from mpi4py import MPI
+
+from femqled.instruments.cv import SmallSignal, onset_voltage, rise_carriers
 from femqled.scaling import EPS0, KB, Q
 
 
@@ -75,3 +80,49 @@ def test_onset_criterion():
     plateau = np.where(V < 1.6, 16.0, 14.0)                           # a step down, no rise (frozen-ion device)
     plateau[16] = 16.2
     assert np.isnan(onset_voltage(V, plateau))
+
+
+def _sheets(dev) -> dict[str, float]:
+    """Steady carrier sheet densities (cm^-2) of each layer, lumped as the storage terms."""
+    out = {}
+    for k in dev.dm.layout.stack:
+        for c, d in (("n", dev.n), ("p", dev.p)):
+            form = fem.form(d * dev.charge_weight * dev.dm.dx(k, lumped=True))
+            val = dev.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
+            out[f"{c}_{k}"] = val * dev.sc.N0 * 1e-13 / dev.width()
+    return out
+
+
+@pytest.mark.mpi
+def test_carrier_response_per_layer_is_the_derivative_of_the_steady_charge():
+    """In a QLED stack near its capacitance rise, each layer's in-phase carrier response at 1 Hz equals
+    q d(sheet density)/dV of the steady states; the anode's plate (holes in the HIL) and the accumulating
+    carriers are all there, and the responses do not depend on the number of ranks (mpi)."""
+    dev = Device(small_case(geometry={"quasi_1d": True}))
+    V, h = 1.3, 2e-3
+    dev.solve(V - h)
+    lo = _sheets(dev)
+    dev.solve(V + h)
+    hi = _sheets(dev)
+    dev.solve(V)
+    ss = SmallSignal(dev)
+    C, _ = ss.capacitance(1.0)
+    resp = ss.charge_response()
+    assert set(resp) == set(lo)
+    big = 0
+    for key, r in resp.items():
+        fd = Q * (hi[key] - lo[key]) / (2 * h) * 1e9                      # nF cm^-2
+        assert r == pytest.approx(fd, rel=0.02, abs=1e-3 * C * 1e9), key
+        big += abs(fd) > 0.05 * C * 1e9
+    assert big >= 2                                   # not a test of zeros: at least two layers take part
+
+
+def test_rise_carriers_names_the_part_that_grows_across_the_steepest_rise():
+    V = np.linspace(0, 3, 31)
+    holes = np.where(V < 1.5, 0.0, 30.0 * (V - 1.5))
+    electrons = np.where(V < 1.5, 0.0, 10.0 * (V - 1.5))
+    plate = np.where(V < 1.5, 10.0, 10.0 - 2.0 * (V - 1.5))               # shrinks: not a carrier of the rise
+    C = 10.0 + holes + electrons
+    shares = rise_carriers(V, C, {"p_HTL": holes, "n_EML": electrons, "p_HIL": plate})
+    assert shares == pytest.approx({"p_HTL": 0.75, "n_EML": 0.25})
+    assert rise_carriers(V, 10.0 - V, {"p_HTL": holes}) == {}            # no rise, no carrier

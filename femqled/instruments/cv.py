@@ -18,6 +18,13 @@ unconstrained rows at the anode nodes, as in :meth:`femqled.device.Device.transi
 
 the admittance per area Y = dJ / dV = G + i omega C, so C = Im(Y) / omega.
 
+Which charge forms the capacitance (:meth:`SmallSignal.charge_response`): from the same du, the in-phase
+response of the stored carriers per layer, C_n,k = q Re int_k dn / dV and C_p,k = q Re int_k dp / dV (nF cm^-2,
+dn = n (dpsi - dphi_n), dp = p (dphi_p - dpsi), lumped as the storage terms). The paper reads the rise of its C-V
+as electrons accumulating in the QD film (He et al. 2023, Fig. 2e and its ref. 37); these columns say whether the
+simulated rise is that, or electrons and holes charging a heterojunction together. The carrier of the rise is
+the (carrier, layer) whose response grows most across the steepest rise.
+
 Onset of the capacitance rise (a documented criterion; the paper reads it off by eye): the first bias where C
 exceeds its low-bias baseline (the median of the points at V <= ``baseline_V``) by ``rise`` (10 %), linearly
 interpolated.
@@ -35,6 +42,7 @@ from petsc4py import PETSc
 
 from femqled import compat
 from femqled.instruments.figure import figure
+from femqled.scaling import Q
 from femqled.snes import lu_options
 
 
@@ -59,6 +67,14 @@ class SmallSignal:
         a = dev.contacts.anode_dofs
         self.anode_owned = a[a < nown]
         # Dirichlet dofs (blocked local indices) and the anode's: du there is known
+        # in-phase carrier response per layer: int_k n (dpsi - dphin), int_k p (dphip - dpsi) for a given du
+        self.du = fem.Function(V)
+        dpsi, dphin, dphip = self.du[0], self.du[1], self.du[2]
+        dn, dp = n * (dpsi - dphin), p * (dphip - dpsi)
+        self.layers = list(dev.dm.layout.stack)
+        self.response_forms = {(c, k): fem.form(d * dev.charge_weight * dev.dm.dx(k, lumped=True))
+                               for k in self.layers for c, d in (("n", dn), ("p", dp))}
+        self._last = None
         self.dirichlet = np.unique(np.concatenate([compat.bc_dofs(bc) for bc in self.bcs]))
         self.anode_all = np.concatenate([3 * a, 3 * a + 1, 3 * a + 2])
         opts = PETSc.Options()
@@ -137,14 +153,38 @@ class SmallSignal:
         re = Kc_r - w * Mc_i - w * Kp_i
         im = Kc_i + w * Mc_r + w * Kp_r
         to = sc.J0_mA_cm2 * 1e-3 / dev.width()                       # scaled -> A cm^-2
+        self._last = xr.array.copy()                                  # in-phase du, for charge_response
         for obj in (ksp, A, nest, wM, mwM, b, x, g, Kg, Mg, xr, xi):
             obj.destroy()
         return complex(re * to, im * to)
+
+    def charge_response(self) -> dict[str, float]:
+        """In-phase carrier charge per volt (nF cm^-2, >= 0 when the carrier accumulates) of each layer, from
+        the last :meth:`admittance` solve: ``{"n_EML": .., "p_HTL": .., ...}``."""
+        if self._last is None:
+            raise RuntimeError("charge_response needs an admittance solve first")
+        dev, sc = self.dev, self.dev.sc
+        self.du.x.petsc_vec.array[:] = self._last
+        self.du.x.scatter_forward()
+        to = Q * sc.N0 * 1e-13 / dev.width() * 1e9                  # scaled int dn per area -> nF cm^-2
+        return {f"{c}_{k}": to * dev.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
+                for (c, k), form in self.response_forms.items()}
 
     def capacitance(self, f_Hz: float) -> tuple[float, float]:
         """(C in F cm^-2, G in S cm^-2) at frequency f."""
         Y = self.admittance(f_Hz)
         return Y.imag / (2 * np.pi * f_Hz), Y.real
+
+
+def steepest_rise(V, C) -> int | None:
+    """Index k of the steepest rising interval [V_k, V_k+1] before the largest C (None if C never rises)."""
+    V, C = np.asarray(V, float), np.asarray(C, float)
+    peak = int(np.argmax(C))
+    if peak == 0:
+        return None
+    slopes = np.diff(C[:peak + 1]) / np.diff(V[:peak + 1])
+    k = int(np.argmax(slopes))
+    return k if slopes[k] > 0 else None
 
 
 def onset_voltage(V, C, baseline_V: float = 0.5, least_rise: float = 0.5) -> float:
@@ -158,14 +198,11 @@ def onset_voltage(V, C, baseline_V: float = 0.5, least_rise: float = 0.5) -> flo
     Instruments). NaN if C never rises by ``least_rise`` (50 %) above the baseline: a plateau or a slow drift is
     not a capacitance rise."""
     V, C = np.asarray(V, float), np.asarray(C, float)
+    k = steepest_rise(V, C)
+    if k is None:
+        return float("nan")
     peak = int(np.argmax(C))
-    if peak == 0:
-        return float("nan")
-    slopes = np.diff(C[:peak + 1]) / np.diff(V[:peak + 1])
-    k = int(np.argmax(slopes))
-    s = slopes[k]
-    if not s > 0:
-        return float("nan")
+    s = (C[k + 1] - C[k]) / (V[k + 1] - V[k])
     Vm, Cm = 0.5 * (V[k] + V[k + 1]), 0.5 * (C[k] + C[k + 1])
     low = V <= baseline_V
     if np.count_nonzero(low) >= 2:
@@ -177,8 +214,27 @@ def onset_voltage(V, C, baseline_V: float = 0.5, least_rise: float = 0.5) -> flo
     return float((Cm - s * Vm - b0) / (b1 - s))          # tangent = baseline
 
 
+def rise_carriers(V, C, parts: dict[str, list[float]]) -> dict[str, float]:
+    """Share of each carrier response (``parts``: name -> C_part per point, nF cm^-2) in the growth across the
+    steepest rise of C: (growth of the part) / (sum of the growing parts' growth). Empty if C never rises."""
+    k = steepest_rise(V, C)
+    if k is None:
+        return {}
+    grow = {name: float(vals[k + 1] - vals[k]) for name, vals in parts.items()}
+    total = sum(g for g in grow.values() if g > 0)
+    return {name: g / total for name, g in grow.items() if g > 0} if total > 0 else {}
+
+
+def describe_rise(shares: dict[str, float], most: int = 3, least: float = 0.1) -> str:
+    """The carriers of a rise in words: "holes in HTL 47 %, electrons in EML 46 %" (shares >= ``least``)."""
+    words = {"n": "electrons", "p": "holes"}
+    top = sorted(((v, k) for k, v in shares.items() if v >= least), reverse=True)[:most]
+    return ", ".join(f"{words[k[0]]} in {k[2:]} {100 * v:.0f} %" for v, k in top) or "no rise"
+
+
 def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool = True) -> tuple[list[dict], dict]:
-    """C-V sweep: ``cv.csv`` (V, C, G, J), ``cv.json`` (onset, settings), ``cv.png``."""
+    """C-V sweep: ``cv.csv`` (V, C, G, J and the in-phase carrier response per layer, ``Cn_<layer>_nF_cm2``,
+    ``Cp_<layer>_nF_cm2``), ``cv.json`` (onset, the carriers of the rise, settings), ``cv.png``."""
     from femqled import io
 
     ss = SmallSignal(dev)
@@ -192,14 +248,18 @@ def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool = True) -> tupl
     for V in voltages:
         op = dev.solve(float(V))
         C, G = ss.capacitance(f_Hz)
-        rows.append({"V": float(V), "C_nF_cm2": C * 1e9, "G_S_cm2": G, "J_mA_cm2": op.J})
+        parts = {f"C{k}_nF_cm2": val for k, val in ss.charge_response().items()}
+        rows.append({"V": float(V), "C_nF_cm2": C * 1e9, "G_S_cm2": G, "J_mA_cm2": op.J, **parts})
         if bar:
             bar.update()
     if bar:
         bar.close()
     Vs = [r["V"] for r in rows]
     Cs = [r["C_nF_cm2"] for r in rows]
+    names = [k for k in rows[0] if k.startswith("C") and k != "C_nF_cm2"] if rows else []
+    shares = rise_carriers(Vs, Cs, {k[1:-7]: [r[k] for r in rows] for k in names})
     summary = {"f_Hz": f_Hz, "points": len(rows), "onset_V": onset_voltage(Vs, Cs),
+               "rise_carriers": shares, "rise_carrier": max(shares, key=shares.get) if shares else None,
                "onset_criterion": "tangent at the steepest rise meets the line fitted to C at V <= 0.5 V "
                                   "(a rise of >= 50 %)", "wall_s": time.perf_counter() - t0}
     io.write_csv(outdir / "cv.csv", rows, comm=dev.comm)
@@ -211,9 +271,17 @@ def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool = True) -> tupl
 
 def plot(rows, summary, path) -> None:
     with figure(path, 1, (5.5, 4)) as (fig, ax):
-        ax.plot([r["V"] for r in rows], [r["C_nF_cm2"] for r in rows], "k.-")
+        Vs = [r["V"] for r in rows]
+        ax.plot(Vs, [r["C_nF_cm2"] for r in rows], "k.-", label="C")
+        top = max((r["C_nF_cm2"] for r in rows), default=0.0)
+        words = {"n": "electrons", "p": "holes"}
+        for key in (k for k in (rows[0] if rows else {}) if k.startswith("C") and k != "C_nF_cm2"):
+            vals = [r[key] for r in rows]
+            if max(vals) > 0.05 * top:          # the carriers that take part: in-phase charge per volt
+                carrier, layer = key[1:-7].split("_", 1)
+                ax.plot(Vs, vals, lw=1, ls=":", label=f"{words[carrier]} in {layer}")
         if summary["onset_V"] == summary["onset_V"]:
             ax.axvline(summary["onset_V"], ls="--", c="r", label=f"onset {summary['onset_V']:.2f} V")
-            ax.legend()
+        ax.legend(fontsize=7)
         ax.set_xlabel("V (V)")
         ax.set_ylabel(f"C (nF cm$^{{-2}}$) at {summary['f_Hz']:g} Hz")
