@@ -226,8 +226,10 @@ def cmd_skpm(args, comm=MPI.COMM_WORLD) -> int:
     case, out, dev, _ = _setup(args, comm)
     prof = skpm.run(dev, args.V, out, lines=args.lines)
     io.write_manifest(out, case, "skpm", comm=comm)
+    drops = ", ".join(f"{k} {v:.2f}" for k, v in prof["drops_V"].items())
     io.say(f"skpm: potential and field at {args.V:g} V averaged over {args.lines} lines; largest field "
-           f"{abs(prof['E_MV_cm']).max():.3g} MV/cm; wrote {out / 'skpm.csv'}, skpm.png", comm=comm)
+           f"{abs(prof['E_MV_cm']).max():.3g} MV/cm; across the layers (V): {drops}; wrote {out / 'skpm.csv'}, "
+           f"skpm.json, skpm.png", comm=comm)
     return 0
 
 

@@ -216,9 +216,12 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     pa, pb = results["pristine"]["skpm"], results["aged"]["skpm"]
     y_if = float(np.mean(ag.interface_y))                 # mean height of the ZnO/Ag interface (nm)
     near, change = skpm.compare(pa, pb, y_if)
+    drops = {k: " / ".join(f"{v:.2f}" for v in results[k]["skpm"]["drops_V"].values()) for k in ("pristine", "aged")}
     row("SKPM at 3 V: field within 5 nm of ZnO/Ag, aged / pristine; largest change elsewhere",
         f"×{near:.2f}; {100 * change:.0f} %", "strong field appears at ZnO/Ag; little change elsewhere",
-        "≥ ×2; ≤ 20 %", near >= 2 and change <= 0.2, walls["skpm_pristine"] + walls["skpm_aged"])
+        "≥ ×2; ≤ 20 %", near >= 2 and change <= 0.2, walls["skpm_pristine"] + walls["skpm_aged"],
+        f"predicted; the bias across {' / '.join(results['pristine']['skpm']['drops_V'])}: {drops['pristine']} V "
+        f"(pristine), {drops['aged']} V (aged)")
     s0 = results["pristine"]["sims"]["acetate_penetration_into_Ag_nm"]
     s1 = results["aged"]["sims"]["acetate_penetration_into_Ag_nm"]
     row("ToF-SIMS: acetate depth into Ag at 10 % of its peak, pristine → aged", f"{s0:.2f} → {s1:.2f} nm",

@@ -246,6 +246,8 @@ def test_skpm_and_sims_commands(case_file, tmp_path, aged):
     assert r.returncode == 0, r.stderr
     rows = (tmp_path / "sk" / "skpm.csv").read_text().splitlines()
     assert rows[0] == "y_nm,psi_V,E_MV_cm" and len(rows) > 100
+    drops = json.loads((tmp_path / "sk" / "skpm.json").read_text())["drops_V"]
+    assert list(drops) == ["HIL", "HTL", "EML", "ETL", "IL"] and "across the layers" in r.stdout
     pen = []
     for state, out in (([], "si0"), (["--state", str(aged)], "si1")):
         r = femqled("sims", str(case_file), "--quasi-1d", "--out", out, *state, cwd=tmp_path)

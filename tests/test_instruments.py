@@ -63,6 +63,10 @@ def test_skpm_of_a_capacitor_is_a_straight_line():
     assert np.allclose(E, E.mean(), rtol=1e-6)
     drop = prof["psi_V"][np.argmin(np.abs(prof["y_nm"] - 0))] - prof["psi_V"][np.argmin(np.abs(prof["y_nm"] - d_nm))]
     assert abs(E.mean()) * d_nm / 10 == pytest.approx(abs(drop), rel=1e-6)
+    drops = skpm.layer_drops(prof, dev.dm.layout)                  # where the bias goes: by thickness here
+    assert list(drops) == ["D", "DC"]
+    assert drops["D"] / drops["DC"] == pytest.approx(48.0 / 2.0, rel=1e-6)
+    assert sum(drops.values()) == pytest.approx(prof["psi_V"][0] - prof["psi_V"][-1], rel=1e-9)
 
 
 @pytest.mark.mpi
@@ -80,6 +84,8 @@ def test_skpm_shows_the_interfacial_layer_drop():
     assert np.allclose(E[in_layer], E_s * eps_s / eps_i, rtol=1e-4)
     psi_m = float(dev.contacts.psi_cathode.x.array[0]) * dev.sc.Vt
     assert np.allclose(prof["psi_V"][y > d_s + d_i + 0.1], psi_m, atol=1e-9)
+    drops = skpm.layer_drops(prof, dev.dm.layout)                  # the last layer's drop includes the interlayer's
+    assert drops["DC"] == pytest.approx((2.0 * E_s + d_i * E_s * eps_s / eps_i) / 10, rel=1e-3)
 
 
 def test_skpm_compare_reads_the_interface_and_the_rest():

@@ -7,7 +7,10 @@ equipotential: the profile there is the value at its interface. With an interfac
 cathode (``contacts.interfacial_layer_nm`` > 0, :mod:`femqled.contacts`) the layer is not meshed but takes a
 voltage: the profile then goes linearly from the semiconductor's surface potential to the metal's over the
 layer's thickness d_i beyond the interface, so its field (psi_s - psi_m) / d_i shows where SKPM would see it.
-Outputs: ``skpm.csv`` (y, psi, E) and ``skpm.png``.
+Where the bias goes (:func:`layer_drops`): the potential difference across each layer of the stack along the
+averaged profile, bottom to top at the layers' nominal interfaces (the last layer to the end of the profile, inside
+the metal), in ``skpm.json``; the SKPM row of REPORT.md reads pristine and aged side by side with it.
+Outputs: ``skpm.csv`` (y, psi, E), ``skpm.json`` (bias, the drop per layer) and ``skpm.png``.
 """
 
 from __future__ import annotations
@@ -70,13 +73,28 @@ def compare(pristine: dict, aged: dict, y0: float, within_nm: float = 5.0) -> tu
     return float(near), change
 
 
+def layer_drops(prof: dict, layout) -> dict[str, float]:
+    """Potential drop (V, anode side minus cathode side) across each layer of ``layout.stack`` along the
+    averaged profile: between the nominal bottom and top of each layer; the last layer's top is the end of the
+    profile (in the metal, so a rough interface and an interfacial layer's drop count towards it)."""
+    y, psi = prof["y_nm"], prof["psi_V"]
+    out = {}
+    for i, region in enumerate(layout.stack):
+        lo = layout.y[f"{region}.bottom"]
+        hi = y[-1] if i == len(layout.stack) - 1 else layout.y[f"{region}.top"]
+        out[region] = float(np.interp(lo, y, psi) - np.interp(hi, y, psi))
+    return out
+
+
 def run(dev, V: float, outdir, lines: int = 5) -> dict:
     from femqled import io
 
     dev.solve(V)
     prof = profile(dev, lines)
+    prof["drops_V"] = layer_drops(prof, dev.dm.layout)
     rows = [{"y_nm": a, "psi_V": b, "E_MV_cm": c} for a, b, c in zip(prof["y_nm"], prof["psi_V"], prof["E_MV_cm"])]
     io.write_csv(outdir / "skpm.csv", rows, comm=dev.comm)
+    io.write_json(outdir / "skpm.json", {"V": V, "lines": lines, "drops_V": prof["drops_V"]}, comm=dev.comm)
     if dev.comm.rank == 0:
         plot(prof, V, outdir / "skpm.png")
     return prof
