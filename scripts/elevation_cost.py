@@ -9,7 +9,8 @@ the three readings of issue 7 that are predicted, not fitted (He et al. 2023):
 
 - J at 3 V, and the SKPM reading at 3 V (field within 5 nm of ZnO/Ag, aged / pristine; the largest relative
   change of the field elsewhere; Fig. 3j-k, criteria >= x2 and <= 20 %);
-- the C-V onset at 1 kHz (Fig. 2e: 1.4 -> 1.9 V);
+- the C-V onset at 1 kHz (Fig. 2e: 1.4 -> 1.9 V), and on a second line the carriers of the rise (the paper
+  reads electrons in the dots) and the bias across each layer at 3 V;
 - the minimum ideality over one window, the pristine curve's (Fig. 2d: 3.45 -> 4.14, ratio 1.20).
 
 Without ``--set`` a fixed list of variants runs, each the default with one or two material values changed
@@ -88,12 +89,15 @@ def check(overrides: dict) -> None:
 def readings(dev, ss, floor=None) -> dict:
     """J and SKPM profile at 3 V, C-V onset (0-3 V, 1 kHz), minimum ideality over J > floor (0.4-4 V)."""
     out = {"J3": dev.solve(3.0).J, "profile": skpm.profile(dev)}
+    out["drops"] = skpm.layer_drops(out["profile"], dev.dm.layout)
     Vc = np.round(np.arange(0.0, 3.0 + 1e-9, 0.1), 6)
-    C = []
+    C, parts = [], []
     for V in Vc:
         dev.solve(float(V))
         C.append(ss.capacitance(1e3)[0] * 1e9)
+        parts.append(ss.charge_response())
     out["onset"] = cv.onset_voltage(Vc, C)
+    out["rise"] = cv.describe_rise(cv.rise_carriers(Vc, C, {k: [q[k] for q in parts] for k in parts[0]}))
     Vj = np.round(np.arange(0.4, 4.0 + 1e-9, 0.05), 6)
     J = np.array([dev.solve(float(V)).J for V in Vj])
     out["floor"] = jv.ideality_floor(J) if floor is None else floor
@@ -239,6 +243,9 @@ def main():
         say(f"{name:>20} | {p['V']:5.2f} -> {e['V']:6.2f} {e['knob']:5.3g} {100 * (e['L'] / p['L'] - 1):+6.0f}% | "
             f"{p['J3']:7.1f} -> {e['J3']:7.2f} mA/cm2 | x{near:5.2f}, {100 * change:4.0f} % | "
             f"{p['onset']:.2f} -> {e['onset']:.2f} V | {p['eta']:.2f} -> {e['eta']:.2f} (x{e['eta'] / p['eta']:.2f})")
+        say(f"{'':>20}   C-V rise: {p['rise']} -> {e['rise']}; at 3 V across "
+            f"{' / '.join(p['drops'])}: {' / '.join(f'{v:.2f}' for v in p['drops'].values())} -> "
+            f"{' / '.join(f'{v:.2f}' for v in e['drops'].values())} V")
 
 
 if __name__ == "__main__":

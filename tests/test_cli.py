@@ -399,6 +399,7 @@ def test_elevation_cost_script_reaches_the_asked_rise(tmp_path):
         assert r.returncode == 0, r.stderr
         rows = [l for l in r.stdout.splitlines() if l.count("|") == 5 and "variant" not in l]
         assert len(rows) == 2, r.stdout
+        assert r.stdout.count("C-V rise: ") == 2 and "across HIL / HTL / EML / ETL / IL" in r.stdout
         for line in rows:
             volts = line.split("|")[1].split()
             V0, V1, rise = float(volts[0]), float(volts[2]), float(volts[4].rstrip("%"))
