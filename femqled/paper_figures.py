@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from femqled.instruments import jv, sims, skpm
+from femqled.instruments import cv, jv, sims, skpm
 from femqled.instruments.figure import figure
 from femqled.paper import ELEVATION_H
 
@@ -134,7 +134,6 @@ def _fig2d(jv_rows, jv_sums, path, T: float = 300.0):
 def _fig2e(cv_rows, cv_sums, path):
     """C-V pristine and aged with their onsets (left); the in-phase carrier response of the layers that carry
     the rise (right: which charge the capacitance is, femqled.instruments.cv.charge_response)."""
-    words = {"n": "electrons", "p": "holes"}
     with figure(path, 2, (11, 4.2)) as (fig, (ax, a2)):
         for (label, rows), c, paper in zip(cv_rows.items(), ("r", "b"), (1.4, 1.9)):
             V = _series(rows, "V")
@@ -145,8 +144,8 @@ def _fig2e(cv_rows, cv_sums, path):
             ax.axvline(paper, ls=":", c=c, label=f"paper {label} {paper} V")
             shares = cv_sums[label].get("rise_carriers", {})
             for part, ls in zip(sorted(shares, key=shares.get, reverse=True)[:3], ("-", "--", ":")):
-                a2.plot(V, _series(rows, f"C{part}_nF_cm2"), c, ls=ls,
-                        label=f"{label}: {words[part[0]]} in {part[2:]} ({100 * shares[part]:.0f} % of the rise)")
+                a2.plot(V, _series(rows, cv.column(part)), c, ls=ls,
+                        label=f"{label}: {cv.part_words(part)} ({100 * shares[part]:.0f} % of the rise)")
         ax.set_xlabel("V (V)")
         ax.set_ylabel("C (nF cm$^{-2}$)")
         ax.set_title("C-V at 1 kHz")

@@ -25,9 +25,8 @@ as electrons accumulating in the QD film (He et al. 2023, Fig. 2e and its ref. 3
 simulated rise is that, or electrons and holes charging a heterojunction together. The carrier of the rise is
 the (carrier, layer) whose response grows most across the steepest rise.
 
-Onset of the capacitance rise (a documented criterion; the paper reads it off by eye): the first bias where C
-exceeds its low-bias baseline (the median of the points at V <= ``baseline_V``) by ``rise`` (10 %), linearly
-interpolated.
+Onset of the capacitance rise (a documented criterion; the paper reads it off by eye): where the tangent at the
+steepest rise meets the line fitted to the low-bias baseline (:func:`onset_voltage`).
 """
 
 from __future__ import annotations
@@ -66,15 +65,14 @@ class SmallSignal:
         nown = S.dofmap.index_map.size_local
         a = dev.contacts.anode_dofs
         self.anode_owned = a[a < nown]
-        # Dirichlet dofs (blocked local indices) and the anode's: du there is known
         # in-phase carrier response per layer: int_k n (dpsi - dphin), int_k p (dphip - dpsi) for a given du
         self.du = fem.Function(V)
         dpsi, dphin, dphip = self.du[0], self.du[1], self.du[2]
         dn, dp = n * (dpsi - dphin), p * (dphip - dpsi)
-        self.layers = list(dev.dm.layout.stack)
-        self.response_forms = {(c, k): fem.form(d * dev.charge_weight * dev.dm.dx(k, lumped=True))
-                               for k in self.layers for c, d in (("n", dn), ("p", dp))}
+        self.response_forms = {f"{c}_{k}": fem.form(d * dev.charge_weight * dev.dm.dx(k, lumped=True))
+                               for k in dev.dm.layout.stack for c, d in (("n", dn), ("p", dp))}
         self._last = None
+        # Dirichlet dofs (blocked local indices) and the anode's: du there is known
         self.dirichlet = np.unique(np.concatenate([compat.bc_dofs(bc) for bc in self.bcs]))
         self.anode_all = np.concatenate([3 * a, 3 * a + 1, 3 * a + 2])
         opts = PETSc.Options()
@@ -167,8 +165,8 @@ class SmallSignal:
         self.du.x.petsc_vec.array[:] = self._last
         self.du.x.scatter_forward()
         to = Q * sc.N0 * 1e-13 / dev.width() * 1e9                  # scaled int dn per area -> nF cm^-2
-        return {f"{c}_{k}": to * dev.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
-                for (c, k), form in self.response_forms.items()}
+        return {part: to * dev.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
+                for part, form in self.response_forms.items()}
 
     def capacitance(self, f_Hz: float) -> tuple[float, float]:
         """(C in F cm^-2, G in S cm^-2) at frequency f."""
@@ -225,11 +223,28 @@ def rise_carriers(V, C, parts: dict[str, list[float]]) -> dict[str, float]:
     return {name: g / total for name, g in grow.items() if g > 0} if total > 0 else {}
 
 
+def column(part: str) -> str:
+    """The cv.csv column of a carrier response: "n_EML" -> "Cn_EML_nF_cm2"."""
+    return f"C{part}_nF_cm2"
+
+
+def parts_of(rows: list[dict]) -> list[str]:
+    """The carrier responses ("n_EML", "p_HTL", ...) that the rows of :func:`run` hold."""
+    return [k[1:-len("_nF_cm2")] for k in (rows[0] if rows else {}) if k.startswith("C") and k != "C_nF_cm2"]
+
+
+CARRIERS = {"n": "electrons", "p": "holes"}
+
+
+def part_words(part: str) -> str:
+    """The carrier response in words: "n_EML" -> "electrons in EML"."""
+    return f"{CARRIERS[part[0]]} in {part[2:]}"
+
+
 def describe_rise(shares: dict[str, float], most: int = 3, least: float = 0.1) -> str:
     """The carriers of a rise in words: "holes in HTL 47 %, electrons in EML 46 %" (shares >= ``least``)."""
-    words = {"n": "electrons", "p": "holes"}
     top = sorted(((v, k) for k, v in shares.items() if v >= least), reverse=True)[:most]
-    return ", ".join(f"{words[k[0]]} in {k[2:]} {100 * v:.0f} %" for v, k in top) or "no rise"
+    return ", ".join(f"{part_words(k)} {100 * v:.0f} %" for v, k in top) or "no rise"
 
 
 def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool = True) -> tuple[list[dict], dict]:
@@ -248,7 +263,7 @@ def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool = True) -> tupl
     for V in voltages:
         op = dev.solve(float(V))
         C, G = ss.capacitance(f_Hz)
-        parts = {f"C{k}_nF_cm2": val for k, val in ss.charge_response().items()}
+        parts = {column(k): val for k, val in ss.charge_response().items()}
         rows.append({"V": float(V), "C_nF_cm2": C * 1e9, "G_S_cm2": G, "J_mA_cm2": op.J, **parts})
         if bar:
             bar.update()
@@ -256,8 +271,7 @@ def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool = True) -> tupl
         bar.close()
     Vs = [r["V"] for r in rows]
     Cs = [r["C_nF_cm2"] for r in rows]
-    names = [k for k in rows[0] if k.startswith("C") and k != "C_nF_cm2"] if rows else []
-    shares = rise_carriers(Vs, Cs, {k[1:-7]: [r[k] for r in rows] for k in names})
+    shares = rise_carriers(Vs, Cs, {k: [r[column(k)] for r in rows] for k in parts_of(rows)})
     summary = {"f_Hz": f_Hz, "points": len(rows), "onset_V": onset_voltage(Vs, Cs),
                "rise_carriers": shares, "rise_carrier": max(shares, key=shares.get) if shares else None,
                "onset_criterion": "tangent at the steepest rise meets the line fitted to C at V <= 0.5 V "
@@ -274,12 +288,10 @@ def plot(rows, summary, path) -> None:
         Vs = [r["V"] for r in rows]
         ax.plot(Vs, [r["C_nF_cm2"] for r in rows], "k.-", label="C")
         top = max((r["C_nF_cm2"] for r in rows), default=0.0)
-        words = {"n": "electrons", "p": "holes"}
-        for key in (k for k in (rows[0] if rows else {}) if k.startswith("C") and k != "C_nF_cm2"):
-            vals = [r[key] for r in rows]
+        for part in parts_of(rows):
+            vals = [r[column(part)] for r in rows]
             if max(vals) > 0.05 * top:          # the carriers that take part: in-phase charge per volt
-                carrier, layer = key[1:-7].split("_", 1)
-                ax.plot(Vs, vals, lw=1, ls=":", label=f"{words[carrier]} in {layer}")
+                ax.plot(Vs, vals, lw=1, ls=":", label=part_words(part))
         if summary["onset_V"] == summary["onset_V"]:
             ax.axvline(summary["onset_V"], ls="--", c="r", label=f"onset {summary['onset_V']:.2f} V")
         ax.legend(fontsize=7)
