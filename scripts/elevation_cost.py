@@ -21,6 +21,9 @@ that the cost can be compared across the plausible range (docs/model.md, "What t
 ``--charge-near QD`` (or ``Ag``) turns up, instead of the barrier, a fixed negative charge in the 2 nm of the ETL
 next to the QD film (or the Ag): what a slow interior variable, e.g. a small part of the acetate drifting away
 from the Ag under forward bias, would do.
+``--interfacial D0`` degrades the contact by its kinetics instead of its energetics: a Bardeen interfacial layer of
+D0 nm (``contacts.interfacial_layer_nm``; its capacitance takes part of the voltage, electrons tunnel through it)
+grows in steps of 0.25 nm, the barrier as pristine (the acetate-rich Ag of a trench as a thicker tunnel layer).
 ``--ions N`` turns up the contact state theta as the ageing does with ``[ions]``: the barrier by
 ``--barrier-rise`` x theta (default the parameter file's) and mobile anions in the ETL, N x theta per cm^2, in
 equilibrium while operating and frozen while measured (femqled/ions.py); ``--ions-layer EML`` puts them in the
@@ -60,11 +63,14 @@ VARIANTS = [
 ]
 
 
-def device(overrides: dict, comm, ions: str = "") -> Device:
+def device(overrides: dict, comm, ions: str = "", interfacial_nm: float = 0.0) -> Device:
     """The quasi-1D default case with ``{"MATERIAL:KEY" or "model:KEY": value}``, validated as a case file is
-    (``ions``: the layer that holds mobile ions, none yet; "" for none)."""
+    (``ions``: the layer that holds mobile ions, none yet; "" for none; ``interfacial_nm``: a Bardeen interfacial
+    layer at the cathode, nm, 0 for none)."""
     data = read_toml(ROOT / "cases" / "default.toml", "case", "case file")
     data.setdefault("geometry", {})["quasi_1d"] = True
+    if interfacial_nm:
+        data.setdefault("contacts", {})["interfacial_layer_nm"] = interfacial_nm
     if ions:
         data["ions"] = {"layer": ions}
     for key, value in overrides.items():
@@ -88,7 +94,12 @@ def check(overrides: dict) -> None:
 
 def readings(dev, ss, floor=None) -> dict:
     """J and SKPM profile at 3 V, C-V onset (0-3 V, 1 kHz), minimum ideality over J > floor (0.4-4 V)."""
-    out = {"J3": dev.solve(3.0).J, "profile": skpm.profile(dev)}
+    try:
+        J3 = dev.solve(3.0).J
+    except SolverError:          # the path down from the operating point through a changed contact: from 0 V
+        dev.reset()
+        J3 = dev.solve(3.0).J
+    out = {"J3": J3, "profile": skpm.profile(dev)}
     out["drops"] = skpm.layer_drops(out["profile"], dev.dm.layout)
     Vc = np.round(np.arange(0.0, 3.0 + 1e-9, 0.1), 6)
     C, parts = [], []
@@ -188,6 +199,9 @@ def main():
     ap.add_argument("--charge-near", choices=("QD", "Ag"),
                     help="instead of the barrier, a fixed negative charge (1e12 cm^-2 steps) in the 2 nm of the "
                          "ETL next to the QD film or the Ag: a slow interior variable")
+    ap.add_argument("--interfacial", type=float, metavar="D0_NM",
+                    help="instead of the barrier, a Bardeen interfacial layer at the cathode, D0_NM thick pristine, "
+                         "grown in 0.25 nm steps (tunnelling and the layer's capacitance; barrier as pristine)")
     ap.add_argument("--ions", type=float, metavar="N_CM2",
                     help="the contact state theta as the knob: the barrier rise x theta and N_CM2 x theta mobile "
                          "anions in the layer of --ions-layer (femqled/ions.py)")
@@ -196,8 +210,10 @@ def main():
     ap.add_argument("--ions-layer", choices=("ETL", "EML"), default="ETL",
                     help="with --ions: the layer the anions live in (default ETL; EML: the QD film)")
     args = ap.parse_args()
-    if args.charge_near and args.ions is not None:
-        ap.error("--charge-near and --ions are two different knobs: give one")
+    if sum((bool(args.charge_near), args.ions is not None, args.interfacial is not None)) > 1:
+        ap.error("--charge-near, --ions and --interfacial are different knobs: give one")
+    if args.interfacial is not None and not args.interfacial > 0:
+        ap.error(f"--interfacial: the pristine layer must be thicker than 0 nm, got {args.interfacial:g}")
     if args.ions is not None and not (args.ions >= 0 and args.barrier_rise >= 0):
         ap.error("--ions and --barrier-rise must be >= 0")
     comm = MPI.COMM_WORLD
@@ -221,17 +237,22 @@ def main():
     what = (f"negative charge in the ETL next to the {args.charge_near} (1e12 cm^-2)" if args.charge_near
             else f"contact state theta: barrier +{args.barrier_rise:g} eV and {args.ions:g} mobile anions per cm2 "
                  f"in the {args.ions_layer} at theta = 1" if args.ions is not None
-            else "cathode barrier rise (eV)")
+            else f"interfacial layer at the cathode (nm, {args.interfacial:g} nm pristine)"
+            if args.interfacial is not None else "cathode barrier rise (eV)")
     say(f"cost of a {100 * args.rise:+.0f} % luminance rise at {args.J:g} mA/cm2 (quasi-1D; {what} raised "
         f"until then, at most {args.V_max:g} V)")
     say(f"{'variant':>20} | {'V0':>5} -> {'V':>6} {'knob':>5} {'L rise':>7} | J(3 V) pristine -> aged | "
         f"SKPM ZnO/Ag, elsewhere | C-V onset | min ideality")
     for name, over in variants:
         try:
-            dev = device(over, comm, ions=args.ions_layer if args.ions is not None else "")
+            dev = device(over, comm, ions=args.ions_layer if args.ions is not None else "",
+                         interfacial_nm=args.interfacial or 0.0)
         except InputError as err:                         # a bad --set: one line naming the field
             ap.error(str(err))
         knob = {"knob": charge_near(dev, args.charge_near), "step": 1.0, "most": 100.0} if args.charge_near else {}
+        if args.interfacial is not None:
+            knob = {"knob": lambda d, c=dev.contacts: c.set_interfacial_layer(args.interfacial + d),
+                    "step": 0.25, "most": 5.0}
         if args.ions is not None:
             knob = {"knob": contact_state(dev, args.barrier_rise, args.ions), "step": 0.05, "most": 1.0}
         try:

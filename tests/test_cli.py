@@ -391,8 +391,8 @@ def test_elevation_cost_script_reaches_the_asked_rise(tmp_path):
     """scripts/elevation_cost.py (docs/model.md, "What the elevation costs"): the bisection lands on the asked
     luminance rise, and reaching it costs voltage, for the default and a --set variant."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FEMQLED_MESH_DIR": str(tmp_path / "meshes")}
-    # the barrier, a fixed charge next to the dots, the contact state with mobile ions
-    for knob in ([], ["--charge-near", "QD"], ["--ions", "1e13", "--barrier-rise", "0.1"]):
+    # the barrier, a fixed charge next to the dots, the contact state with mobile ions, a growing tunnel layer
+    for knob in ([], ["--charge-near", "QD"], ["--ions", "1e13", "--barrier-rise", "0.1"], ["--interfacial", "0.5"]):
         r = subprocess.run([sys.executable, str(ROOT / "scripts" / "elevation_cost.py"), "--rise", "0.3",
                             "--set", "ZnO-NP:mu_n_cm2Vs=0.1", *knob], cwd=tmp_path, env=env, capture_output=True,
                            text=True, timeout=600)
@@ -444,3 +444,11 @@ def test_elevation_cost_bad_set_is_one_line(tmp_path, bad):
                        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("elevation_cost.py: error: --set")
+
+
+@pytest.mark.parametrize("bad", [["--interfacial", "0"], ["--interfacial", "1", "--charge-near", "QD"]])
+def test_elevation_cost_bad_knob_is_one_line(tmp_path, bad):
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "elevation_cost.py"), *bad], cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("elevation_cost.py: error: --")
