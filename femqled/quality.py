@@ -12,7 +12,8 @@ rise of +85.4 / +86.9 / +87.2 / +88.1 % with steps limited to 5 / 2 / 1 / 0.5 % 
 ``Ageing(case).run`` with ``[ageing] max_dL = max_dtheta`` set to each value, ``lifetime.summarize``).
 
 ``fine`` refines every setting to at most: interface elements 0.1 nm, 2 % per ageing step, bias sweeps every
-0.05 V (0.025 V for the ideality). The grading stays the case's: at 0.1 nm, grading 0.25 and 0.1 give the same eta_X (0.3779) in quasi-1D. The 2D
+0.05 V (0.025 V for the ideality). The grading stays the case's: at 0.1 nm, grading 0.25 and 0.1 give the same
+eta_X (0.3779) in quasi-1D. The 2D
 default case at 10 mA cm^-2 on 2 ranks (2026-11-26; a scratch script timing ``Device(apply(case, preset))`` and its
 ``operate(10.0)`` under ``mpirun -n 2``): default 35,765 cells, one operating point 21.9 s, eta_X
 0.3434; fine 210,398 cells, 154 s, eta_X 0.3778 (with grading 0.1 as well: 431,786 cells, 505 s, 0.3782). With the

@@ -108,7 +108,8 @@ def readings(dev, ss, floor=None) -> dict:
         C.append(ss.capacitance(1e3)[0] * 1e9)
         parts.append(ss.charge_response())
     out["onset"] = cv.onset_voltage(Vc, C)
-    out["rise"] = cv.describe_rise(cv.rise_carriers(Vc, C, {k: [q[k] for q in parts] for k in parts[0]}))
+    out["rise_shares"] = cv.rise_carriers(Vc, C, {k: [q[k] for q in parts] for k in parts[0]})
+    out["rise"] = cv.describe_rise(out["rise_shares"])
     Vj = np.round(np.arange(0.4, 4.0 + 1e-9, 0.05), 6)
     J = np.array([dev.solve(float(V)).J for V in Vj])
     out["floor"] = jv.ideality_floor(J) if floor is None else floor
@@ -148,6 +149,21 @@ def contact_state(dev, barrier_rise_eV: float, ions_cm2: float):
         c.set_barrier(c.barrier0_eV + barrier_rise_eV * theta)
         dev.ions.set_inventory(ions_cm2 * theta)
     return setter
+
+
+def knob(dev, near: str | None = None, ions: float | None = None, barrier_rise: float = 0.0,
+         interfacial: float | None = None) -> dict:
+    """The keyword arguments of :func:`cost` that turn up one hypothesis on ``dev``: a fixed charge next to
+    ``near``, the contact state with ``ions`` anions per cm^2 (and ``barrier_rise``), a tunnel layer grown from
+    ``interfacial`` nm; none of them: the cathode barrier."""
+    if near:
+        return {"knob": charge_near(dev, near), "step": 1.0, "most": 100.0}
+    if interfacial is not None:
+        return {"knob": lambda d, c=dev.contacts: c.set_interfacial_layer(interfacial + d), "step": 0.25,
+                "most": 5.0}
+    if ions is not None:
+        return {"knob": contact_state(dev, barrier_rise, ions), "step": 0.05, "most": 1.0}
+    return {}
 
 
 def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=None,
@@ -249,14 +265,10 @@ def main():
                          interfacial_nm=args.interfacial or 0.0)
         except InputError as err:                         # a bad --set: one line naming the field
             ap.error(str(err))
-        knob = {"knob": charge_near(dev, args.charge_near), "step": 1.0, "most": 100.0} if args.charge_near else {}
-        if args.interfacial is not None:
-            knob = {"knob": lambda d, c=dev.contacts: c.set_interfacial_layer(args.interfacial + d),
-                    "step": 0.25, "most": 5.0}
-        if args.ions is not None:
-            knob = {"knob": contact_state(dev, args.barrier_rise, args.ions), "step": 0.05, "most": 1.0}
+        turn = knob(dev, near=args.charge_near, ions=args.ions, barrier_rise=args.barrier_rise,
+                    interfacial=args.interfacial)
         try:
-            p, e = cost(dev, args.J, args.rise, args.V_max, **knob)
+            p, e = cost(dev, args.J, args.rise, args.V_max, **turn)
         except SolverError as err:                       # one line, and on to the next variant
             say(f"{name:>20} | failed: {err}")
             continue

@@ -452,3 +452,35 @@ def test_elevation_cost_bad_knob_is_one_line(tmp_path, bad):
                        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("elevation_cost.py: error: --")
+
+
+def test_hypotheses_scorecard(tmp_path):
+    """scripts/hypotheses.py: each hypothesis reaches the asked rise and is judged by femqled/acceptance.py; the
+    physics the docs rest on: the barrier moves the C-V onset down, a charge next to the dots moves it up
+    (docs/model.md, "What the elevation costs"); a bad name is one line."""
+    import json
+
+    from femqled import acceptance
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEMQLED_MESH_DIR": str(tmp_path / "meshes")}
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "hypotheses.py"), "--only", "barrier,charge-dots",
+                        "--rise", "0.5", "--out", str(tmp_path / "h")], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    data = json.loads((tmp_path / "h" / "hypotheses.json").read_text())
+    rows = {row["hypothesis"]: row for row in data["hypotheses"]}
+    assert set(rows) == {"barrier", "charge-dots"}
+    assert (tmp_path / "h" / "hypotheses.csv").read_text().count("\n") == 3
+    for row in rows.values():
+        assert row["luminance_rise"] == pytest.approx(0.5, abs=0.01) and row["voltage_rises"]
+        assert row["skpm_pass"] == acceptance.skpm_passes(row["skpm_near"], row["skpm_elsewhere"])
+        assert row["cv_pass"] == acceptance.cv_passes(row["cv_pristine_V"], row["cv_aged_V"])
+        assert row["ideality_pass"] == acceptance.ideality_passes(row["ideality_pristine"], row["ideality_aged"])
+        assert row["rows_passed"] == row["skpm_pass"] + row["cv_pass"] + row["ideality_pass"]
+        assert row["cv_pristine_V"] == pytest.approx(rows["barrier"]["cv_pristine_V"], abs=1e-6)
+    assert rows["barrier"]["cv_aged_V"] < rows["barrier"]["cv_pristine_V"] - 0.05
+    assert rows["charge-dots"]["cv_aged_V"] > rows["charge-dots"]["cv_pristine_V"] + 0.2
+    assert "barrier" in r.stdout and "C-V rise: " in r.stdout
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "hypotheses.py"), "--only", "barrier,nonsense"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("hypotheses.py: error: --only")

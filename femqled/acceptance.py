@@ -1,0 +1,40 @@
+"""The paper's readings of a device before and after the elevation, with issue 7's tolerances (He et al. 2023).
+
+One place for the numbers and the tests that both ``femqled paper`` (REPORT.md) and ``scripts/hypotheses.py``
+(each candidate mechanism, quasi-1D) apply to the three readings the study predicts rather than fits:
+
+- minimum ideality factor, aged / pristine: 3.45 -> 4.14 (Fig. 2d), a ratio of 1.20 +- 0.08;
+- C-V onset of the capacitance rise at 1 kHz: 1.4 -> 1.9 V (Fig. 2e), each +- 0.2 V;
+- SKPM at 3 V (Fig. 3j-k): the field within 5 nm of ZnO/Ag at least x2; elsewhere a change of at most 20 %.
+"""
+
+from __future__ import annotations
+
+import math
+
+IDEALITY_PAPER = (3.45, 4.14)
+IDEALITY_RATIO, IDEALITY_RATIO_TOL = 1.20, 0.08
+CV_ONSET_V = (1.4, 1.9)                  # pristine, aged
+CV_ONSET_TOL_V = 0.2
+SKPM_NEAR_MIN = 2.0                      # aged / pristine field within 5 nm of ZnO/Ag
+SKPM_ELSEWHERE_MAX = 0.2                 # largest relative change of the field elsewhere
+
+
+def _finite(*x: float) -> bool:
+    return all(v is not None and math.isfinite(v) for v in x)
+
+
+def ideality_passes(pristine: float, aged: float) -> bool:
+    """Minimum ideality factors: aged / pristine = 1.20 +- 0.08."""
+    return _finite(pristine, aged) and pristine > 0 and abs(aged / pristine - IDEALITY_RATIO) <= IDEALITY_RATIO_TOL
+
+
+def cv_passes(pristine_V: float, aged_V: float) -> bool:
+    """C-V onsets (V): 1.4 and 1.9 V, each within 0.2 V (NaN, no rise, fails)."""
+    return _finite(pristine_V, aged_V) and all(abs(v - ref) <= CV_ONSET_TOL_V
+                                               for v, ref in zip((pristine_V, aged_V), CV_ONSET_V))
+
+
+def skpm_passes(near: float, elsewhere: float) -> bool:
+    """SKPM at 3 V (:func:`femqled.instruments.skpm.compare`): near >= x2 and elsewhere <= 20 %."""
+    return _finite(near, elsewhere) and near >= SKPM_NEAR_MIN and elsewhere <= SKPM_ELSEWHERE_MAX

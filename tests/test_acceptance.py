@@ -1,0 +1,26 @@
+"""femqled/acceptance.py: the tolerances of issue 7 for the predicted rows, at and across their edges."""
+
+import math
+
+import pytest
+
+from femqled import acceptance as a
+
+
+def test_ideality_ratio_window():
+    assert a.ideality_passes(1.0, 1.20) and a.ideality_passes(3.45, 4.14)
+    assert a.ideality_passes(1.0, 1.279) and a.ideality_passes(1.0, 1.121)
+    assert not a.ideality_passes(1.0, 1.281) and not a.ideality_passes(1.0, 1.119)
+    assert not a.ideality_passes(1.0, math.nan) and not a.ideality_passes(0.0, 1.2)
+
+
+@pytest.mark.parametrize("c0, c1, ok", [(1.4, 1.9, True), (1.21, 2.09, True), (1.19, 1.9, False),
+                                        (1.4, 2.11, False), (1.46, 1.31, False), (1.46, math.nan, False)])
+def test_cv_onsets(c0, c1, ok):
+    assert a.cv_passes(c0, c1) is ok
+
+
+@pytest.mark.parametrize("near, change, ok", [(2.0, 0.2, True), (5.96, 0.1, True), (1.99, 0.1, False),
+                                              (4.0, 0.21, False), (math.nan, 0.1, False), (3.0, math.nan, False)])
+def test_skpm(near, change, ok):
+    assert a.skpm_passes(near, change) is ok
