@@ -92,6 +92,22 @@ def check(overrides: dict) -> None:
             raise InputError(f"--set {key}", f"{table} has no value {name!r}; it has: {', '.join(sorted(known))}")
 
 
+def parse_sets(items: list[str]) -> dict:
+    """``["QD:mu_n_cm2Vs=1e-3", "model:KEY=VALUE"]`` -> ``{"QD:mu_n_cm2Vs": 1e-3, ...}``, each checked against
+    the parameter file (InputError naming the item otherwise)."""
+    over = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            over[key] = float(value)
+        except ValueError:
+            over[key] = None
+        if over[key] is None or ":" not in key:
+            raise InputError(f"--set {item!r}", "expected MATERIAL:KEY=NUMBER or model:KEY=NUMBER")
+    check(over)
+    return over
+
+
 def readings(dev, ss, floor=None) -> dict:
     """J and SKPM profile at 3 V, C-V onset (0-3 V, 1 kHz), minimum ideality over J > floor (0.4-4 V)."""
     try:
@@ -236,17 +252,8 @@ def main():
     say = print if comm.rank == 0 else (lambda *a, **k: None)
     variants = VARIANTS
     if args.set:
-        over = {}
-        for item in args.set:
-            key, _, value = item.partition("=")
-            try:
-                over[key] = float(value)
-            except ValueError:
-                ap.error(f"--set {item!r}: expected MATERIAL:KEY=NUMBER or model:KEY=NUMBER")
-            if ":" not in key:
-                ap.error(f"--set {item!r}: expected MATERIAL:KEY=NUMBER or model:KEY=NUMBER")
         try:
-            check(over)
+            over = parse_sets(args.set)
         except InputError as err:
             ap.error(str(err))
         variants = [VARIANTS[0], (" ".join(args.set), over)]

@@ -1,6 +1,7 @@
 """Which mechanism of the elevation reads the way the paper's instruments did: a scorecard of the hypotheses.
 
     scripts/femqled-env python3 scripts/hypotheses.py [--rise 0.9] [--J 10] [--only NAME,...] [--out DIR]
+                                                      [--set MATERIAL:KEY=VALUE ...]
 
 Each hypothesis is one knob on the default case in quasi-1D (``scripts/elevation_cost.py``), turned up under
 constant-current operation until the luminance at J is (1 + rise) x its pristine value. The device is then read
@@ -24,7 +25,8 @@ Hypotheses (``--only`` takes a comma-separated subset of the names):
     anions-ETL+barrier  anions (6e12 cm^-2 at theta = 1) and the parameter file's barrier rise together
     anions-QD        mobile anions in the QD film, no barrier rise
 
-Rank 0 prints a table (a hypothesis that cannot reach the rise says where it stopped); ``--out DIR`` writes
+``--set`` judges them on another device (the default with those values of the parameter file changed, as in
+``elevation_cost.py``). Rank 0 prints a table (a hypothesis that cannot reach the rise says where it stopped); ``--out DIR`` writes
 hypotheses.json (every number, the settings, versions, git revision) and hypotheses.csv. Runs on any number of
 ranks; ~2 min for the list on 2 cores.
 """
@@ -42,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import elevation_cost as ec  # noqa: E402
 from femqled import acceptance, io, materials  # noqa: E402
-from femqled.errors import SolverError  # noqa: E402
+from femqled.errors import InputError, SolverError  # noqa: E402
 
 BARRIER_RISE = materials.ageing_parameter("barrier_rise_eV")
 
@@ -95,6 +97,8 @@ def main():
     ap.add_argument("--only", default="", metavar="NAME,...",
                     help=f"a subset of the hypotheses: {', '.join(HYPOTHESES)}")
     ap.add_argument("--out", metavar="DIR", help="write hypotheses.json and hypotheses.csv there")
+    ap.add_argument("--set", action="append", default=[], metavar="MATERIAL:KEY=VALUE",
+                    help="judge the hypotheses on the default device with this value changed (repeatable)")
     args = ap.parse_args()
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(HYPOTHESES)
     unknown = [n for n in names if n not in HYPOTHESES]
@@ -102,9 +106,14 @@ def main():
         ap.error(f"--only: no hypothesis {', '.join(map(repr, unknown))}; known: {', '.join(HYPOTHESES)}")
     if not (args.rise > 0 and args.J > 0):
         ap.error("--rise and --J must be > 0")
+    try:
+        over = ec.parse_sets(args.set)
+    except InputError as err:
+        ap.error(str(err))
     comm = MPI.COMM_WORLD
     say = print if comm.rank == 0 else (lambda *a, **k: None)
-    say(f"hypotheses for a {100 * args.rise:+.0f} % luminance rise at {args.J:g} mA/cm2 (quasi-1D default case); "
+    say(f"hypotheses for a {100 * args.rise:+.0f} % luminance rise at {args.J:g} mA/cm2 (quasi-1D default case"
+        f"{'; ' + ' '.join(args.set) if args.set else ''}); "
         f"paper: ideality x{acceptance.IDEALITY_RATIO:.2f}, C-V {acceptance.CV_ONSET_V[0]:g} -> "
         f"{acceptance.CV_ONSET_V[1]:g} V, SKPM near >= x{acceptance.SKPM_NEAR_MIN:g} and elsewhere "
         f"<= {100 * acceptance.SKPM_ELSEWHERE_MAX:.0f} %, the voltage rises, the C-V rise is e- in the dots")
@@ -113,7 +122,7 @@ def main():
     rows, t0 = [], time.perf_counter()
     for name in names:
         what, kw, layer = HYPOTHESES[name]
-        dev = ec.device({}, comm, ions=layer, interfacial_nm=kw.get("interfacial", 0.0))
+        dev = ec.device(over, comm, ions=layer, interfacial_nm=kw.get("interfacial", 0.0))
         try:
             p, e = ec.cost(dev, args.J, args.rise, args.V_max, **ec.knob(dev, **kw))
         except SolverError as err:                          # one line, and on to the next hypothesis
@@ -129,14 +138,14 @@ def main():
             f"| {'yes' if r['cv_electrons_in_dots'] else 'no'}")
         say(f"{'':>19}   C-V rise: {r['cv_rise_pristine']} -> {r['cv_rise_aged']}")
     wall = time.perf_counter() - t0
-    say(f"{len(rows)} hypotheses in {wall:.0f} s")
+    say(f"{sum('failed' not in r for r in rows)} of {len(rows)} hypotheses read in {wall:.0f} s")
     if args.out:
         out = Path(args.out)
         if comm.rank == 0:
             out.mkdir(parents=True, exist_ok=True)
         comm.barrier()
         meta = {"rise": args.rise, "J_mA_cm2": args.J, "V_max": args.V_max, "ranks": comm.size, "wall_s": wall,
-                "git_revision": io.git_revision(), "versions": io.versions(), "criteria": {
+                "set": over, "git_revision": io.git_revision(), "versions": io.versions(), "criteria": {
                     "ideality_ratio": [acceptance.IDEALITY_RATIO, acceptance.IDEALITY_RATIO_TOL],
                     "cv_onset_V": [*acceptance.CV_ONSET_V, acceptance.CV_ONSET_TOL_V],
                     "skpm": [acceptance.SKPM_NEAR_MIN, acceptance.SKPM_ELSEWHERE_MAX]}}

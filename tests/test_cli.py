@@ -480,6 +480,16 @@ def test_hypotheses_scorecard(tmp_path):
     assert rows["barrier"]["cv_aged_V"] < rows["barrier"]["cv_pristine_V"] - 0.05
     assert rows["charge-dots"]["cv_aged_V"] > rows["charge-dots"]["cv_pristine_V"] + 0.2
     assert "barrier" in r.stdout and "C-V rise: " in r.stdout
+    # the same numbers on 2 ranks
+    r = subprocess.run(["mpirun", "-n", "2", sys.executable, str(ROOT / "scripts" / "hypotheses.py"), "--only",
+                        "barrier", "--rise", "0.5", "--out", str(tmp_path / "h2")], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    two = json.loads((tmp_path / "h2" / "hypotheses.json").read_text())
+    assert two["settings"]["ranks"] == 2
+    row2 = two["hypotheses"][0]
+    for key in ("knob", "V", "J3_aged", "skpm_near", "skpm_elsewhere", "cv_aged_V", "ideality_aged"):
+        assert row2[key] == pytest.approx(rows["barrier"][key], rel=1e-3), key
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "hypotheses.py"), "--only", "barrier,nonsense"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
