@@ -93,3 +93,22 @@ def test_image_force_lowering_keeps_equilibrium_and_raises_the_reverse_current()
         J[on] = dev.solve(2.0).J
     print("reverse current without / with lowering", J)
     assert abs(J[False]) > 0 and 1.5 < J[True] / J[False] < 1e3, J
+
+
+def test_thick_interfacial_layer_reaches_equilibrium():
+    """Behind a 4.5 nm tunnel layer (transmission ~e^-45) the ETL's electrons are all but cut off from the metal:
+    Newton's residual stalls at its roundoff floor while the update of their quasi-Fermi level cannot fall below
+    ~1e-7 V_t; the solver accepts that floor (femqled/snes.py), and the state is equilibrium: flat quasi-Fermi
+    levels (to 1e-3 V_t), no current."""
+    from pathlib import Path
+
+    from femqled.case import load_case
+    case = load_case(Path(__file__).resolve().parent.parent / "cases" / "default.toml")
+    case["geometry"]["quasi_1d"] = True
+    case["contacts"]["interfacial_layer_nm"] = 4.0
+    dev = Device(case)
+    dev.contacts.set_interfacial_layer(4.5)
+    dev.reset()
+    u = dev.u.x.array
+    assert np.abs(u[1::3]).max() < 1e-3 and np.abs(u[2::3]).max() < 1e-3      # phi_n, phi_p in V_t
+    assert abs(dev.operating_point().J) < 1e-12
