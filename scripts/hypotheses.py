@@ -26,9 +26,9 @@ Hypotheses (``--only`` takes a comma-separated subset of the names):
     anions-QD        mobile anions in the QD film, no barrier rise
 
 ``--set`` judges them on another device (the default with those values of the parameter file changed, as in
-``elevation_cost.py``). Rank 0 prints a table (a hypothesis that cannot reach the rise says where it stopped); ``--out DIR`` writes
-hypotheses.json (every number, the settings, versions, git revision) and hypotheses.csv. Runs on any number of
-ranks; ~2 min for the list on 2 cores.
+``elevation_cost.py``). Rank 0 prints a table (a hypothesis that cannot reach the rise says where it stopped);
+``--out DIR`` writes hypotheses.json (every number, the settings, versions, git revision), hypotheses.csv and
+hypotheses.png (the readings against the paper's windows). Runs on any number of ranks; ~45 s for the list.
 """
 
 import argparse
@@ -83,6 +83,54 @@ def judge(name: str, p: dict, e: dict) -> dict:
     }
     row["rows_passed"] = sum(row[k] for k in ("skpm_pass", "cv_pass", "ideality_pass"))
     return row
+
+
+def plot(rows: list[dict], path) -> None:
+    """hypotheses.png: each hypothesis's three readings against the paper's windows (shaded): the C-V onsets,
+    the SKPM numbers, the ideality ratio."""
+    import math
+
+    from matplotlib.patches import Rectangle
+
+    from femqled.instruments.figure import figure
+
+    read = [r for r in rows if "failed" not in r]
+    color = {r["hypothesis"]: f"C{i}" for i, r in enumerate(read)}
+
+    def point(ax, r, x, y, note=""):
+        ax.plot(x, y, "o", color=color[r["hypothesis"]])
+        ax.annotate(r["hypothesis"] + note, (x, y), fontsize=7, color=color[r["hypothesis"]],
+                    xytext=(5, (3, -10, -21)[read.index(r) % 3]), textcoords="offset points")
+
+    with figure(path, 3, (15, 4.6)) as (fig, (a1, a2, a3)):
+        (p0, p1), tol = acceptance.CV_ONSET_V, acceptance.CV_ONSET_TOL_V
+        a1.add_patch(Rectangle((p0 - tol, p1 - tol), 2 * tol, 2 * tol, color="g", alpha=0.15, label="paper"))
+        for r in read:
+            rise = math.isfinite(r["cv_aged_V"])
+            point(a1, r, r["cv_pristine_V"], r["cv_aged_V"] if rise else 0.0, "" if rise else " (no rise)")
+        a1.plot([0, 2.5], [0, 2.5], "k:", lw=0.8)
+        a1.set(xlim=(1.0, 2.2), ylim=(-0.3, 2.3), xlabel="C-V onset pristine (V)", ylabel="C-V onset aged (V)",
+               title="C-V onset at 1 kHz")
+        a1.legend(fontsize=7, loc="upper right")
+        a2.axvspan(acceptance.SKPM_NEAR_MIN, 100, ymax=100 * acceptance.SKPM_ELSEWHERE_MAX / 400, color="g",
+                   alpha=0.15)
+        for r in read:
+            point(a2, r, r["skpm_near"], 100 * r["skpm_elsewhere"])
+        a2.set(xscale="log", xlim=(0.5, 100), ylim=(0, 400), xlabel="field within 5 nm of ZnO/Ag, aged / pristine",
+               ylabel="largest change of the field elsewhere (%)", title="SKPM at 3 V (paper: shaded)")
+        lo = acceptance.IDEALITY_RATIO - acceptance.IDEALITY_RATIO_TOL
+        a3.axvspan(lo, lo + 2 * acceptance.IDEALITY_RATIO_TOL, color="g", alpha=0.15, label="paper")
+        for i, r in enumerate(read):
+            x = r["ideality_aged"] / r["ideality_pristine"]
+            if math.isfinite(x):
+                a3.barh(i, x, color=color[r["hypothesis"]])
+            else:
+                a3.text(0.02, i, "no exponential regime (aged)", va="center", fontsize=7)
+        a3.set_yticks(range(len(read)), [f"{r['hypothesis']} ({r['V0']:.2f} -> {r['V']:.2f} V)" for r in read],
+                      fontsize=7)
+        a3.axvline(1.0, color="k", lw=0.8, ls=":")
+        a3.set(xlabel="minimum ideality, aged / pristine", title="ideality (V at the rise in brackets)")
+        a3.legend(fontsize=7)
 
 
 def mark(ok: bool) -> str:
@@ -152,6 +200,8 @@ def main():
         io.write_json(out / "hypotheses.json", {"settings": meta, "hypotheses": rows}, comm=comm)
         keys = list(dict.fromkeys(k for r in rows for k in r))
         io.write_csv(out / "hypotheses.csv", [{k: r.get(k, "") for k in keys} for r in rows], comm=comm)
+        if comm.rank == 0:
+            plot(rows, out / "hypotheses.png")
 
 
 if __name__ == "__main__":

@@ -470,6 +470,7 @@ def test_hypotheses_scorecard(tmp_path):
     rows = {row["hypothesis"]: row for row in data["hypotheses"]}
     assert set(rows) == {"barrier", "charge-dots"}
     assert (tmp_path / "h" / "hypotheses.csv").read_text().count("\n") == 3
+    assert (tmp_path / "h" / "hypotheses.png").stat().st_size > 10_000
     for row in rows.values():
         assert row["luminance_rise"] == pytest.approx(0.5, abs=0.01) and row["voltage_rises"]
         assert row["skpm_pass"] == acceptance.skpm_passes(row["skpm_near"], row["skpm_elsewhere"])
