@@ -13,8 +13,9 @@ before and at that point as He et al. 2023 read it, and judged with issue 7's to
 - SKPM at 3 V (Fig. 3j-k: the field within 5 nm of ZnO/Ag x2 or more; elsewhere a change of 20 % at most);
 
 and on two readings the paper gives in words: the driving voltage rises during the elevation (Supplementary
-Fig. 4a) and the C-V rise is electrons accumulating in the QD film (its ref. 37): "e-" when the largest part of
-the in-phase charge growing across the steepest rise is electrons in the EML, pristine and aged.
+Fig. 4a) and the C-V rise is electrons accumulating in the QD film (its ref. 37): "e-" when, pristine and aged,
+electrons in the EML are the largest part of the in-phase charge growing across the steepest rise and holes in
+the HTL less than a quarter of it.
 
 Hypotheses (``--only`` takes a comma-separated subset of the names):
     barrier          the cathode barrier rises (the default case's ageing)
@@ -63,8 +64,10 @@ HYPOTHESES = {
 
 
 def electrons_in_dots_lead(shares: dict) -> bool:
-    """The largest part of a C-V rise is electrons in the QD film (the paper's reading)."""
-    return bool(shares) and max(shares, key=shares.get) == "n_EML"
+    """The paper's reading of a C-V rise: electrons accumulate in the QD film with the holes held back, i.e.
+    electrons in the EML are the largest part of the growth and holes in the HTL less than a quarter of it (a
+    TFB/QD junction charging as a dipole splits it ~50/50 between the two, whichever comes first)."""
+    return bool(shares) and max(shares, key=shares.get) == "n_EML" and shares.get("p_HTL", 0.0) < 0.25
 
 
 def judge(name: str, p: dict, e: dict) -> dict:

@@ -495,3 +495,14 @@ def test_hypotheses_scorecard(tmp_path):
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("hypotheses.py: error: --only")
+
+
+def test_paper_reading_of_a_cv_rise():
+    """scripts/hypotheses.py: electrons in the dots with the holes held back; a TFB/QD dipole is not it."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import hypotheses
+
+    assert not hypotheses.electrons_in_dots_lead({"p_HTL": 0.47, "n_EML": 0.46})
+    assert not hypotheses.electrons_in_dots_lead({"n_EML": 0.50, "p_HTL": 0.47})
+    assert hypotheses.electrons_in_dots_lead({"n_EML": 0.55, "p_HIL": 0.45})
+    assert not hypotheses.electrons_in_dots_lead({})
