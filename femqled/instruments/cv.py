@@ -75,10 +75,8 @@ class SmallSignal:
         # Dirichlet dofs (blocked local indices) and the anode's: du there is known
         self.dirichlet = np.unique(np.concatenate([compat.bc_dofs(bc) for bc in self.bcs]))
         self.anode_all = np.concatenate([3 * a, 3 * a + 1, 3 * a + 2])
-        opts = PETSc.Options()
         self.prefix = f"femqled_cv_{id(self)}_"
-        for k, v in lu_options(dev.case["solver"]["linear_solver"]).items():
-            opts[self.prefix + k] = v
+        self.lu = lu_options(dev.case["solver"]["linear_solver"])
 
     def _assemble(self):
         dev = self.dev
@@ -128,8 +126,15 @@ class SmallSignal:
         ksp = PETSc.KSP().create(comm)
         ksp.setOptionsPrefix(self.prefix)
         ksp.setOperators(A)
-        ksp.setFromOptions()
-        ksp.solve(b, x)
+        opts = PETSc.Options()          # set for this solve only (MUMPS reads its own at the factorisation):
+        for k, v in self.lu.items():    # none is left unused in the database at exit
+            opts[self.prefix + k] = v
+        try:
+            ksp.setFromOptions()
+            ksp.solve(b, x)
+        finally:
+            for k in self.lu:
+                opts.delValue(self.prefix + k)
         if ksp.getConvergedReason() <= 0:
             raise RuntimeError(f"small-signal solve failed: {ksp.getConvergedReason()}")
         xr, xi = g.duplicate(), g.duplicate()
