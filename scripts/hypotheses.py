@@ -25,11 +25,12 @@ Hypotheses (``--only`` takes a comma-separated subset of the names):
     anions-ETL       mobile anions released into the ETL, no barrier rise (cases/anions.toml)
     anions-ETL+barrier  anions (6e12 cm^-2 at theta = 1) and the parameter file's barrier rise together
     anions-QD        mobile anions in the QD film, no barrier rise
+    anions-QD+barrier   anions in the QD film (3e12 cm^-2 at theta = 1) and a barrier rise (0.25 eV at theta = 1)
 
 ``--set`` judges them on another device (the default with those values of the parameter file changed, as in
 ``elevation_cost.py``). Rank 0 prints a table (a hypothesis that cannot reach the rise says where it stopped);
 ``--out DIR`` writes hypotheses.json (every number, the settings, versions, git revision), hypotheses.csv and
-hypotheses.png (the readings against the paper's windows). Runs on any number of ranks; ~45 s for the list.
+hypotheses.png (the readings against the paper's windows). Runs on any number of ranks; ~50 s for the list.
 """
 
 import argparse
@@ -60,6 +61,8 @@ HYPOTHESES = {
     "anions-ETL+barrier": ("anions in the ETL and the barrier rise together",
                            {"ions": 6e12, "barrier_rise": BARRIER_RISE}, "ETL"),
     "anions-QD": ("mobile anions in the QD film, no barrier rise", {"ions": 1.2e13}, "EML"),
+    "anions-QD+barrier": ("anions in the QD film (3e12 cm^-2 at theta = 1) and a barrier rise of 0.25 eV at theta = 1",
+                          {"ions": 3e12, "barrier_rise": 0.25}, "EML"),
 }
 
 
