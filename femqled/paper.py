@@ -207,12 +207,14 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     n0, n1 = results["pristine"]["jv"]["min_ideality"], results["aged"]["jv"]["min_ideality"]
     row(f"minimum ideality factor, aged / pristine (one window: J above {floor:.1e} mA cm⁻²)",
         f"{n1 / n0:.2f} ({n0:.2f} → {n1:.2f})",
-        "1.20 (3.45 → 4.14)", "1.20 ± 0.08", acceptance.ideality_passes(n0, n1),
+        f"{acceptance.IDEALITY_RATIO:.2f} ({acceptance.IDEALITY_PAPER[0]} → {acceptance.IDEALITY_PAPER[1]})",
+        f"{acceptance.IDEALITY_RATIO:.2f} ± {acceptance.IDEALITY_RATIO_TOL}", acceptance.ideality_passes(n0, n1),
         walls["jv_pristine"] + walls["jv_aged"],
         "QD trap density chosen by a quasi-1D scan against it (parameter file); 2D predicted")
     c0, c1 = results["pristine"]["cv"]["onset_V"], results["aged"]["cv"]["onset_V"]
     rise = {k: cv.describe_rise(results[k]["cv"]["rise_carriers"]) for k in ("pristine", "aged")}
-    row("C–V onset of the capacitance rise, pristine / aged", f"{c0:.2f} / {c1:.2f} V", "1.4 / 1.9 V", "±0.2 V",
+    row("C–V onset of the capacitance rise, pristine / aged", f"{c0:.2f} / {c1:.2f} V",
+        " / ".join(f"{v}" for v in acceptance.CV_ONSET_V) + " V", f"±{acceptance.CV_ONSET_TOL_V} V",
         acceptance.cv_passes(c0, c1), walls["cv_pristine"] + walls["cv_aged"],
         f"predicted; the rise is carried by (in-phase charge growth across its steepest step) {rise['pristine']}"
         f" (pristine), {rise['aged']} (aged); the paper reads electrons in the QD film")
@@ -222,7 +224,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     drops = {k: " / ".join(f"{v:.2f}" for v in results[k]["skpm"]["drops_V"].values()) for k in ("pristine", "aged")}
     row("SKPM at 3 V: field within 5 nm of ZnO/Ag, aged / pristine; largest change elsewhere",
         f"×{near:.2f}; {100 * change:.0f} %", "strong field appears at ZnO/Ag; little change elsewhere",
-        "≥ ×2; ≤ 20 %", acceptance.skpm_passes(near, change), walls["skpm_pristine"] + walls["skpm_aged"],
+        f"≥ ×{acceptance.SKPM_NEAR_MIN:g}; ≤ {100 * acceptance.SKPM_ELSEWHERE_MAX:.0f} %",
+        acceptance.skpm_passes(near, change), walls["skpm_pristine"] + walls["skpm_aged"],
         f"predicted; the bias across {' / '.join(results['pristine']['skpm']['drops_V'])}: {drops['pristine']} V "
         f"(pristine), {drops['aged']} V (aged)")
     s0 = results["pristine"]["sims"]["acetate_penetration_into_Ag_nm"]
