@@ -11,13 +11,17 @@ the three readings of issue 7 that are predicted, not fitted (He et al. 2023):
   change of the field elsewhere; Fig. 3j-k, criteria >= x2 and <= 20 %);
 - the C-V onset at 1 kHz (Fig. 2e: 1.4 -> 1.9 V), and on a second line the carriers of the rise (the paper
   reads electrons in the dots) and the bias across each layer at 3 V;
-- the minimum ideality over one window, the pristine curve's (Fig. 2d: 3.45 -> 4.14, ratio 1.20).
+- the minimum ideality over one window, the pristine curve's (Fig. 2d: 3.45 -> 4.14, ratio 1.20);
+
+and a third line: the bias across each layer at the operating point, pristine -> then (where the cost goes).
 
 Without ``--set`` a fixed list of variants runs, each the default with one or two material values changed
 (the ZnO film's mobility and doping, the QD film's mobilities, the hole-injection step at PEDOT:PSS/TFB), so
 that the cost can be compared across the plausible range (docs/model.md, "What the elevation costs").
 ``--set`` runs the default and the given variant: ``--set ZnO-NP:mu_n_cm2Vs=1 --set QD:mu_p_cm2Vs=1e-4``
 (``model:KEY=VALUE`` for a value of the case's [model] table).
+``--thickness ETL=20`` (repeatable) changes a layer of the default case for every variant (the cost of the rise
+grows with the ETL's thickness: docs/model.md, "What the elevation costs").
 ``--charge-near QD`` (or ``Ag``) turns up, instead of the barrier, a fixed negative charge in the 2 nm of the ETL
 next to the QD film (or the Ag): what a slow interior variable, e.g. a small part of the acetate drifting away
 from the Ag under forward bias, would do.
@@ -63,12 +67,16 @@ VARIANTS = [
 ]
 
 
-def device(overrides: dict, comm, ions: str = "", interfacial_nm: float = 0.0) -> Device:
+def device(overrides: dict, comm, ions: str = "", interfacial_nm: float = 0.0,
+           thickness: dict | None = None) -> Device:
     """The quasi-1D default case with ``{"MATERIAL:KEY" or "model:KEY": value}``, validated as a case file is
     (``ions``: the layer that holds mobile ions, none yet; "" for none; ``interfacial_nm``: a Bardeen interfacial
-    layer at the cathode, nm, 0 for none)."""
+    layer at the cathode, nm, 0 for none; ``thickness``: ``{layer name: nm}`` of the case's [[layer]] tables)."""
     data = read_toml(ROOT / "cases" / "default.toml", "case", "case file")
     data.setdefault("geometry", {})["quasi_1d"] = True
+    for layer in data["layer"]:
+        if layer["name"] in (thickness or {}):
+            layer["thickness_nm"] = thickness[layer["name"]]
     if interfacial_nm:
         data.setdefault("contacts", {})["interfacial_layer_nm"] = interfacial_nm
     if ions:
@@ -106,6 +114,29 @@ def parse_sets(items: list[str]) -> dict:
             raise InputError(f"--set {item!r}", "expected MATERIAL:KEY=NUMBER or model:KEY=NUMBER")
     check(over)
     return over
+
+
+def parse_thickness(items: list[str]) -> dict:
+    """``["ETL=20"]`` -> ``{"ETL": 20.0}``: layers of the default case by name, thicker than 0 nm (InputError
+    naming the item otherwise)."""
+    names = [layer["name"] for layer in read_toml(ROOT / "cases" / "default.toml", "case", "case file")["layer"]]
+    out = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise InputError(f"--thickness {item!r}", "expected LAYER=NM with a number of nm") from None
+        if name not in names:
+            raise InputError(f"--thickness {item!r}", f"no layer {name!r}; the default case has {', '.join(names)}")
+        if not out[name] > 0:
+            raise InputError(f"--thickness {item!r}", "a layer must be thicker than 0 nm")
+    return out
+
+
+def operating_drops(dev) -> dict:
+    """Bias (V) across each layer at the present state (the operating point: where the cost of a rise goes)."""
+    return skpm.layer_drops(skpm.profile(dev), dev.dm.layout)
 
 
 def readings(dev, ss, floor=None) -> dict:
@@ -203,7 +234,8 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     if op0 is None:
         raise SolverError(f"the device as it is cannot be operated at {J:g} mA/cm2 below {V_max:g} V")
     L0 = op0.extra["luminance_cd_m2"]
-    p = {"knob": 0.0, "V": op0.V, "L": L0, "eta_X": op0.extra["eta_X"], **readings(dev, ss)}
+    p = {"knob": 0.0, "V": op0.V, "L": L0, "eta_X": op0.extra["eta_X"], "drops_op": operating_drops(dev),
+         **readings(dev, ss)}
 
     def done(op):
         return op is None or op.extra["luminance_cd_m2"] >= (1 + rise) * L0
@@ -216,7 +248,7 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
         lo, hi = (lo, mid) if done(at(mid)) else (mid, hi)
     op = at(lo)
     e = {"knob": lo, "V": op.V, "L": op.extra["luminance_cd_m2"], "eta_X": op.extra["eta_X"],
-         **readings(dev, ss, p["floor"])}
+         "drops_op": operating_drops(dev), **readings(dev, ss, p["floor"])}
     e["skpm"] = skpm.compare(p["profile"], e["profile"], y_if)
     return p, e
 
@@ -241,7 +273,13 @@ def main():
                     help="with --ions: the barrier rise at theta = 1 (eV; default the parameter file's)")
     ap.add_argument("--ions-layer", choices=("ETL", "EML"), default="ETL",
                     help="with --ions: the layer the anions live in (default ETL; EML: the QD film)")
+    ap.add_argument("--thickness", action="append", default=[], metavar="LAYER=NM",
+                    help="a layer thickness of the variants, e.g. ETL=20 (repeatable)")
     args = ap.parse_args()
+    try:
+        thick = parse_thickness(args.thickness)
+    except InputError as err:
+        ap.error(str(err))
     if sum((bool(args.charge_near), args.ions is not None, args.interfacial is not None)) > 1:
         ap.error("--charge-near, --ions and --interfacial are different knobs: give one")
     if args.interfacial is not None and not args.interfacial > 0:
@@ -262,14 +300,14 @@ def main():
                  f"in the {args.ions_layer} at theta = 1" if args.ions is not None
             else f"interfacial layer at the cathode (nm, {args.interfacial:g} nm pristine)"
             if args.interfacial is not None else "cathode barrier rise (eV)")
-    say(f"cost of a {100 * args.rise:+.0f} % luminance rise at {args.J:g} mA/cm2 (quasi-1D; {what} raised "
-        f"until then, at most {args.V_max:g} V)")
+    say(f"cost of a {100 * args.rise:+.0f} % luminance rise at {args.J:g} mA/cm2 (quasi-1D"
+        f"{''.join(f'; {k} {v:g} nm' for k, v in thick.items())}; {what} raised until then, at most {args.V_max:g} V)")
     say(f"{'variant':>20} | {'V0':>5} -> {'V':>6} {'knob':>5} {'L rise':>7} | J(3 V) pristine -> aged | "
         f"SKPM ZnO/Ag, elsewhere | C-V onset | min ideality")
     for name, over in variants:
         try:
             dev = device(over, comm, ions=args.ions_layer if args.ions is not None else "",
-                         interfacial_nm=args.interfacial or 0.0)
+                         interfacial_nm=args.interfacial or 0.0, thickness=thick)
         except InputError as err:                         # a bad --set: one line naming the field
             ap.error(str(err))
         turn = knob(dev, near=args.charge_near, ions=args.ions, barrier_rise=args.barrier_rise,
@@ -286,6 +324,9 @@ def main():
         say(f"{'':>20}   C-V rise: {p['rise']} -> {e['rise']}; at 3 V across "
             f"{' / '.join(p['drops'])}: {' / '.join(f'{v:.2f}' for v in p['drops'].values())} -> "
             f"{' / '.join(f'{v:.2f}' for v in e['drops'].values())} V")
+        say(f"{'':>20}   at {args.J:g} mA/cm2 across {' / '.join(p['drops_op'])}: "
+            f"{' / '.join(f'{v:.2f}' for v in p['drops_op'].values())} -> "
+            f"{' / '.join(f'{v:.2f}' for v in e['drops_op'].values())} V")
 
 
 if __name__ == "__main__":

@@ -400,6 +400,7 @@ def test_elevation_cost_script_reaches_the_asked_rise(tmp_path):
         rows = [l for l in r.stdout.splitlines() if l.count("|") == 5 and "variant" not in l]
         assert len(rows) == 2, r.stdout
         assert r.stdout.count("C-V rise: ") == 2 and "across HIL / HTL / EML / ETL / IL" in r.stdout
+        assert r.stdout.count("at 10 mA/cm2 across HIL / HTL / EML / ETL / IL: ") == 2     # where the cost goes
         for line in rows:
             volts = line.split("|")[1].split()
             V0, V1, rise = float(volts[0]), float(volts[2]), float(volts[4].rstrip("%"))
@@ -444,6 +445,35 @@ def test_elevation_cost_bad_set_is_one_line(tmp_path, bad):
                        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("elevation_cost.py: error: --set")
+
+
+def test_elevation_cost_thinner_etl_costs_less(tmp_path):
+    """--thickness: the voltage a rise costs is the emptied ETL's (docs/model.md, "What the elevation costs"), so a
+    thinner ETL costs less for the same rise, and the ETL takes less of it at the operating point."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEMQLED_MESH_DIR": str(tmp_path / "meshes")}
+    cost, etl = {}, {}
+    for nm in (10, 40):     # --set with the parameter file's own value: the default and one twin, not the list
+        r = subprocess.run([sys.executable, str(ROOT / "scripts" / "elevation_cost.py"), "--rise", "0.6",
+                            "--thickness", f"ETL={nm}", "--set", "ZnO-NP:mu_n_cm2Vs=1e-2"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        assert f"ETL {nm} nm" in r.stdout.splitlines()[0]
+        row = next(l for l in r.stdout.splitlines() if l.strip().startswith("default |"))
+        volts = row.split("|")[1].split()
+        assert float(volts[4].rstrip("%")) == pytest.approx(60, abs=1)
+        cost[nm] = float(volts[2]) - float(volts[0])
+        drops = next(l for l in r.stdout.splitlines() if "at 10 mA/cm2 across" in l).split("->")[1].split("/")
+        etl[nm] = float(drops[3])
+    print("cost", cost, "ETL drop", etl)
+    assert 0 < cost[10] < 0.5 * cost[40] and etl[10] < 0.5 * etl[40]
+
+
+@pytest.mark.parametrize("bad", [["--thickness", "XYZ=10"], ["--thickness", "ETL=abc"], ["--thickness", "ETL=-5"]])
+def test_elevation_cost_bad_thickness_is_one_line(tmp_path, bad):
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "elevation_cost.py"), *bad], cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and not r.stdout
+    assert r.stderr.strip().splitlines()[-1].startswith("elevation_cost.py: error: --thickness")
 
 
 @pytest.mark.parametrize("bad", [["--interfacial", "0"], ["--interfacial", "1", "--charge-near", "QD"]])
