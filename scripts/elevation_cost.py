@@ -100,18 +100,23 @@ def check(overrides: dict) -> None:
             raise InputError(f"--set {key}", f"{table} has no value {name!r}; it has: {', '.join(sorted(known))}")
 
 
+def key_number(item: str, option: str, expected: str) -> tuple[str, float]:
+    """``"KEY=NUMBER"`` -> (KEY, NUMBER); InputError naming ``option`` and the item otherwise."""
+    key, _, value = item.partition("=")
+    try:
+        return key, float(value)
+    except ValueError:
+        raise InputError(f"{option} {item!r}", f"expected {expected}") from None
+
+
 def parse_sets(items: list[str]) -> dict:
     """``["QD:mu_n_cm2Vs=1e-3", "model:KEY=VALUE"]`` -> ``{"QD:mu_n_cm2Vs": 1e-3, ...}``, each checked against
     the parameter file (InputError naming the item otherwise)."""
-    over = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        try:
-            over[key] = float(value)
-        except ValueError:
-            over[key] = None
-        if over[key] is None or ":" not in key:
-            raise InputError(f"--set {item!r}", "expected MATERIAL:KEY=NUMBER or model:KEY=NUMBER")
+    expected = "MATERIAL:KEY=NUMBER or model:KEY=NUMBER"
+    over = dict(key_number(item, "--set", expected) for item in items)
+    bad = [item for item in items if ":" not in item.partition("=")[0]]
+    if bad:
+        raise InputError(f"--set {bad[0]!r}", f"expected {expected}")
     check(over)
     return over
 
@@ -122,15 +127,12 @@ def parse_thickness(items: list[str]) -> dict:
     names = [layer["name"] for layer in read_toml(ROOT / "cases" / "default.toml", "case", "case file")["layer"]]
     out = {}
     for item in items:
-        name, _, value = item.partition("=")
-        try:
-            out[name] = float(value)
-        except ValueError:
-            raise InputError(f"--thickness {item!r}", "expected LAYER=NM with a number of nm") from None
+        name, nm = key_number(item, "--thickness", "LAYER=NM with a number of nm")
         if name not in names:
             raise InputError(f"--thickness {item!r}", f"no layer {name!r}; the default case has {', '.join(names)}")
-        if not out[name] > 0:
+        if not nm > 0:
             raise InputError(f"--thickness {item!r}", "a layer must be thicker than 0 nm")
+        out[name] = nm
     return out
 
 
