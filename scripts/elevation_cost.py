@@ -113,10 +113,12 @@ def parse_sets(items: list[str]) -> dict:
     """``["QD:mu_n_cm2Vs=1e-3", "model:KEY=VALUE"]`` -> ``{"QD:mu_n_cm2Vs": 1e-3, ...}``, each checked against
     the parameter file (InputError naming the item otherwise)."""
     expected = "MATERIAL:KEY=NUMBER or model:KEY=NUMBER"
-    over = dict(key_number(item, "--set", expected) for item in items)
-    bad = [item for item in items if ":" not in item.partition("=")[0]]
-    if bad:
-        raise InputError(f"--set {bad[0]!r}", f"expected {expected}")
+    over = {}
+    for item in items:
+        key, value = key_number(item, "--set", expected)
+        if ":" not in key:
+            raise InputError(f"--set {item!r}", f"expected {expected}")
+        over[key] = value
     check(over)
     return over
 
@@ -255,6 +257,12 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     return p, e
 
 
+def across(p: dict, e: dict, key: str, where: str) -> str:
+    """"<where> across HIL / HTL / ...: pristine drops -> elevated drops V" from the ``key`` of two readings."""
+    volts = [" / ".join(f"{v:.2f}" for v in r[key].values()) for r in (p, e)]
+    return f"{where} across {' / '.join(p[key])}: {volts[0]} -> {volts[1]} V"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rise", type=float, default=0.9, help="luminance rise to reach (default 0.9: +90 %%)")
@@ -323,12 +331,8 @@ def main():
         say(f"{name:>20} | {p['V']:5.2f} -> {e['V']:6.2f} {e['knob']:5.3g} {100 * (e['L'] / p['L'] - 1):+6.0f}% | "
             f"{p['J3']:7.1f} -> {e['J3']:7.2f} mA/cm2 | x{near:5.2f}, {100 * change:4.0f} % | "
             f"{p['onset']:.2f} -> {e['onset']:.2f} V | {p['eta']:.2f} -> {e['eta']:.2f} (x{e['eta'] / p['eta']:.2f})")
-        say(f"{'':>20}   C-V rise: {p['rise']} -> {e['rise']}; at 3 V across "
-            f"{' / '.join(p['drops'])}: {' / '.join(f'{v:.2f}' for v in p['drops'].values())} -> "
-            f"{' / '.join(f'{v:.2f}' for v in e['drops'].values())} V")
-        say(f"{'':>20}   at {args.J:g} mA/cm2 across {' / '.join(p['drops_op'])}: "
-            f"{' / '.join(f'{v:.2f}' for v in p['drops_op'].values())} -> "
-            f"{' / '.join(f'{v:.2f}' for v in e['drops_op'].values())} V")
+        say(f"{'':>20}   C-V rise: {p['rise']} -> {e['rise']}; {across(p, e, 'drops', 'at 3 V')}")
+        say(f"{'':>20}   {across(p, e, 'drops_op', f'at {args.J:g} mA/cm2')}")
 
 
 if __name__ == "__main__":

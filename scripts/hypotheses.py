@@ -151,7 +151,7 @@ def main():
     ap.add_argument("--V-max", type=float, default=30.0, help="largest voltage tried (V, default 30)")
     ap.add_argument("--only", default="", metavar="NAME,...",
                     help=f"a subset of the hypotheses: {', '.join(HYPOTHESES)}")
-    ap.add_argument("--out", metavar="DIR", help="write hypotheses.json and hypotheses.csv there")
+    ap.add_argument("--out", metavar="DIR", help="write hypotheses.json, hypotheses.csv and hypotheses.png there")
     ap.add_argument("--set", action="append", default=[], metavar="MATERIAL:KEY=VALUE",
                     help="judge the hypotheses on the default device with this value changed (repeatable)")
     args = ap.parse_args()
