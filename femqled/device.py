@@ -110,7 +110,6 @@ class Device:
         self.fluxes = EdgeFluxes(self)
         self.solver_cfg = case["solver"]
         self.newton = self._newton(self.F)
-        self.fluxes.attach(self.newton.A)
         self._residual_vec = self.newton.b.duplicate()
         self._transient = None           # built on the first transient step (see transient_step)
         self._dlnJ_dV = None             # d ln J / dV at the last operating point (first secant step of operate)

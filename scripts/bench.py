@@ -2,6 +2,9 @@
 
     python3 scripts/bench.py mesh                 (serial) time to build and to load the default mesh
     mpirun -n 2 python3 scripts/bench.py jv       61-point J-V sweep of the default case
+    mpirun -n 2 python3 scripts/bench.py cv       21-point C-V sweep (0-2 V, 1 kHz) of the default case: the time
+                                                  of the steady states and of the small-signal solves, and one
+                                                  point's small-signal solve by the whole block system
     mpirun -n 2 python3 scripts/bench.py ageing   the default case at 10 mA/cm2 to 1000 h (the lifetime test)
 Each writes bench/<name>.json; scripts/run-bench merges them into bench/results.json.
 """
@@ -64,6 +67,36 @@ def bench_jv(comm):
             "peak_rss_mb": peak_rss_mb(comm), "ranks": comm.size, "J_at_6V_mA_cm2": points[-1].J}
 
 
+def bench_cv(comm):
+    from femqled.case import load_case
+    from femqled.device import Device
+    from femqled.instruments.cv import SmallSignal
+
+    dev = Device(load_case(CASE), comm)
+    ss = SmallSignal(dev)
+    t_steady = t_ac = 0.0
+    paths, its, C = [], [], []
+    for V in np.round(np.linspace(0.0, 2.0, 21), 6):
+        t0 = time.perf_counter()
+        dev.solve(float(V))
+        t1 = time.perf_counter()
+        C.append(ss.capacitance(1e3)[0] * 1e9)
+        t_ac += time.perf_counter() - t1
+        t_steady += t1 - t0
+        paths.append(ss.path)
+        its.append(ss.iterations)
+    whole = SmallSignal(dev, split=False)
+    t0 = time.perf_counter()
+    C_whole = whole.capacitance(1e3)[0] * 1e9
+    t_whole = time.perf_counter() - t0
+    return {"case": str(CASE.relative_to(ROOT)), "points": len(C), "f_Hz": 1e3,
+            "steady_s": t_steady, "small_signal_s": t_ac, "small_signal_s_per_point": t_ac / len(C),
+            "eliminated_points": paths.count("split"), "gmres_iterations_max": int(max(its)),
+            "whole_block_s_one_point": t_whole, "C_at_2V_nF_cm2": C[-1],
+            "C_at_2V_whole_block_rel_diff": abs(C_whole - C[-1]) / abs(C_whole),
+            "peak_rss_mb": peak_rss_mb(comm), "ranks": comm.size}
+
+
 def bench_ageing(comm):
     from femqled.ageing import Ageing
     from femqled.case import load_case
@@ -100,7 +133,7 @@ def bench_ageing(comm):
 if __name__ == "__main__":
     comm = MPI.COMM_WORLD
     name = sys.argv[1]
-    result = {"mesh": bench_mesh, "jv": bench_jv, "ageing": bench_ageing}[name](comm)
+    result = {"mesh": bench_mesh, "jv": bench_jv, "cv": bench_cv, "ageing": bench_ageing}[name](comm)
     if comm.rank == 0:
         out = ROOT / "bench" / f"{name}.json"
         out.parent.mkdir(exist_ok=True)

@@ -8,6 +8,8 @@
   independent discretisation of the same physics).
 - Which charge forms it: at low frequency the in-phase carrier response of each layer equals the derivative of
   that layer's steady sheet density with the bias (central differences of two steady states).
+- The two solution paths of the small-signal system (the imaginary part eliminated and solved by GMRES on one LU
+  of K; the whole block system factorised) give the same admittance and carrier responses.
 """
 
 import numpy as np
@@ -18,6 +20,7 @@ from femqled.device import Device
 from dolfinx import fem
 from mpi4py import MPI
 
+from femqled.instruments import cv
 from femqled.instruments.cv import SmallSignal, onset_voltage, rise_carriers
 from femqled.scaling import EPS0, KB, Q
 
@@ -126,3 +129,27 @@ def test_rise_carriers_names_the_part_that_grows_across_the_steepest_rise():
     shares = rise_carriers(V, C, {"p_HTL": holes, "n_EML": electrons, "p_HIL": plate})
     assert shares == pytest.approx({"p_HTL": 0.75, "n_EML": 0.25})
     assert rise_carriers(V, 10.0 - V, {"p_HTL": holes}) == {}            # no rise, no carrier
+
+
+@pytest.mark.mpi
+def test_eliminated_and_whole_block_solves_agree(monkeypatch):
+    """A QLED stack below, at and above its capacitance rise at 1 kHz: the eliminated path (one LU of K, GMRES
+    on the imaginary part) is taken and agrees with the factorised block system; with no GMRES iteration
+    allowed the whole block system is taken and gives the same again (mpi: on 2 ranks as on 1)."""
+    dev = Device(small_case(geometry={"quasi_1d": True}))
+    fast, whole = SmallSignal(dev), SmallSignal(dev, split=False)
+    for V in (0.5, 1.3, 2.5):
+        dev.solve(V)
+        Y, Yw = fast.admittance(1e3), whole.admittance(1e3)
+        assert (fast.path, whole.path) == ("split", "coupled")
+        assert 0 < fast.iterations < cv.SPLIT_ITERATIONS
+        assert Y.imag == pytest.approx(Yw.imag, rel=1e-8), V                   # C
+        assert Y.real == pytest.approx(Yw.real, abs=1e-4 * abs(Yw)), V          # G: below the bias of the rise
+        # it is zero to the roundoff of the anode current sum, ~1e-5 of abs(Y) in either path
+        r, rw = fast.charge_response(), whole.charge_response()
+        scale = max(abs(v) for v in rw.values())
+        assert all(r[k] == pytest.approx(rw[k], abs=1e-8 * scale) for k in rw), V
+    monkeypatch.setattr(cv, "SPLIT_ITERATIONS", 1)
+    Y = fast.admittance(1e3)
+    assert fast.path == "coupled"
+    assert Y.imag == pytest.approx(Yw.imag, rel=1e-12)
