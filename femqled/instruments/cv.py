@@ -202,9 +202,13 @@ class SmallSignal:
             (I + w^2 K^-1 M K^-1 M) x_i = K^-1 (b_i - w M K^-1 b_r),
 
         an identity plus a small term at C-V frequencies, solved by GMRES to ``SPLIT_RTOL`` of x_i itself (each
-        application two direct solves with K), then x_r directly. True if GMRES converged within
+        application two direct solves with K), then x_r directly. True if K factorised and GMRES converged within
         ``SPLIT_ITERATIONS``."""
-        ksp = self._K_lu = self._lu(self.K, self.prefix + "split_", self._K_lu)
+        try:
+            ksp = self._K_lu = self._lu(self.K, self.prefix + "split_", self._K_lu)
+        except PETSc.Error:                 # K alone cannot be factorised: the whole block system may still be
+            self._K_lu = None
+            return False
         t1, t2, c = xr.duplicate(), xr.duplicate(), xr.duplicate()
         n, N = xr.getLocalSize(), xr.getSize()
         S = PETSc.Mat().createPython(((n, N), (n, N)), context=_Eliminated(ksp, self.M, w, t1, t2),
