@@ -135,7 +135,7 @@ class AcetateTransport:
         mesh = self.dm.mesh
         tdim = mesh.topology.dim
         ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
-        xc = mesh.geometry.x[mesh.geometry.dofmap[:ncell]].mean(axis=1)[:, 0]
+        xc = mesh.geometry.x[compat.cell_nodes(mesh)[:ncell]].mean(axis=1)[:, 0]
         self.reset_diffusivity()
         cells = self.metal_cells
         self.D.x.array[cells] = self.D_base[cells] * factor_of_x(xc[cells])

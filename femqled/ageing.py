@@ -33,6 +33,7 @@ import time
 import numpy as np
 from mpi4py import MPI
 
+from femqled import compat
 from femqled.acetate import A0_CM3, AcetateTransport
 from femqled.device import Device
 from femqled.errors import ComplianceReached, InputError, SolverError
@@ -156,7 +157,7 @@ class Ageing:
         for region in shared:
             cells = dev.dm.cells(region)
             S = float(ac.lib[lay.materials[region]].get("acetate_solubility", 1.0))
-            nodes = mesh.geometry.dofmap[cells]
+            nodes = compat.cell_nodes(mesh)[cells]
             out[cells] = S * np.nan_to_num(vals[nodes]).mean(axis=1)
         return out
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from femqled import compat
+
 
 def _input_index(V) -> np.ndarray:
     """Input (file) node index of each local dof of a P1 space (block index for blocked spaces)."""
@@ -19,7 +21,7 @@ def _input_index(V) -> np.ndarray:
     tdim = mesh.topology.dim
     ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
     dofs = V.dofmap.list[:ncell].ravel()
-    nodes = mesh.geometry.dofmap[:ncell].ravel()
+    nodes = compat.cell_nodes(mesh)[:ncell].ravel()
     out = np.empty(V.dofmap.index_map.size_local + V.dofmap.index_map.num_ghosts, dtype=np.int64)
     out[dofs] = mesh.geometry.input_global_indices[nodes]
     return out

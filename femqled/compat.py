@@ -91,3 +91,10 @@ def collapse(subspace):
 
     space, mapping = subspace.collapse()
     return space, np.asarray(mapping).reshape(-1)
+
+
+def cell_nodes(mesh):
+    """Geometry node indices of each cell, one row per cell (local cells first, then ghosts): ``geometry.dofmap``
+    in 0.9, ``geometry.dofmaps[0]`` from 0.10 (where ``dofmap`` is deprecated)."""
+    maps = getattr(mesh.geometry, "dofmaps", None)
+    return maps[0] if isinstance(maps, list) else mesh.geometry.dofmap

@@ -14,6 +14,8 @@ import numpy as np
 import ufl
 from dolfinx import fem, io
 
+from femqled import compat
+
 
 class FieldWriter:
     """Evaluates the fields of a :class:`femqled.device.Device` and writes them, once or as a time series."""
@@ -94,7 +96,7 @@ class FieldWriter:
         out = np.zeros(mesh.geometry.x.shape[0])
         tdim = mesh.topology.dim
         ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
-        gd = mesh.geometry.dofmap[:ncell]
+        gd = compat.cell_nodes(mesh)[:ncell]
         fd = P1.dofmap.list[:ncell]
         out[gd.ravel()] = g.x.array[fd.ravel()]
         return out

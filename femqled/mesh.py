@@ -257,7 +257,7 @@ def owned_cell_vertices(mesh) -> np.ndarray:
     """(owned cells, 3, 2): the x, y of each owned triangle's vertices (nm)."""
     tdim = mesh.topology.dim
     n = mesh.topology.index_map(tdim).size_local
-    dofs = mesh.geometry.dofmap[:n]
+    dofs = compat.cell_nodes(mesh)[:n]
     return mesh.geometry.x[dofs][:, :, :2]
 
 

@@ -12,6 +12,8 @@ import os
 import numpy as np
 from mpi4py import MPI
 
+from femqled import compat
+
 os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
 
 _XVFB = None
@@ -50,7 +52,7 @@ def _gather_grid(dm, cell_values: np.ndarray | None = None, point_values: dict |
     tdim = mesh.topology.dim
     n = mesh.topology.index_map(tdim).size_local
     x = mesh.geometry.x
-    cells = mesh.geometry.dofmap[:n]
+    cells = compat.cell_nodes(mesh)[:n]
     pts = x[cells].reshape(-1, 3)            # duplicate vertices per cell: simple and exact for P1/DG0 data
     data = {"pts": pts}
     if cell_values is not None:
@@ -140,7 +142,7 @@ def colour_range(dm, values: np.ndarray, zoom: str | None = None, log: bool = Fa
     v = np.log10(np.maximum(values, 1e-300)) if log else np.asarray(values, dtype=float)
     win = _window(dm, zoom)
     mesh = dm.mesh
-    nodes = np.unique(mesh.geometry.dofmap[: mesh.topology.index_map(mesh.topology.dim).size_local])
+    nodes = np.unique(compat.cell_nodes(mesh)[: mesh.topology.index_map(mesh.topology.dim).size_local])
     x = mesh.geometry.x
     shown = np.zeros(len(v), dtype=bool)
     shown[nodes] = True                            # the nodes of owned cells: what the picture gathers
@@ -157,7 +159,7 @@ def p1_to_geometry(func) -> np.ndarray:
     tdim = mesh.topology.dim
     ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
     out = np.zeros(mesh.geometry.x.shape[0])
-    out[mesh.geometry.dofmap[:ncell].ravel()] = func.x.array[func.function_space.dofmap.list[:ncell].ravel()]
+    out[compat.cell_nodes(mesh)[:ncell].ravel()] = func.x.array[func.function_space.dofmap.list[:ncell].ravel()]
     return out
 
 
