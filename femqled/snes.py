@@ -78,7 +78,8 @@ class NewtonSolver:
         self.snes.setLineSearchPreCheck(self._cap)
         self._f0 = None
 
-        self._best = None       # (residual norm, iterate): the best iterate at the roundoff floor in this solve
+        self._best_x = u.x.petsc_vec.duplicate()    # the best iterate at the roundoff floor in this solve ...
+        self._best_f = np.inf                       # ... and its residual norm (inf: the floor not reached)
         self.monitor = os.environ.get("FEMQLED_NEWTON_MONITOR", "0") not in ("", "0")
         self.iterations = 0
         self.last_update = np.inf
@@ -129,7 +130,6 @@ class NewtonSolver:
         if it == 0:
             self._f0 = max(fnorm, 1e-300)
             self._fprev = self._f0
-            self._best = None
             return 0
         self.last_update = snes.getSolutionUpdate().norm(PETSc.NormType.NORM_INFINITY)
         fprev, self._fprev = self._fprev, fnorm
@@ -142,14 +142,11 @@ class NewtonSolver:
         # Fermi levels of carriers that are all but absent, e.g. behind a thick tunnel layer, are fixed only to
         # ~1e-7 V_t by the arithmetic; the densities they give are not)
         floor = stalled and fnorm < self.roundoff_floor * self._f0
-        if fnorm < self.roundoff_floor * self._f0 and (self._best is None or fnorm < self._best[0]):
+        if fnorm < min(self.roundoff_floor * self._f0, self._best_f):
             # keep the best iterate at the floor: where the Jacobian is this ill-conditioned, a step taken from
             # the floor is roundoff amplified and can carry Newton away (see solve)
-            if self._best is None:
-                self._best = (fnorm, snes.getSolution().copy())
-            else:
-                snes.getSolution().copy(self._best[1])
-                self._best = (fnorm, self._best[1])
+            snes.getSolution().copy(self._best_x)
+            self._best_f = fnorm
         if (self.last_update < self.atol_update and stalled) or fnorm < self.rtol_residual * self._f0 \
                 or floor or fnorm < 1e-300:
             return 3    # SNES_CONVERGED_SNORM_RELATIVE
@@ -164,21 +161,18 @@ class NewtonSolver:
             compat.apply_dirichlet(bc, self.u.x.array)
         self.u.x.scatter_forward()
         self.u.x.petsc_vec.copy(self.x)
-        self._best = None
+        self._best_f = np.inf
         self.snes.solve(None, self.x)
         self.iterations = self.snes.getIterationNumber()
         ok = self.snes.getConvergedReason() > 0
-        if not ok and self._best is not None:
+        if not ok and np.isfinite(self._best_f):
             # Newton reached the roundoff floor (residual 13 orders below the first) but did not stop there and
             # then wandered off: that iterate is the solution as well as the arithmetic can give it
-            self._best[1].copy(self.x)
+            self._best_x.copy(self.x)
             ok = True
-        if self._best is not None:
-            self._best[1].destroy()
-            self._best = None
         self._update_u(self.x)
         return ok, self.iterations
 
     def destroy(self):
-        for obj in (self.snes, self.A, self.b, self.x):
+        for obj in (self.snes, self.A, self.b, self.x, self._best_x):
             obj.destroy()
