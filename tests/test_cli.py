@@ -536,3 +536,20 @@ def test_paper_reading_of_a_cv_rise():
     assert not hypotheses.electrons_in_dots_lead({"n_EML": 0.50, "p_HTL": 0.47})
     assert hypotheses.electrons_in_dots_lead({"n_EML": 0.55, "p_HIL": 0.45})
     assert not hypotheses.electrons_in_dots_lead({})
+
+
+def test_hole_step_script(tmp_path):
+    """scripts/hole_step.py (docs/model.md, "Not yet"): each edge operated at the asked current; a smaller TFB -> QD
+    hole step (a shallower QD valence edge) gives a higher eta_X; a bad --edges is one line."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEMQLED_MESH_DIR": str(tmp_path / "meshes")}
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "hole_step.py"), "--edges", "5.40,5.45,5.50"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rows = [l.split() for l in r.stdout.splitlines() if l.startswith("QD valence edge")]
+    assert [float(row[3]) for row in rows] == [5.40, 5.45, 5.50], r.stdout
+    eta = [float(row[row.index("eta_X") + 1]) for row in rows]
+    assert eta[0] > eta[1] > eta[2] > 0, eta
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "hole_step.py"), "--edges", "5.4,x"], cwd=tmp_path,
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("hole_step.py: error: --edges")
