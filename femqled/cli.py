@@ -126,9 +126,12 @@ def cmd_demo(args, comm=MPI.COMM_WORLD) -> int:
     paths = fw.write(out, stem=f"fields_{args.field_bias:g}V")
     fw.close()
     write_xdmf_potentials(dev, out / f"potentials_{args.field_bias:g}V.xdmf")
-    viz.plot_field(dev.dm, fw.nodal("n"), out / "n_log10.png", name="n (cm^-3)", log=True)
-    viz.plot_field(dev.dm, fw.nodal("psi"), out / "psi.png", name="psi (V)")
-    viz.plot_field(dev.dm, fw.nodal("n"), out / "n_cathode.png", name="n (cm^-3)", log=True, zoom="cathode")
+    at = f"at {args.field_bias:g} V"
+    n = fw.vertex_values("n")
+    viz.plot_field(dev.dm, n, out / "n_log10.png", name="n (cm^-3)", log=True, title=f"n (cm^-3) {at}")
+    viz.plot_field(dev.dm, fw.vertex_values("psi"), out / "psi.png", name="psi (V)", title=f"psi (V) {at}")
+    viz.plot_field(dev.dm, n, out / "n_cathode.png", name="n (cm^-3)", log=True, zoom="cathode",
+                   title=f"n (cm^-3) near the cathode {at}")
     io.write_manifest(out, case, "demo", {"summary": summary}, comm=comm)
     io.say(f"demo: results in {out}/\n      jv.csv, jv.json, jv.png (J-V, EQE, eta_X), "
            f"{paths[0].name} + {paths[1].name} (ParaView: fields at {args.field_bias:g} V), "
@@ -270,16 +273,42 @@ def cmd_rebuild(args, comm=MPI.COMM_WORLD) -> int:
 
 
 def cmd_plot(args, comm=MPI.COMM_WORLD) -> int:
-    """2D pictures of a state (pristine, or --state): psi, n, p, recombination channels, acetate near the Ag."""
+    """2D pictures of the pristine state and, with --state, of that state beside it: psi, n, p, recombination
+    channels, acetate near the Ag; with --state also one figure comparing the two near the trench."""
     from femqled import io, viz
 
+    state = args.state
+    if state and not Path(state).is_file():
+        raise InputError("--state", f"no such checkpoint: {state} (written by 'femqled age' as "
+                                    "<results>/checkpoint.npz)")
+    args.state = None                              # the pristine state first, the checkpoint's after it
     case, out, dev, ag = _setup(args, comm, acetate=True)
-    label = "aged" if args.state else "pristine"
-    dev.solve(args.V)
-    paths = viz.state_pictures(dev, ag.acetate, out, f"{label}_{args.V:g}V")
+    if args.J is not None:
+        at, where = f"{args.J:g}mA", f"{args.J:g} mA/cm2"
+
+        def bring():
+            dev.operate(args.J)
+    else:
+        V = 3.0 if args.V is None else args.V
+        at, where = f"{V:g}V", f"{V:g} V"
+
+        def bring():
+            dev.solve(V)
+    images = {}
+    bring()
+    images[f"pristine_{at}"] = viz.state_images(dev, ag.acetate)
+    if state:
+        ag.restore(state)
+        bring()
+        images[f"aged_{at}"] = viz.state_images(dev, ag.acetate)
+    paths = viz.draw_states({label: (img, out) for label, img in images.items()})
+    what = "pristine and aged states" if state else "pristine state"
+    if state:
+        paths.append(viz.compare_states(images, out / f"states_{at}.png"))
     io.write_manifest(out, case, "plot", comm=comm)
-    io.say(f"plot: {len(paths)} pictures of the {label} state at {args.V:g} V in {out}/ "
-           f"(psi, n, p, R_X, R_trion, R_trap, n near the cathode, acetate near the Ag)", comm=comm)
+    io.say(f"plot: {len([p for p in paths if p])} pictures of the {what} at {where} in {out}/ (psi, n, p, "
+           f"R_X, R_trion, R_trap, n near the cathode, acetate near the Ag"
+           + (f"; both side by side near the trench: states_{at}.png)" if state else ")"), comm=comm)
     return 0
 
 
@@ -425,8 +454,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--J", type=float, default=10.0, help="current density of the EQE comparison (mA/cm2)")
     sp.add_argument("--V", default="0:4:0.1", help="J-V sweep START:STOP:STEP (default 0:4:0.1)")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
-    sp = command("plot", cmd_plot, "2D pictures of a state: psi, n, p, recombination channels, acetate")
-    sp.add_argument("--V", type=float, default=3.0, help="bias of the pictured state (V, default 3)")
+    sp = command("plot", cmd_plot, "2D pictures of the pristine state and of --state beside it: psi, n, p, "
+                                   "recombination channels, acetate; with --state one comparison near the trench")
+    at = sp.add_mutually_exclusive_group()
+    at.add_argument("--V", type=float, help="bias of the pictured states (V, default 3)")
+    at.add_argument("--J", type=float, help="instead of a bias, the current density of the pictured states "
+                                            "(mA/cm2: constant-current operation, as in a lifetime test)")
     sp.add_argument("--state", help=state_help)
     sp = command("paper", cmd_paper, "reproduce the study's figures; REPORT.md (simulated vs measured)")
     sp.add_argument("--quick", action="store_true", help="quasi-1D and short times: checks the chain, not physics")

@@ -84,22 +84,34 @@ class FieldWriter:
                 w.close()
             self._writers = None
 
-    def nodal(self, name: str) -> np.ndarray:
-        """P1 nodal values (mesh geometry order) of a scalar field, for pictures: cell-averaged at shared nodes."""
-        from dolfinx.fem import Function, functionspace
+    def vertex_values(self, name: str) -> np.ndarray:
+        """(owned cells, 3): a scalar field at each owned triangle's vertices, for pictures (a density keeps its
+        jump at a heterojunction: each triangle shows its own side)."""
+        return vertex_values(self.functions[name])
 
-        P1 = functionspace(self.dev.mesh, ("Lagrange", 1))
-        g = Function(P1)
-        g.interpolate(self.functions[name])
-        # mesh geometry order
-        mesh = self.dev.mesh
-        out = np.zeros(mesh.geometry.x.shape[0])
-        tdim = mesh.topology.dim
-        ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
-        gd = compat.cell_nodes(mesh)[:ncell]
-        fd = P1.dofmap.list[:ncell]
-        out[gd.ravel()] = g.x.array[fd.ravel()]
-        return out
+
+def vertex_values(func) -> np.ndarray:
+    """(owned cells, 3): a scalar P1 or DG1 function at each owned triangle's vertices, in the order of the cell's
+    geometry nodes (:func:`femqled.compat.cell_nodes`); the same whatever the partition."""
+    V = func.function_space
+    n = V.mesh.topology.index_map(V.mesh.topology.dim).size_local
+    return np.array(func.x.array[V.dofmap.list[:n]])
+
+
+def per_width(dm, values: np.ndarray, *regions: str) -> float:
+    """The integral of a field given at the vertices of each owned triangle ((owned cells, 3), linear on each)
+    over the named regions (all if none), divided by the mesh's width: nm x the field's unit (a density in
+    cm^-3 gives 1e7 x its areal density in cm^-2). Collective; the same on any number of ranks."""
+    from femqled.mesh import owned_cell_vertices
+
+    P = owned_cell_vertices(dm.mesh)
+    a1, a2 = P[:, 1] - P[:, 0], P[:, 2] - P[:, 0]
+    area = 0.5 * np.abs(a1[:, 0] * a2[:, 1] - a1[:, 1] * a2[:, 0])
+    keep = np.ones(len(P), dtype=bool)
+    if regions:
+        keep = np.isin(dm.region_ids()[: len(P)], [dm.layout.regions[r] for r in regions])
+    local = float(np.sum(area[keep] * np.asarray(values, dtype=float)[: len(P)][keep].mean(axis=1)))
+    return dm.comm.allreduce(local) / dm.layout.width_nm
 
 
 def write_xdmf_potentials(dev, path: Path) -> None:

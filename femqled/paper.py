@@ -3,9 +3,12 @@
 ``femqled paper [CASE] [--quick] [--fine]`` (``make paper``; ``--fine``: the publication-quality
 discretisation of :mod:`femqled.quality`, ``make paper-fine``): lifetime tests at 10, 30, 50 and 100 mA cm^-2
 (the EL spectra of the 100 mA cm^-2 test, as in the paper's Fig. 2c) and, on the 10 mA cm^-2 device before and
-after ageing, J-V (ideality), C-V (onset), SKPM, ToF-SIMS, 2D pictures at 3 V and peel-off-rebuild; then the
+after ageing, J-V (ideality), C-V (onset), SKPM, ToF-SIMS, 2D pictures and peel-off-rebuild; then the
 four acetate-driving kinetics side by side (:mod:`femqled.mechanisms`, quasi-1D); one PNG per figure of the
-study (:mod:`femqled.paper_figures`). Every number in the report is read from the results these runs write
+study (:mod:`femqled.paper_figures`). The 2D pictures (:mod:`femqled.viz`): each field of both states at 3 V
+(``pristine/``, ``aged/``), and pristine beside aged near the trench at 3 V (``states_2d_3V.png``, the SKPM's
+bias) and at 10 mA cm^-2 (``states_2d_10mA.png``, the lifetime test's current: there the aged dots hold fewer
+electrons and form fewer trions for the same current). Every number in the report is read from the results these runs write
 (``results/paper/``), so the report is computed, never typed; ``--quick`` runs the same chain in quasi-1D with
 short times (the test suite checks the chain, not the physics). The aged state is the 10 mA cm^-2 device at the
 end of its run.
@@ -23,6 +26,17 @@ from mpi4py import MPI
 # paper values (He et al. 2023; MODEL.md sec. 6) and the acceptance of issue 7
 HOURS = {10.0: 1500.0, 30.0: 300.0, 50.0: 150.0, 100.0: 80.0}
 ELEVATION_H = {30.0: 60.0, 50.0: 20.0, 100.0: 10.0}
+
+
+def _pictures_sentence(tot: dict) -> str:
+    """REPORT.md's line on states_2d_10mA.png: the numbers written above its panels, pristine -> aged."""
+    p, a = tot.get("pristine", {}), tot.get("aged", {})
+    names = {"R_X_mA_cm2": "excitons", "R_trion_mA_cm2": "trions", "R_trap_mA_cm2": "trap-assisted"}
+    parts = [f"{what} {p[k]:.3g} → {a[k]:.3g} mA cm⁻²" for k, what in names.items() if k in p and k in a]
+    parts += [f"electrons in the {k[2:-4]} {p[k]:.2e} → {a[k]:.2e} cm⁻²" for k in p
+              if k.startswith("n_") and k in a]
+    return ("The mechanism in pictures, `states_2d_10mA.png` (pristine beside aged at 10 mA cm⁻², near the trench; "
+            "each channel integrated over the stack, q∫R dy): " + "; ".join(parts) + ".")
 
 
 def _rows_table(rows):
@@ -104,7 +118,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     ckpt = outdir / "age_10mA" / "checkpoint.npz"
     states = {"pristine": (ag.acetate.c_initial, np.zeros_like(ag.theta)),
               "aged": (ag.acetate.c.x.array.copy(), ag.theta.copy())}
-    pictures = {}
+    pictures, operating = {}, {}
     floor = None                                 # one ideality window for both curves: the pristine's (jv)
     for label, (c_values, theta) in states.items():
         rebuild.set_state(ag, c_values, theta=theta)
@@ -129,9 +143,16 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         walls[f"sims_{label}"] = time.perf_counter() - t0
         results[label] = {"jv": jsum, "cv": csum, "skpm": prof, "sims": sp, "jv_rows": jrows, "cv_rows": crows}
         pictures[f"{label}_3V"] = (viz.state_images(ag.device, ag.acetate), d)   # at 3 V (SKPM)
+        t0 = time.perf_counter()
+        ag.device.operate(10.0)                  # and at the test's current: where the two differ in eta_X
+        operating[f"{label}_10mA"] = viz.state_images(ag.device, ag.acetate)
+        walls["pictures"] = walls.get("pictures", 0.0) + time.perf_counter() - t0
     t0 = time.perf_counter()
     viz.draw_states(pictures)                    # pristine and aged with the same colour range per picture
-    walls["pictures"] = time.perf_counter() - t0
+    viz.compare_states({label: images for label, (images, _) in pictures.items()}, outdir / "states_2d_3V.png")
+    viz.compare_states(operating, outdir / "states_2d_10mA.png")
+    results["pictures_10mA"] = {label.split("_")[0]: viz.totals(images) for label, images in operating.items()}
+    walls["pictures"] += time.perf_counter() - t0
     t0 = time.perf_counter()
     if comm.rank == 0:
         (outdir / "rebuild").mkdir(exist_ok=True)
@@ -255,7 +276,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     volts = {f"{J:g}": (results[f"age_{J:g}"]["summary"]["V0"], results[f"age_{J:g}"]["summary"]["V_at_max"])
              for J in HOURS}
     report = {"rows": rows, "quick": quick, "ranks": comm.size, "walls_s": walls, "case": str(case_path),
-              "preset": preset, "settings": settings, "wall_total_s": total, "voltage_pristine_to_max_V": volts}
+              "preset": preset, "settings": settings, "wall_total_s": total, "voltage_pristine_to_max_V": volts,
+              "pictures_10mA": results["pictures_10mA"]}
     io.write_json(outdir / "report.json", report, comm=comm)
     if comm.rank == 0:
         passed = sum(r["pass"] for r in rows)
@@ -272,6 +294,6 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
             "gradually during the elevation, Supplementary Fig. 4a): the driving voltage, pristine → at the "
             "luminance maximum, "
             + "; ".join(f"{v0:.2f} → {v1:.2f} V at {J} mA cm⁻²" for J, (v0, v1) in volts.items())
-            + ". " + _mechanism_sentence(base) + "\n")
+            + ". " + _mechanism_sentence(base) + "\n\n" + _pictures_sentence(results["pictures_10mA"]) + "\n")
     return report
 

@@ -1,8 +1,16 @@
-"""Pictures rendered off-screen with PyVista: regions of a mesh, fields of a state.
+"""Pictures of a mesh and of device states: PyVista (off-screen) for single fields, matplotlib for comparisons.
 
-Reads like the sentence: ``plot_regions(dm, "mesh.png")``, ``plot_field(dm, psi, "psi.png", zoom="cathode")``.
-Rank 0 renders from data gathered from all ranks; other ranks return at once. Needs no display (off-screen,
-with Xvfb started by PyVista where the VTK build requires one).
+Reads like the sentence: ``plot_regions(dm, "mesh.png")``, ``plot_field(dm, psi, "psi.png", zoom="cathode")``,
+``compare_states({"pristine": a, "aged": b}, "states.png")``. Rank 0 draws from data gathered from all ranks;
+every rank calls (the zoom windows and colour ranges are collective), the others return at once. Needs no display
+(off-screen, with Xvfb started where the VTK build requires one).
+
+Zoom windows (:func:`window`), all over the third of the width centred on the first trench (where there is
+none, on the lowest point of the rough cathode interface): ``"cathode"`` from 8 nm below the
+nominal interface to 10 nm into the Ag; a layer's name, that layer with 1 nm either side; ``"LAYER:cathode"``
+from that layer up to 10 nm into the Ag. A log picture shows at most :data:`LOG_DECADES` decades below its
+largest value, and leaves grey where the quantity is zero (a recombination channel outside the dots, n in the
+Ag).
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from femqled import compat
 os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
 
 _XVFB = None
+LOG_DECADES = 10.0           # decades a log picture spans below its largest value
+NO_DATA = "#d9d9d9"          # where a log picture's quantity is zero
 
 
 def ensure_display() -> None:
@@ -46,8 +56,10 @@ def ensure_display() -> None:
     atexit.register(_XVFB.terminate)
 
 
-def _gather_grid(dm, cell_values: np.ndarray | None = None, point_values: dict | None = None):
-    """Gather the owned cells of all ranks into one pyvista grid on rank 0 (None elsewhere)."""
+def _gather(dm, cell_values: np.ndarray | None = None, point_values: dict | None = None) -> dict | None:
+    """The owned triangles of all ranks on rank 0 (None elsewhere): ``{"pts": (3 n, 3) vertices, three per
+    triangle in order, "cell": per triangle, name: per vertex}``; ``point_values`` are (owned cells, 3) arrays
+    (:func:`femqled.fields.vertex_values`)."""
     mesh = dm.mesh
     tdim = mesh.topology.dim
     n = mesh.topology.index_map(tdim).size_local
@@ -58,36 +70,103 @@ def _gather_grid(dm, cell_values: np.ndarray | None = None, point_values: dict |
     if cell_values is not None:
         data["cell"] = cell_values[:n]
     for name, vals in (point_values or {}).items():
-        data[name] = vals[cells].reshape(-1)
+        data[name] = np.asarray(vals)[:n].reshape(-1)
     allp = dm.comm.gather(data, root=0)
     if dm.comm.rank != 0:
+        return None
+    return {k: np.concatenate([d[k] for d in allp]) for k in data}
+
+
+def _gather_grid(dm, cell_values: np.ndarray | None = None, point_values: dict | None = None):
+    """Gather the owned cells of all ranks into one pyvista grid on rank 0 (None elsewhere)."""
+    data = _gather(dm, cell_values, point_values)
+    if data is None:
         return None
     ensure_display()
     import pyvista as pv
 
-    P = np.concatenate([d["pts"] for d in allp])
+    P = data["pts"]
     nc = P.shape[0] // 3
     conn = np.hstack([np.full((nc, 1), 3), np.arange(3 * nc).reshape(nc, 3)]).ravel()
     grid = pv.UnstructuredGrid(conn, np.full(nc, pv.CellType.TRIANGLE, dtype=np.uint8), P)
     if cell_values is not None:
-        grid.cell_data["value"] = np.concatenate([d["cell"] for d in allp])
+        grid.cell_data["value"] = data["cell"]
     for name in point_values or {}:
-        grid.point_data[name] = np.concatenate([d[name] for d in allp])
+        grid.point_data[name] = data[name]
     return grid
 
 
-def _window(dm, zoom: str | None):
-    """Camera bounds (xmin, xmax, ymin, ymax) for a zoom target."""
+def interfaces(dm) -> np.ndarray | None:
+    """The interfaces between regions as segments ``(m, 2, 2)`` (nm) on rank 0 (None elsewhere)."""
+    from dolfinx.mesh import entities_to_geometry
+
+    mesh = dm.mesh
+    fdim = mesh.topology.dim - 1
+    facets = dm.facets("interfaces")
+    mesh.topology.create_connectivity(fdim, 0)
+    seg = (mesh.geometry.x[entities_to_geometry(mesh, fdim, facets.astype(np.int32), False)][:, :, :2]
+           if len(facets) else np.zeros((0, 2, 2)))
+    allseg = dm.comm.gather(seg, root=0)
+    return np.concatenate(allseg) if dm.comm.rank == 0 else None
+
+
+def _focus_x(dm) -> float:
+    """x (nm) the zoomed pictures centre on (collective): the middle of the first trench's foot on the cathode
+    interface, else the lowest point of that interface, else the middle of the width."""
+    from dolfinx.mesh import entities_to_geometry
+
     lay = dm.layout
-    if zoom == "cathode":
-        yc = lay.y["cathode"]
-        W = lay.width_nm
-        return (W / 2 - W / 6, W / 2 + W / 6, yc - 8, yc + 10)
-    return None
+    mesh = dm.mesh
+    fdim = mesh.topology.dim - 1
+    mesh.topology.create_connectivity(fdim, 0)
+
+    def points(names):
+        facets = dm.facets(*names) if names else np.zeros(0, dtype=np.int32)
+        if not len(facets):
+            return np.zeros((0, 2))
+        return mesh.geometry.x[entities_to_geometry(mesh, fdim, facets.astype(np.int32), False).ravel()][:, :2]
+
+    feet = sorted((n for n in lay.groups.get("cathode", []) if "/trench" in n),
+                  key=lambda n: int(n.rpartition("trench")[2] or 0))
+    x = points(feet[:1])
+    lo = dm.comm.allreduce(float(x[:, 0].min()) if len(x) else np.inf, op=MPI.MIN)
+    hi = dm.comm.allreduce(float(x[:, 0].max()) if len(x) else -np.inf, op=MPI.MAX)
+    if np.isfinite(lo):
+        return (lo + hi) / 2
+    x = points([n for n in lay.groups.get("cathode", []) if n in lay.facets])
+    best = (float(x[:, 1].min()), float(x[np.argmin(x[:, 1]), 0])) if len(x) else (np.inf, lay.width_nm / 2)
+    return min(dm.comm.allgather(best))[1]
+
+
+def window(dm, zoom: str | None):
+    """Picture bounds (xmin, xmax, ymin, ymax) in nm for a zoom (module docstring), None for the whole mesh.
+    Collective."""
+    if zoom is None:
+        return None
+    lay = dm.layout
+    W = lay.width_nm
+    x0 = float(np.clip(_focus_x(dm) - W / 6, 0.0, W - W / 3))
+    lower, _, upper = zoom.partition(":")
+    upper = upper or lower
+    for name in (lower, upper):
+        if name != "cathode" and name not in lay.stack:
+            raise ValueError(f"unknown zoom {zoom!r}; allowed: 'cathode', a layer ({', '.join(lay.stack)}) or "
+                             f"'LAYER:cathode'")
+    yc = lay.y["cathode"]
+    y0 = yc - 8.0 if lower == "cathode" else lay.y[f"{lower}.bottom"] - 1.0
+    y1 = yc + 10.0 if upper == "cathode" else lay.y[f"{upper}.top"] + 1.0
+    return (x0, x0 + W / 3, y0, y1)
+
+
+def _log(values) -> np.ndarray:
+    """log10 where positive, NaN where not (no data: drawn grey)."""
+    v = np.asarray(values, dtype=float)
+    return np.where(v > 0, np.log10(np.where(v > 0, v, 1.0)), np.nan)
 
 
 def plot_regions(dm, path, zoom: str | None = None, title: str | None = None) -> str | None:
     """Colour each region; the rough interface and trenches show as the boundaries between colours."""
+    win = window(dm, zoom)
     grid = _gather_grid(dm, cell_values=dm.region_ids().astype(float))
     if grid is None:
         return None
@@ -103,12 +182,12 @@ def plot_regions(dm, path, zoom: str | None = None, title: str | None = None) ->
         sub = grid.extract_cells(np.flatnonzero(grid.cell_data["value"] == tag))
         if sub.n_cells:
             c = np.array(sub.center)
-            if zoom is None or _inside(c, _window(dm, zoom)):
+            if _inside(c, win):
                 centres.append(c + [0, 0, 1])
                 labels.append(name)
     if centres:
         pl.add_point_labels(np.array(centres), labels, font_size=18, point_size=1, shape_opacity=0.6)
-    _camera(pl, grid, _window(dm, zoom))
+    _camera(pl, win or grid.bounds[:4])
     pl.add_title(title or ("regions" if zoom is None else f"regions near the {zoom}"), font_size=12)
     pl.screenshot(str(path))
     pl.close()
@@ -116,75 +195,94 @@ def plot_regions(dm, path, zoom: str | None = None, title: str | None = None) ->
 
 
 def plot_field(dm, values: np.ndarray, path, name: str = "field", zoom: str | None = None,
-               log: bool = False, cmap: str = "viridis", clim=None) -> str | None:
-    """Plot a P1 field (one value per mesh geometry node, as ``u.x.array`` of a P1 function). The colour range
-    is ``clim`` (in log10 units where ``log``), else that of what the picture shows (:func:`colour_range`)."""
+               log: bool = False, cmap: str = "viridis", clim=None, title: str | None = None) -> str | None:
+    """Plot a field given at the vertices of each owned triangle, (owned cells, 3) as from
+    :func:`femqled.fields.vertex_values`, titled ``title`` (else ``name``), its colour bar beside it. The colour
+    range is ``clim`` (in log10 units where ``log``), else that of what the picture shows (:func:`colour_range`)."""
     if clim is None:
         clim = colour_range(dm, values, zoom, log)
-    v = np.log10(np.maximum(values, 1e-300)) if log else values
-    grid = _gather_grid(dm, point_values={name: v})
+    win = window(dm, zoom)
+    label = ("log10 " if log else "") + name
+    grid = _gather_grid(dm, point_values={label: _log(values) if log else np.asarray(values, dtype=float)})
     if grid is None:
         return None
     import pyvista as pv
 
     pl = pv.Plotter(off_screen=True, window_size=(1400, 900))
-    pl.add_mesh(grid, scalars=name, cmap=cmap, clim=clim,
-                scalar_bar_args={"title": ("log10 " if log else "") + name})
-    _camera(pl, grid, _window(dm, zoom))
+    pl.add_mesh(grid, scalars=label, cmap=cmap, clim=clim, nan_color=NO_DATA,
+                scalar_bar_args={"title": label, "vertical": True, "position_x": 0.87, "position_y": 0.1,
+                                 "width": 0.05, "height": 0.8, "title_font_size": 16, "label_font_size": 14,
+                                 "fmt": "%.3g"})
+    _camera(pl, win or grid.bounds[:4], right=0.8)
+    pl.add_title(title or name, font_size=12)
     pl.screenshot(str(path))
     pl.close()
     return str(path)
 
 
 def colour_range(dm, values: np.ndarray, zoom: str | None = None, log: bool = False):
-    """(min, max) of a nodal field over the nodes a picture shows (the zoom window, or all), on every rank; None
-    where it is empty or flat (the plotter's own range)."""
-    v = np.log10(np.maximum(values, 1e-300)) if log else np.asarray(values, dtype=float)
-    win = _window(dm, zoom)
-    mesh = dm.mesh
-    nodes = np.unique(compat.cell_nodes(mesh)[: mesh.topology.index_map(mesh.topology.dim).size_local])
-    x = mesh.geometry.x
-    shown = np.zeros(len(v), dtype=bool)
-    shown[nodes] = True                            # the nodes of owned cells: what the picture gathers
+    """(min, max) of a field at the vertices of the owned triangles ((owned cells, 3), as :func:`plot_field`
+    takes) over what a picture shows (the zoom window, or all), on every rank; None where it is empty or flat
+    (the plotter's own range). ``log``: of log10 over the positive values, at most :data:`LOG_DECADES` below the
+    largest."""
+    from femqled.mesh import owned_cell_vertices
+
+    x = owned_cell_vertices(dm.mesh).reshape(-1, 2)
+    v = np.asarray(values, dtype=float)[: len(x) // 3].reshape(-1)
+    v = _log(v) if log else v
+    win = window(dm, zoom)
+    shown = np.isfinite(v)
     if win is not None:
         shown &= (x[:, 0] >= win[0]) & (x[:, 0] <= win[1]) & (x[:, 1] >= win[2]) & (x[:, 1] <= win[3])
     lo = dm.comm.allreduce(float(v[shown].min()) if shown.any() else np.inf, op=MPI.MIN)
     hi = dm.comm.allreduce(float(v[shown].max()) if shown.any() else -np.inf, op=MPI.MAX)
+    if log:
+        lo = max(lo, hi - LOG_DECADES)
     return (lo, hi) if np.isfinite(lo) and hi > lo else None
 
 
-def p1_to_geometry(func) -> np.ndarray:
-    """Nodal values of a P1 function in mesh geometry order (what :func:`plot_field` takes)."""
-    mesh = func.function_space.mesh
-    tdim = mesh.topology.dim
-    ncell = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
-    out = np.zeros(mesh.geometry.x.shape[0])
-    out[compat.cell_nodes(mesh)[:ncell].ravel()] = func.x.array[func.function_space.dofmap.list[:ncell].ravel()]
-    return out
-
-
 def state_images(dev, acetate) -> dict[str, tuple]:
-    """The pictures of a state, not yet drawn: ``{stem: (DeviceMesh, nodal values, plot options)}`` for psi, n,
+    """The pictures of a state, not yet drawn: ``{stem: (DeviceMesh, vertex values, plot options)}`` for psi, n,
     p, R_X, R_trion, R_trap where the dots have traps (whole stack), n near the cathode and the acetate near the
-    rough interface and trenches."""
-    from femqled.fields import FieldWriter
+    rough interface and trenches. The option ``detail`` is where :func:`compare_states` looks: n from the dots
+    to the Ag, the recombination channels in the dots, the acetate at the cathode, all near the trench."""
+    from femqled.fields import FieldWriter, vertex_values
 
     fw = FieldWriter(dev)
     fw.update()
-    images = {"psi": (dev.dm, np.array(fw.nodal("psi")), {"name": "psi (V)"})}
+    qd = dev.emission.qd if dev.emission.active else None
+    images = {"psi": (dev.dm, fw.vertex_values("psi"), {"name": "psi (V)"})}
     traps = dev.emission.active and dev.mat.values[dev.emission.qd]["srh"] > 0
     for name, unit in (("n", "cm^-3"), ("p", "cm^-3"), ("R_X", "cm^-3 s^-1"), ("R_trion", "cm^-3 s^-1"),
                        ("R_trap", "cm^-3 s^-1")):
         if name in fw.functions and (name != "R_trap" or traps):
-            images[name] = (dev.dm, np.array(fw.nodal(name)), {"name": f"{name} ({unit})", "log": True})
+            opts = {"name": f"{name} ({unit})", "log": True}
+            if qd and name != "p":
+                opts["detail"] = f"{qd}:cathode" if name == "n" else qd
+            images[name] = (dev.dm, fw.vertex_values(name), opts)
     images["n_cathode"] = (dev.dm, images["n"][1], {"name": "n (cm^-3)", "log": True, "zoom": "cathode"})
     fw.close()
     if acetate is not None:
         # floor at 1e15 cm^-3: backward Euler leaves tiny (even slightly negative) values ahead of a front
-        a = np.maximum(p1_to_geometry(acetate.c) * 1e21, 1e15)
+        a = np.maximum(vertex_values(acetate.c) * 1e21, 1e15)
         images["acetate"] = (acetate.dm, a, {"name": "acetate a/S (cm^-3)", "log": True, "zoom": "cathode",
-                                             "cmap": "magma"})
+                                             "cmap": "magma", "detail": "cathode"})
     return images
+
+
+def _shown(label: str) -> str:
+    """"aged_3V" -> "aged, 3 V", "aged_10mA" -> "aged, 10 mA/cm2" (a state's label as a title reads it)."""
+    state, _, at = label.rpartition("_")
+    if state and at.endswith("mA"):
+        return f"{state}, {at[:-2]} mA/cm2"
+    return f"{state}, {at[:-1]} V" if state and at.endswith("V") else label
+
+
+def _common_range(drawn, zoom_key: str = "zoom"):
+    """One colour range for the same picture of several states (collective)."""
+    ranges = [colour_range(dm, v, opts.get(zoom_key), opts.get("log", False)) for dm, v, opts in drawn]
+    ranges = [r for r in ranges if r is not None]
+    return (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
 
 
 def draw_states(states: dict[str, tuple]) -> list[str]:
@@ -196,12 +294,12 @@ def draw_states(states: dict[str, tuple]) -> list[str]:
     stems = dict.fromkeys(stem for images, _ in states.values() for stem in images)
     for stem in stems:
         drawn = {label: (images[stem], outdir) for label, (images, outdir) in states.items() if stem in images}
-        ranges = [colour_range(dm, v, opts.get("zoom"), opts.get("log", False))
-                  for (dm, v, opts), _ in drawn.values()]
-        ranges = [r for r in ranges if r is not None]
-        clim = (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
+        clim = _common_range([img for img, _ in drawn.values()])
         for label, ((dm, v, opts), outdir) in drawn.items():
-            paths.append(plot_field(dm, v, Path(outdir) / f"{stem}_{label}.png", clim=clim, **opts))
+            kw = {k: opts[k] for k in ("name", "log", "zoom", "cmap") if k in opts}
+            where = f", near the {opts['zoom']}" if opts.get("zoom") else ""
+            paths.append(plot_field(dm, v, Path(outdir) / f"{stem}_{label}.png", clim=clim,
+                                    title=f"{opts['name']}{where}: {_shown(label)}", **kw))
     return [p for p in paths if p]
 
 
@@ -210,23 +308,119 @@ def state_pictures(dev, acetate, outdir, label: str) -> list[str]:
     return draw_states({label: (state_images(dev, acetate), outdir)})
 
 
+def compare_states(states: dict[str, dict], path) -> str | None:
+    """One matplotlib figure comparing states side by side, ``{label: state_images(...)}``: a row per picture
+    with a ``detail`` option (n from the dots to the Ag, R_X, R_trion, R_trap in the dots, the acetate at the
+    cathode; all over the third of the width around the trench), a column per state, one colour scale per row,
+    the interfaces drawn, axes in nm. Collective; rank 0 writes ``path``."""
+    labels = list(states)
+    stems = [s for s in dict.fromkeys(k for img in states.values() for k in img)
+             if all(s in states[lab] and "detail" in states[lab][s][2] for lab in labels)]
+    rows = []
+    for stem in stems:
+        drawn = [states[lab][stem] for lab in labels]
+        dm, _, opts = drawn[0]
+        log = opts.get("log", False)
+        rows.append({"comm": dm.comm, "opts": opts, "clim": _common_range(drawn, "detail"),
+                     "win": window(dm, opts["detail"]), "lines": interfaces(dm),
+                     "data": [_gather(d, point_values={"v": _log(v) if log else np.asarray(v, dtype=float)})
+                              for d, v, _ in drawn],
+                     "notes": [(_total(stem, d, v, opts) or (None, None, ""))[2] for d, v, _ in drawn]})
+    if not rows or rows[0]["comm"].rank != 0:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.tri import Triangulation
+
+    panel_w, tallest = 4.6, 1.2          # a panel at most 1.2 times as tall as wide (a quasi-1D column: stretched)
+    ratios = [(r["win"][3] - r["win"][2]) / (r["win"][1] - r["win"][0]) for r in rows]
+    heights = [panel_w * min(a, tallest) + 0.6 for a in ratios]
+    fig = plt.figure(figsize=(panel_w * len(labels) + 1.6, sum(heights) + 0.4), layout="constrained")
+    gs = fig.add_gridspec(len(rows), len(labels) + 1, width_ratios=[1] * len(labels) + [0.04],
+                          height_ratios=heights)
+    try:
+        for i, r in enumerate(rows):
+            x0, x1, y0, y1 = r["win"]
+            opts = r["opts"]
+            vmin, vmax = r["clim"] or (None, None)
+            for j, (lab, d) in enumerate(zip(labels, r["data"])):
+                ax = fig.add_subplot(gs[i, j])
+                P, v = d["pts"][:, :2], d["v"]
+                tri = np.arange(len(P)).reshape(-1, 3)
+                c = P[tri].mean(axis=1)
+                pad = 2.0
+                keep = (c[:, 0] > x0 - pad) & (c[:, 0] < x1 + pad) & (c[:, 1] > y0 - pad) & (c[:, 1] < y1 + pad)
+                T = Triangulation(P[:, 0], P[:, 1], tri[keep])
+                T.set_mask(~np.all(np.isfinite(v[tri[keep]]), axis=1))
+                im = ax.tripcolor(T, np.nan_to_num(v), shading="gouraud", cmap=opts.get("cmap", "viridis"),
+                                  vmin=vmin, vmax=vmax)
+                ax.add_collection(LineCollection(r["lines"], colors="0.55", linewidths=0.6))
+                ax.set_facecolor(NO_DATA)
+                ax.set_xlim(x0, x1)
+                ax.set_ylim(y0, y1)
+                ax.set_aspect("equal" if ratios[i] <= tallest else "auto")
+                ax.set_title(f"{opts['name'].split(' (')[0]}: {_shown(lab)}{r['notes'][j]}", fontsize=10)
+                ax.set_ylabel("y (nm)" if j == 0 else "")
+                ax.set_xlabel("x (nm)" if i == len(rows) - 1 else "")
+                ax.tick_params(labelsize=8)
+            cb = fig.colorbar(im, cax=fig.add_subplot(gs[i, -1]))
+            cb.set_label(("log10 " if opts.get("log") else "") + opts["name"], fontsize=8)
+            cb.ax.tick_params(labelsize=8)
+        fig.savefig(path, dpi=130)
+    finally:
+        plt.close(fig)
+    return str(path)
+
+
+def _total(stem: str, dm, values, opts):
+    """(key, value, note) that a comparison panel's title adds, or None (collective): for a rate in cm^-3 s^-1 its
+    integral over the stack as a current density, q int R dy (mA/cm2); for n, the electrons per area in the layer
+    the panel starts from (cm^-2)."""
+    from femqled.fields import per_width
+    from femqled.scaling import Q
+
+    if "s^-1" in opts["name"]:
+        J = per_width(dm, values) * 1e-7 * Q * 1e3
+        return f"{stem}_mA_cm2", J, f" (q\u222bR dy = {J:.3g} mA/cm2)"
+    layer = opts.get("detail", "").partition(":")[0]
+    if stem == "n" and layer in dm.layout.regions:
+        N = per_width(dm, values, layer) * 1e-7
+        return f"n_{layer}_cm2", N, f" ({layer}: {N:.2e} cm^-2)"
+    return None
+
+
+def totals(images: dict) -> dict:
+    """The numbers the comparison figure writes above its panels, for one state's ``state_images``: q int R dy
+    (mA/cm2) of each recombination channel, electrons per area in the dots (cm^-2). Collective."""
+    out = {}
+    for stem, (dm, values, opts) in images.items():
+        t = _total(stem, dm, values, opts) if "detail" in opts else None
+        if t:
+            out[t[0]] = t[1]
+    return out
+
+
 def _inside(c, win) -> bool:
     return win is None or (win[0] <= c[0] <= win[1] and win[2] <= c[1] <= win[3])
 
 
-def _camera(pl, grid, win):
+def _camera(pl, bounds, right: float = 1.0):
+    """Parallel projection onto the x-y plane showing ``bounds`` (xmin, xmax, ymin, ymax) in the left ``right``
+    of the picture's width (the rest for a colour bar), with a 2 % margin."""
+    x0, x1, y0, y1 = bounds
+    w, h = pl.window_size
     pl.view_xy()
-    if win is not None:
-        x0, x1, y0, y1 = win
-        pl.camera.focal_point = ((x0 + x1) / 2, (y0 + y1) / 2, 0)
-        pl.camera.position = ((x0 + x1) / 2, (y0 + y1) / 2, 1000)
-        pl.camera.parallel_projection = True
-        pl.camera.parallel_scale = max((y1 - y0) / 2, (x1 - x0) / 2 * 900 / 1400)
-    else:
-        pl.camera.parallel_projection = True
-        pl.reset_camera()
-        b = grid.bounds
-        pl.camera.parallel_scale = max((b[3] - b[2]) / 2, (b[1] - b[0]) / 2 * 900 / 1400) * 1.05
+    pl.camera.parallel_projection = True
+    scale = 1.02 * max((y1 - y0) / 2, (x1 - x0) / 2 / right * h / w)      # half the visible height
+    width = 2 * scale * w / h
+    xc = (x0 + x1) / 2 + (1 - right) * width / 2          # the data centred in the left part
+    yc = (y0 + y1) / 2
+    pl.camera.focal_point = (xc, yc, 0)
+    pl.camera.position = (xc, yc, 1000)
+    pl.camera.parallel_scale = scale
 
 
 def image_variance(path) -> float:

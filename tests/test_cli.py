@@ -328,8 +328,12 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
     assert f"{s0:.2f} → {s1:.2f} nm" in report
     mech = json.loads((out / "mechanisms" / "mechanisms.json").read_text())
     assert f"explain both: {', '.join(mech['explains_both']) or 'none'}" in report
+    pics = json.loads((out / "report.json").read_text())["pictures_10mA"]          # the 10 mA cm^-2 comparison
+    x0, x1 = pics["pristine"]["R_X_mA_cm2"], pics["aged"]["R_X_mA_cm2"]
+    assert f"excitons {x0:.3g} → {x1:.3g} mA cm⁻²" in report and 0 < x0 < 10.0 and 0 < x1 < 10.0
     for png in ("age_10mA/lifetime.png", "pristine/cv.png", "aged/skpm.png", "aged/sims.png", "rebuild/rebuild.png",
-                "mechanisms/mechanisms.png", "aged/n_cathode_aged_3V.png"):
+                "mechanisms/mechanisms.png", "aged/n_cathode_aged_3V.png", "states_2d_3V.png",
+                "states_2d_10mA.png"):
         assert (out / png).stat().st_size > 0, png
     from femqled.viz import image_variance
 
@@ -358,12 +362,19 @@ def test_plot_command_renders_pristine_and_aged_pictures(case_file, tmp_path, ag
     assert r.returncode == 2 and "--state: " in r.stderr and "mesh" in r.stderr, r.stderr
     r = femqled("age", str(case_file), "--hours", "5", "--quiet", "--out", "aged2d", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    for state, label in (([], "pristine"), (["--state", str(tmp_path / "aged2d" / "checkpoint.npz")], "aged")):
-        r = femqled("plot", str(case_file), "--V", "2", "--out", "pic", *state, cwd=tmp_path)
+    aged2d = str(tmp_path / "aged2d" / "checkpoint.npz")
+    for at, state, labels in ((["--V", "2"], [], ("pristine",)), (["--J", "10"], ["--state", aged2d],
+                                                                   ("pristine", "aged"))):
+        r = femqled("plot", str(case_file), *at, "--out", f"pic{len(labels)}", *state, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
-        for name in ("psi", "n", "p", "R_X", "R_trion", "R_trap", "n_cathode", "acetate"):
-            png = tmp_path / "pic" / f"{name}_{label}_2V.png"
-            assert image_variance(png) > 0, png
+        for label in labels:
+            for name in ("psi", "n", "p", "R_X", "R_trion", "R_trap", "n_cathode", "acetate"):
+                png = tmp_path / f"pic{len(labels)}" / f"{name}_{label}_{'2V' if at[0] == '--V' else '10mA'}.png"
+                assert image_variance(png) > 0, png
+    assert not list((tmp_path / "pic1").glob("states_*.png"))
+    assert image_variance(tmp_path / "pic2" / "states_10mA.png") > 1e-3         # pristine beside aged, drawn
+    r = femqled("plot", str(case_file), "--V", "2", "--J", "10", "--out", "pic3", cwd=tmp_path)
+    assert r.returncode == 2 and "not allowed with argument" in r.stderr        # a bias or a current, not both
 
 
 def test_calibrate_and_mechanisms_commands(case_file, tmp_path):

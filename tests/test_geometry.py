@@ -164,16 +164,85 @@ def test_parts_of_the_mesh(quasi_1d):
 @pytest.mark.mpi
 def test_picture_colour_range_is_that_of_what_is_shown():
     """The colour range of a picture (viz.colour_range): of a field equal to the height y, over the whole stack
-    it is (0, total height); zoomed on the cathode, the window's heights; the same on any number of ranks."""
-    from femqled.viz import _window, colour_range
+    it is (0, total height); zoomed on the cathode, the window's heights; a log picture ignores where the field is
+    zero and spans at most LOG_DECADES below its largest value; the same on any number of ranks."""
+    from femqled.viz import LOG_DECADES, colour_range, window
 
     case = small_case()
     dm = fmesh.device_mesh(case)
-    y = dm.mesh.geometry.x[:, 1].copy()
+    y = fmesh.owned_cell_vertices(dm.mesh)[:, :, 1]           # a field given at each owned triangle's vertices
     lo, hi = colour_range(dm, y)
     top = dm.comm.allreduce(float(y.max()), op=MPI.MAX)
     assert lo == pytest.approx(0.0, abs=1e-12) and hi == pytest.approx(top, rel=1e-12)
-    win = _window(dm, "cathode")
+    win = window(dm, "cathode")
     lo, hi = colour_range(dm, y, zoom="cathode")
     assert win[2] - 1e-9 <= lo < hi <= win[3] + 1e-9
     assert colour_range(dm, np.ones_like(y)) is None           # a flat field: the plotter's own range
+    lay = dm.layout
+    qd = np.where((y > lay.y["EML.bottom"]) & (y < lay.y["EML.top"]), 10.0 ** (y - lay.y["EML.bottom"]), 0.0)
+    lo, hi = colour_range(dm, qd, log=True)                    # 1e0 .. 1e10 inside the dots, zero elsewhere
+    span = dm.comm.allreduce(float(np.log10(qd[qd > 0]).max()) if (qd > 0).any() else -np.inf, op=MPI.MAX)
+    assert hi == pytest.approx(span, rel=1e-12) and lo == pytest.approx(max(span - LOG_DECADES, 0.0), abs=0.5)
+    y_e = 10.0 ** np.clip(y, 0.0, 30.0) + 1.0                  # 30 decades: the picture shows the top LOG_DECADES
+    lo, hi = colour_range(dm, y_e, log=True)
+    assert hi - lo == pytest.approx(LOG_DECADES, rel=1e-12)
+
+
+@pytest.mark.mpi
+def test_pictures_keep_a_jump_at_an_interface():
+    """fields.vertex_values: a discontinuous field (the region tag, in DG1) at the vertices of each owned triangle
+    is that triangle's own value, also at the vertices it shares with another region (no averaging across a
+    heterojunction, so no dependence on which cell or rank writes a shared node last)."""
+    from dolfinx import fem
+
+    from femqled.fields import vertex_values
+
+    dm = fmesh.device_mesh(small_case())
+    tag = fem.Function(fem.functionspace(dm.mesh, ("DG", 0)))
+    tag.x.array[:] = dm.region_ids()
+    f = fem.Function(fem.functionspace(dm.mesh, ("DG", 1)))
+    f.interpolate(tag)
+    v = vertex_values(f)
+    n = dm.mesh.topology.index_map(2).size_local
+    assert v.shape == (n, 3)
+    assert np.array_equal(v, np.repeat(dm.region_ids()[:n, None], 3, axis=1).astype(float))
+    assert dm.comm.allreduce(len(np.unique(v)), op=MPI.MAX) > 1       # the stack's regions, several of them
+
+
+@pytest.mark.mpi
+def test_zoom_windows_centre_on_the_trench_and_name_their_layers():
+    """viz.window: the third of the width around the trench's foot, from a layer's bottom (minus 1 nm) to its top
+    (plus 1 nm) or to 10 nm into the Ag; an unknown zoom names what is allowed. The same on any number of ranks."""
+    from femqled.viz import window
+
+    case = small_case(trench=[{"x_nm": 15.0, "width_nm": 6.0, "depth_nm": 3.0, "shape": "elliptic"}])
+    dm = fmesh.device_mesh(case)
+    lay = dm.layout
+    W = lay.width_nm
+    x0, x1, y0, y1 = window(dm, "EML")
+    assert x1 - x0 == pytest.approx(W / 3) and x0 == pytest.approx(15.0 - W / 6, abs=0.3)
+    assert (y0, y1) == pytest.approx((lay.y["EML.bottom"] - 1, lay.y["EML.top"] + 1))
+    assert window(dm, "EML:cathode")[2:] == pytest.approx((lay.y["EML.bottom"] - 1, lay.y["cathode"] + 10))
+    assert window(dm, None) is None
+    with pytest.raises(ValueError, match="unknown zoom 'QD'; allowed: 'cathode', a layer"):
+        window(dm, "QD")
+    x0, x1, *_ = window(fmesh.device_mesh(small_case(trench=[{"x_nm": 5.0, "width_nm": 6.0, "depth_nm": 3.0,
+                                                                "shape": "elliptic"}])), "cathode")
+    assert (x0, x1) == pytest.approx((0.0, W / 3))             # a trench near the edge: the window stays inside
+
+
+@pytest.mark.mpi
+def test_layer_integral_per_width_of_a_field_at_triangle_vertices():
+    """fields.per_width: 1 over the dots gives their thickness, y - y_bottom gives t^2 / 2 (linear on each
+    triangle: exact), over the whole mesh the height of its flat top; the same on any number of ranks."""
+    from femqled.fields import per_width
+
+    dm = fmesh.device_mesh(small_case())
+    lay = dm.layout
+    y = fmesh.owned_cell_vertices(dm.mesh)[:, :, 1]
+    t = lay.y["EML.top"] - lay.y["EML.bottom"]
+    assert per_width(dm, np.ones_like(y), "EML") == pytest.approx(t, rel=1e-12)
+    assert per_width(dm, y - lay.y["EML.bottom"], "EML") == pytest.approx(t ** 2 / 2, rel=1e-12)
+    assert per_width(dm, np.ones_like(y), "HTL", "EML") == pytest.approx(lay.y["EML.top"] - lay.y["HTL.bottom"],
+                                                                         rel=1e-12)
+    assert per_width(dm, np.ones_like(y)) == pytest.approx(lay.y["top"], rel=1e-12)     # the whole mesh, Ag too
