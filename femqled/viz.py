@@ -208,6 +208,7 @@ def plot_field(dm, values: np.ndarray, path, name: str = "field", zoom: str | No
         return None
     import pyvista as pv
 
+    grid = _crop(grid, win)
     pl = pv.Plotter(off_screen=True, window_size=(1400, 900))
     pl.add_mesh(grid, scalars=label, cmap=cmap, clim=clim, nan_color=NO_DATA,
                 scalar_bar_args={"title": label, "vertical": True, "position_x": 0.87, "position_y": 0.1,
@@ -401,6 +402,17 @@ def totals(images: dict) -> dict:
         if t:
             out[t[0]] = t[1]
     return out
+
+
+def _crop(grid, win):
+    """A gathered grid cut at the window's four edges (the data interpolated there), so nothing is drawn beside
+    the window (under the colour bar); the whole grid without a window."""
+    if win is None:
+        return grid
+    x0, x1, y0, y1 = win
+    for normal, origin in (("-x", (x0, 0, 0)), ("x", (x1, 0, 0)), ("-y", (0, y0, 0)), ("y", (0, y1, 0))):
+        grid = grid.clip(normal=normal, origin=origin)          # keeps the side the normal points away from
+    return grid
 
 
 def _inside(c, win) -> bool:
