@@ -236,6 +236,32 @@ def cmd_skpm(args, comm=MPI.COMM_WORLD) -> int:
     return 0
 
 
+def cmd_bands(args, comm=MPI.COMM_WORLD) -> int:
+    """Band diagram along a vertical cutline at a bias (default 0 V) or a current: E_c, E_v, E_Fn, E_Fp."""
+    import numpy as np
+
+    from femqled import io
+    from femqled.instruments import bands
+
+    case, out, dev, _ = _setup(args, comm)
+    if args.J is not None:
+        dev.operate(args.J)
+        at = f"{args.J:g} mA/cm2 ({dev.bias:.3g} V)"
+    else:
+        dev.solve(args.V or 0.0)
+        at = f"{dev.bias:g} V"
+    label = "aged" if args.state else "pristine"
+    res = bands.run(dev, out, x_nm=args.x, title=f"{label}, {at}")
+    io.write_manifest(out, case, "bands", {"summary": {k: v for k, v in res.items() if k != "bands"}}, comm=comm)
+    b = res["bands"]
+    split = b["EFn_eV"] - b["EFp_eV"]
+    k = int(np.nanargmax(split))
+    io.say(f"bands: the {label} state at {at}, cutline x = {res['x_nm']:g} nm; largest quasi-Fermi level splitting "
+           f"{split[k]:.3f} eV at y = {b['y_nm'][k]:.1f} nm; wrote {out / 'bands.csv'}, bands.json, bands.png",
+           comm=comm)
+    return 0
+
+
 def cmd_sims(args, comm=MPI.COMM_WORLD) -> int:
     from femqled import io
     from femqled.instruments import sims
@@ -438,6 +464,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--J", type=float, nargs="+", default=[10.0, 100.0], help="current densities, mA/cm2 "
                                                                                "(default 10 100)")
     sp.add_argument("--compliance", type=float, help="voltage compliance (V; default: [ageing] compliance_V)")
+    sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
+    sp = command("bands", cmd_bands, "band diagram along a vertical cutline: E_c, E_v and the quasi-Fermi levels")
+    at = sp.add_mutually_exclusive_group()
+    at.add_argument("--V", type=float, help="bias (V, default 0: equilibrium)")
+    at.add_argument("--J", type=float, help="instead of a bias, a current density (mA/cm2, constant current)")
+    sp.add_argument("--x", type=float, help="the cutline's position across the width (nm, default the middle)")
+    sp.add_argument("--state", help=state_help)
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp = command("skpm", cmd_skpm, "Kelvin probe across the stack: potential and field at a bias")
     sp.add_argument("--V", type=float, default=3.0, help="bias (V, default 3)")

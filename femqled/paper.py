@@ -8,9 +8,11 @@ four acetate-driving kinetics side by side (:mod:`femqled.mechanisms`, quasi-1D)
 study (:mod:`femqled.paper_figures`). The 2D pictures (:mod:`femqled.viz`): each field of both states at 3 V
 (``pristine/``, ``aged/``), and pristine beside aged near the trench at 3 V (``states_2d_3V.png``, the SKPM's
 bias) and at 10 mA cm^-2 (``states_2d_10mA.png``, the lifetime test's current: there the aged dots hold fewer
-electrons and form fewer trions for the same current). Every number in the report is read from the results
-these runs write (``results/paper/``), so the report is computed, never typed; ``--quick`` runs the same chain in quasi-1D with
-short times (the test suite checks the chain, not the physics). The aged state is the 10 mA cm^-2 device at the
+electrons and form fewer trions for the same current), with the band diagrams of both states at that current
+(:mod:`femqled.instruments.bands`: ``bands_10mA.png``, and ``bands_10mA.csv`` in ``pristine/`` and ``aged/``).
+Every number in the report is read from the results these runs write (``results/paper/``), so the report is
+computed, never typed; ``--quick`` runs the same chain in quasi-1D with short times (the test suite checks the
+chain, not the physics). The aged state is the 10 mA cm^-2 device at the
 end of its run.
 """
 
@@ -71,7 +73,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     from femqled.case import load_case
     from femqled.errors import SolverError
     from femqled import mechanisms, paper_figures, viz
-    from femqled.instruments import cv, jv, lifetime, rebuild, sims, skpm
+    from femqled.instruments import bands, cv, jv, lifetime, rebuild, sims, skpm
 
     outdir = Path(outdir)
     if comm.rank == 0:
@@ -120,7 +122,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     ckpt = outdir / "age_10mA" / "checkpoint.npz"
     states = {"pristine": (ag.acetate.c_initial, np.zeros_like(ag.theta)),
               "aged": (ag.acetate.c.x.array.copy(), ag.theta.copy())}
-    pictures, operating = {}, {}
+    pictures, operating, diagrams = {}, {}, {}
     floor = None                                 # one ideality window for both curves: the pristine's (jv)
     for label, (c_values, theta) in states.items():
         rebuild.set_state(ag, c_values, theta=theta)
@@ -149,6 +151,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         try:                                     # and at the test's current: where the two differ in eta_X
             ag.device.operate(10.0)
             operating[f"{label}_10mA"] = viz.state_images(ag.device, ag.acetate)
+            diagrams[f"{label}, 10 mA/cm2 ({ag.device.bias:.3g} V)"] = bands.run(
+                ag.device, d, stem="bands_10mA", title=f"{label}, 10 mA/cm2")["bands"]
         except SolverError as e:
             io.say(f"paper: no picture of the {label} state at 10 mA/cm2: {e}", comm=comm)
         walls["pictures"] = walls.get("pictures", 0.0) + time.perf_counter() - t0
@@ -156,6 +160,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     viz.draw_states(pictures)                    # pristine and aged with the same colour range per picture
     viz.compare_states({label: images for label, (images, _) in pictures.items()}, outdir / "states_2d_3V.png")
     viz.compare_states(operating, outdir / "states_2d_10mA.png")
+    if comm.rank == 0 and diagrams:
+        bands.plot(diagrams, bands.spans(ag.device.dm.layout), outdir / "bands_10mA.png")
     results["pictures_10mA"] = {label.split("_")[0]: viz.totals(images) for label, images in operating.items()}
     walls["pictures"] += time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -259,6 +259,29 @@ def test_skpm_and_sims_commands(case_file, tmp_path, aged):
     assert pen[1] > pen[0] > 0                          # ageing moves acetate into the Ag
 
 
+def test_bands_command(case_file, tmp_path, aged):
+    """`femqled bands`: at 0 V one Fermi level; at a current, of an aged state, the anode's hole quasi-Fermi level
+    at -V; a cutline outside the width and a bias with a current are one-line errors."""
+    r = femqled("bands", str(case_file), "--quasi-1d", "--out", "b0", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = (tmp_path / "b0" / "bands.csv").read_text().splitlines()
+    assert rows[0] == "y_nm,Evac_eV,Ec_eV,Ev_eV,EFn_eV,EFp_eV,n_cm3,p_cm3" and len(rows) > 100
+    assert all(abs(float(x.split(",")[4])) < 1e-9 for x in rows[1:])
+    r = femqled("bands", str(case_file), "--quasi-1d", "--J", "10", "--state", str(aged), "--out", "b1",
+                cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "the aged state at 10 mA/cm2" in r.stdout
+    V = json.loads((tmp_path / "b1" / "bands.json").read_text())["V"]
+    first = (tmp_path / "b1" / "bands.csv").read_text().splitlines()[1].split(",")
+    assert float(first[5]) == pytest.approx(-V, abs=1e-3) and V > 1.0
+    assert (tmp_path / "b1" / "bands.png").stat().st_size > 0
+    r = femqled("bands", str(case_file), "--quasi-1d", "--x", "5", "--out", "b2", cwd=tmp_path)
+    assert r.returncode == 2 and "--x: the cutline must lie within the width" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = femqled("bands", str(case_file), "--V", "1", "--J", "10", "--out", "b3", cwd=tmp_path)
+    assert r.returncode == 2 and "not allowed with argument" in r.stderr
+
+
 def test_rebuild_command(case_file, tmp_path, aged):
     r = femqled("rebuild", str(case_file), "--state", str(aged), "--V", "0:1.6:0.2", "--quasi-1d", "--out", "rb",
                 cwd=tmp_path)
@@ -333,7 +356,7 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
     assert f"excitons {x0:.3g} → {x1:.3g} mA cm⁻²" in report and 0 < x0 < 10.0 and 0 < x1 < 10.0
     for png in ("age_10mA/lifetime.png", "pristine/cv.png", "aged/skpm.png", "aged/sims.png", "rebuild/rebuild.png",
                 "mechanisms/mechanisms.png", "aged/n_cathode_aged_3V.png", "states_2d_3V.png",
-                "states_2d_10mA.png"):
+                "states_2d_10mA.png", "bands_10mA.png", "aged/bands_10mA.csv"):
         assert (out / png).stat().st_size > 0, png
     from femqled.viz import image_variance
 

@@ -158,3 +158,43 @@ def test_sims_penetration_ratio_grows_as_acetate_enters_the_silver():
     ratio = sims.penetration_ratio(ac)
     assert np.array_equal(ac.c.x.array, now)
     assert ratio > 1.5
+
+
+@pytest.mark.mpi
+def test_band_diagram_reads_the_device():
+    """instruments.bands on the quasi-1D default: at 0 V one Fermi level (E_Fn = E_Fp = 0); each layer's
+    E_c - E_v is its gap and E_c steps by the electron affinities at a junction (psi is continuous); operated at
+    10 mA cm^-2, E_Fp at the ohmic anode is -V and the cutline's n, taken just above each node of the dots, is the
+    device's own n there (a sign or unit slip in E_c, E_Fn or N_c would show); the same on any number of ranks."""
+    from femqled.case import load_case
+    from femqled.fields import FieldWriter
+    from femqled.instruments import bands
+    from femqled.probe import evaluate
+
+    case = load_case("cases/default.toml")
+    case["geometry"]["quasi_1d"] = True
+    dev = Device(case, MPI.COMM_WORLD)
+    dev.solve(0.0)
+    b = bands.cutline(dev)
+    inside = np.isfinite(b["Ec_eV"])
+    assert inside.sum() > 1000 and np.nanmax(np.abs(b["EFn_eV"])) < 1e-9 and np.nanmax(np.abs(b["EFp_eV"])) < 1e-9
+    lay, Vt = dev.dm.layout, dev.sc.Vt
+    for region, (y0, y1) in bands.spans(lay).items():
+        k = (b["y_nm"] > y0) & (b["y_nm"] < y1)
+        assert np.allclose(b["Ec_eV"][k] - b["Ev_eV"][k], dev.mat.values[region]["Eg"] * Vt, atol=1e-12), region
+    y_j = lay.y["EML.bottom"]                                   # TFB / QD
+    step = bands.cutline(dev, y_nm=[y_j - 1e-6, y_j + 1e-6])["Ec_eV"]
+    assert step[0] - step[1] == pytest.approx((dev.mat.values["EML"]["chi"] - dev.mat.values["HTL"]["chi"]) * Vt,
+                                              abs=1e-4)
+    op = dev.operate(10.0)
+    b = bands.cutline(dev)
+    assert b["EFp_eV"][0] == pytest.approx(-op.V, abs=1e-3)
+    ys = np.unique(np.round(dev.mesh.geometry.x[:, 1], 9))
+    ys = dev.comm.bcast(np.unique(np.concatenate(dev.comm.allgather(ys))), root=0)
+    ys = ys[(ys > lay.y["EML.bottom"]) & (ys < lay.y["EML.top"] - 1e-3)] + 1e-5
+    fw = FieldWriter(dev)
+    fw.update()
+    n_dev = evaluate(fw.functions["n"], np.column_stack([np.full_like(ys, 0.5), ys]))
+    fw.close()
+    n_cut = bands.cutline(dev, x_nm=0.5, y_nm=ys)["n_cm3"]
+    assert len(ys) > 10 and np.allclose(n_cut, n_dev, rtol=1e-3)

@@ -1,0 +1,97 @@
+"""Band diagram along a cutline: where the bias goes and where each carrier piles up (TCAD's first picture).
+
+Along one vertical line across the stack (at ``x`` nm, default the middle of the width), sampled every
+``dy_nm`` between mesh nodes (never on a flat interface, so each point lies in one material):
+
+    E_c = -(psi + chi),   E_v = E_c - E_g,   E_Fn = -phi_n,   E_Fp = -phi_p     (eV, the cathode Fermi level 0)
+
+with the unknowns of :mod:`femqled.device` in volts and each point's own electron affinity chi and gap E_g, so
+that n = N_c exp((E_Fn - E_c)/kT) and p = N_v exp((E_v - E_Fp)/kT) are the device's densities; the vacuum level
+is -psi. The metal beyond the cathode interface is left out (NaN). Outputs: ``<stem>.csv`` (y, E_vac, E_c, E_v,
+E_Fn, E_Fp, n, p), ``<stem>.json`` (the state's bias and current, the line, each layer's span) and ``<stem>.png``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from femqled.instruments.figure import figure
+from femqled.probe import evaluate
+from femqled.scaling import N0_CM3
+
+COLUMNS = ("y_nm", "Evac_eV", "Ec_eV", "Ev_eV", "EFn_eV", "EFp_eV", "n_cm3", "p_cm3")
+
+
+def cutline(dev, x_nm: float | None = None, dy_nm: float = 0.1, y_nm=None) -> dict[str, np.ndarray]:
+    """The band diagram of the present state along the vertical line at ``x_nm`` (collective; every rank gets
+    it): arrays of :data:`COLUMNS`, NaN where the line is outside the semiconductor; at the heights ``y_nm`` if
+    given (a point on an interface then takes either side's material)."""
+    from mpi4py import MPI
+
+    lay = dev.dm.layout
+    x = lay.width_nm / 2 if x_nm is None else float(x_nm)
+    if not 0.0 <= x <= lay.width_nm:
+        from femqled.errors import InputError
+        raise InputError("--x", f"the cutline must lie within the width, 0..{lay.width_nm:g} nm; got {x:g}")
+    X = dev.mesh.geometry.x
+    top = dev.comm.allreduce(float(X[:, 1].max()) if len(X) else -np.inf, op=MPI.MAX)
+    y = ((np.arange(int(np.floor(top / dy_nm))) + 0.5) * dy_nm      # between nodes: one material per point
+         if y_nm is None else np.asarray(y_nm, dtype=float))
+    pts = np.column_stack([np.full_like(y, x), y])
+    Vt = dev.sc.Vt
+    psi, phi_n, phi_p = (evaluate(dev.u, pts, component=k) * Vt for k in range(3))
+    chi, Eg = evaluate(dev.mat.chi, pts) * Vt, evaluate(dev.mat.Eg, pts) * Vt
+    lnNc, lnNv = evaluate(dev.mat.lnNc, pts), evaluate(dev.mat.lnNv, pts)
+    Ec = -(psi + chi)
+    Ev = Ec - Eg
+    EFn, EFp = -phi_n, -phi_p
+    N0 = N0_CM3                                                       # cm^-3 per scaled density
+    with np.errstate(over="ignore", invalid="ignore"):
+        n = N0 * np.exp(lnNc + (EFn - Ec) / Vt)
+        p = N0 * np.exp(lnNv + (Ev - EFp) / Vt)
+    return dict(zip(COLUMNS, (y, -psi, Ec, Ev, EFn, EFp, n, p)))
+
+
+def spans(layout) -> dict[str, tuple[float, float]]:
+    """Nominal (bottom, top) of each layer of the stack (nm)."""
+    return {r: (layout.y[f"{r}.bottom"], layout.y[f"{r}.top"]) for r in layout.stack}
+
+
+def run(dev, outdir, stem: str = "bands", x_nm: float | None = None, title: str = "") -> dict:
+    """Write the band diagram of the present state (the caller brings it to its bias or current)."""
+    from femqled import io
+
+    b = cutline(dev, x_nm)
+    keep = np.isfinite(b["Ec_eV"])
+    rows = [{k: float(b[k][i]) for k in COLUMNS} for i in np.flatnonzero(keep)]
+    io.write_csv(outdir / f"{stem}.csv", rows, comm=dev.comm)
+    lay = dev.dm.layout
+    summary = {"V": float(dev.bias), "x_nm": lay.width_nm / 2 if x_nm is None else float(x_nm),
+               "layers_nm": spans(lay), "title": title}
+    io.write_json(outdir / f"{stem}.json", summary, comm=dev.comm)
+    if dev.comm.rank == 0:
+        plot({title or f"{dev.bias:.3g} V": b}, spans(lay), outdir / f"{stem}.png")
+    return {"bands": b, **summary}
+
+
+def plot(diagrams: dict[str, dict], layers: dict, path) -> None:
+    """One panel per diagram (``{title: cutline(...)}``), side by side on one energy axis: E_c and E_v (black),
+    E_Fn (blue, dashed), E_Fp (red, dashed), the layers named above."""
+    with figure(path, len(diagrams), (5.5 * len(diagrams), 4.6)) as (fig, axes):
+        axes = np.atleast_1d(axes)
+        lo = min(np.nanmin(b["Ev_eV"]) for b in diagrams.values())
+        hi = max(np.nanmax(b["Ec_eV"]) for b in diagrams.values())
+        for ax, (title, b) in zip(axes, diagrams.items()):
+            y = b["y_nm"]
+            ax.plot(y, b["Ec_eV"], "k-", lw=1.2, label="$E_c$, $E_v$")
+            ax.plot(y, b["Ev_eV"], "k-", lw=1.2)
+            ax.plot(y, b["EFn_eV"], "b--", lw=1.0, label="$E_{Fn}$")
+            ax.plot(y, b["EFp_eV"], "r--", lw=1.0, label="$E_{Fp}$")
+            for name, (y0, y1) in layers.items():
+                ax.axvline(y0, color="0.8", lw=0.6)
+                ax.text((y0 + y1) / 2, hi + 0.05 * (hi - lo), name, ha="center", va="bottom", fontsize=8)
+            ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.15 * (hi - lo))
+            ax.set_xlabel("y (nm, from the anode)")
+            ax.set_ylabel("energy (eV, cathode Fermi level 0)")
+            ax.set_title(title, fontsize=10)
+            ax.legend(fontsize=8, loc="best")
