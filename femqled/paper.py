@@ -39,8 +39,13 @@ def _pictures_sentence(tot: dict) -> str:
               if k.startswith("n_") and k in a]
     if not parts:
         return "The pictures at 10 mA cm⁻² (`states_2d_10mA.png`) lack a state: see the run's output."
-    return ("The mechanism in pictures, `states_2d_10mA.png` (pristine beside aged at 10 mA cm⁻², near the trench; "
-            "each channel integrated over the stack, q∫R dy): " + "; ".join(parts) + ".")
+    out = ("The mechanism in pictures, `states_2d_10mA.png` (pristine beside aged at 10 mA cm⁻², near the trench; "
+           "each channel integrated over the stack, q∫R dy): " + "; ".join(parts) + ".")
+    if "drops_V" in p and "drops_V" in a:
+        out += (f" Where the bias goes at that current (`bands_10mA.png`, the band diagrams along the middle of the "
+                f"width; across {' / '.join(p['drops_V'])}): "
+                + " → ".join(" / ".join(f"{v:.2f}" for v in s["drops_V"].values()) for s in (p, a)) + " V.")
+    return out
 
 
 def _rows_table(rows):
@@ -122,7 +127,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     ckpt = outdir / "age_10mA" / "checkpoint.npz"
     states = {"pristine": (ag.acetate.c_initial, np.zeros_like(ag.theta)),
               "aged": (ag.acetate.c.x.array.copy(), ag.theta.copy())}
-    pictures, operating, diagrams = {}, {}, {}
+    pictures, operating, diagrams, drops_10mA = {}, {}, {}, {}
     floor = None                                 # one ideality window for both curves: the pristine's (jv)
     for label, (c_values, theta) in states.items():
         rebuild.set_state(ag, c_values, theta=theta)
@@ -151,8 +156,9 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         try:                                     # and at the test's current: where the two differ in eta_X
             ag.device.operate(10.0)
             operating[f"{label}_10mA"] = viz.state_images(ag.device, ag.acetate)
-            diagrams[f"{label}, 10 mA/cm2 ({ag.device.bias:.3g} V)"] = bands.run(
-                ag.device, d, stem="bands_10mA", title=f"{label}, 10 mA/cm2")["bands"]
+            bd = bands.run(ag.device, d, stem="bands_10mA", title=f"{label}, 10 mA/cm2")
+            diagrams[f"{label}, 10 mA/cm2 ({bd['V']:.3g} V)"] = bd["bands"]
+            drops_10mA[label] = bd["drops_V"]
         except SolverError as e:
             io.say(f"paper: no picture of the {label} state at 10 mA/cm2: {e}", comm=comm)
         walls["pictures"] = walls.get("pictures", 0.0) + time.perf_counter() - t0
@@ -163,6 +169,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     if comm.rank == 0 and diagrams:
         bands.plot(diagrams, bands.spans(ag.device.dm.layout), outdir / "bands_10mA.png")
     results["pictures_10mA"] = {label.split("_")[0]: viz.totals(images) for label, images in operating.items()}
+    for label, dr in drops_10mA.items():
+        results["pictures_10mA"].setdefault(label, {})["drops_V"] = dr
     walls["pictures"] += time.perf_counter() - t0
     t0 = time.perf_counter()
     if comm.rank == 0:

@@ -354,6 +354,11 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
     pics = json.loads((out / "report.json").read_text())["pictures_10mA"]          # the 10 mA cm^-2 comparison
     x0, x1 = pics["pristine"]["R_X_mA_cm2"], pics["aged"]["R_X_mA_cm2"]
     assert f"excitons {x0:.3g} → {x1:.3g} mA cm⁻²" in report and 0 < x0 < 10.0 and 0 < x1 < 10.0
+    drops = pics["aged"]["drops_V"]                                                  # where the bias goes there
+    assert list(drops) == ["HIL", "HTL", "EML", "ETL", "IL"]
+    assert " / ".join(f"{v:.2f}" for v in drops.values()) + " V." in report
+    V = json.loads((out / "aged" / "bands_10mA.json").read_text())["V"]
+    assert sum(drops.values()) == pytest.approx(V - 1.45, abs=0.3)                  # the bias less the built-in
     for png in ("age_10mA/lifetime.png", "pristine/cv.png", "aged/skpm.png", "aged/sims.png", "rebuild/rebuild.png",
                 "mechanisms/mechanisms.png", "aged/n_cathode_aged_3V.png", "states_2d_3V.png",
                 "states_2d_10mA.png", "bands_10mA.png", "aged/bands_10mA.csv"):

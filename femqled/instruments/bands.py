@@ -8,7 +8,8 @@ Along one vertical line across the stack (at ``x`` nm, default the middle of the
 with the unknowns of :mod:`femqled.device` in volts and each point's own electron affinity chi and gap E_g, so
 that n = N_c exp((E_Fn - E_c)/kT) and p = N_v exp((E_v - E_Fp)/kT) are the device's densities; the vacuum level
 is -psi. The metal beyond the cathode interface is left out (NaN). Outputs: ``<stem>.csv`` (y, E_vac, E_c, E_v,
-E_Fn, E_Fp, n, p), ``<stem>.json`` (the state's bias and current, the line, each layer's span) and ``<stem>.png``.
+E_Fn, E_Fp, n, p), ``<stem>.json`` (the state's bias, the line, each layer's span and the drop across it) and
+``<stem>.png``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ def spans(layout) -> dict[str, tuple[float, float]]:
     return {r: (layout.y[f"{r}.bottom"], layout.y[f"{r}.top"]) for r in layout.stack}
 
 
+def drops(b: dict, layout) -> dict[str, float]:
+    """The potential drop across each layer along the cutline (V, anode side minus cathode side; the vacuum level
+    is -psi), as :func:`femqled.instruments.skpm.layer_drops` reads it: where the bias goes."""
+    from femqled.instruments.skpm import layer_drops
+
+    keep = np.isfinite(b["Evac_eV"])
+    return layer_drops({"y_nm": b["y_nm"][keep], "psi_V": -b["Evac_eV"][keep]}, layout)
+
+
 def run(dev, outdir, stem: str = "bands", x_nm: float | None = None, title: str = "") -> dict:
     """Write the band diagram of the present state (the caller brings it to its bias or current)."""
     from femqled import io
@@ -67,7 +77,7 @@ def run(dev, outdir, stem: str = "bands", x_nm: float | None = None, title: str 
     io.write_csv(outdir / f"{stem}.csv", rows, comm=dev.comm)
     lay = dev.dm.layout
     summary = {"V": float(dev.bias), "x_nm": lay.width_nm / 2 if x_nm is None else float(x_nm),
-               "layers_nm": spans(lay), "title": title}
+               "layers_nm": spans(lay), "drops_V": drops(b, lay), "title": title}
     io.write_json(outdir / f"{stem}.json", summary, comm=dev.comm)
     if dev.comm.rank == 0:
         plot({title or f"{dev.bias:.3g} V": b}, spans(lay), outdir / f"{stem}.png")
