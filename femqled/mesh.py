@@ -274,19 +274,25 @@ def min_angle_deg(dm: DeviceMesh) -> float:
     return dm.comm.allreduce(local, op=MPI.MIN)
 
 
-def facet_lengths(dm: DeviceMesh, *names: str) -> np.ndarray:
-    """Lengths of the locally owned facets of the named sets (nm)."""
+def facet_points(dm: DeviceMesh, *names: str, owned: bool = False) -> np.ndarray:
+    """(facets, 2, 2): the x, y of the two ends of each local facet of the named sets (nm); ``owned``: only the
+    facets this rank owns (each facet once over the ranks)."""
     mesh = dm.mesh
     fdim = mesh.topology.dim - 1
     facets = dm.facets(*names)
-    facets = facets[facets < mesh.topology.index_map(fdim).size_local]
+    if owned:
+        facets = facets[facets < mesh.topology.index_map(fdim).size_local]
     if len(facets) == 0:
-        return np.zeros(0)
+        return np.zeros((0, 2, 2))
     mesh.topology.create_connectivity(fdim, 0)
     from dolfinx.mesh import entities_to_geometry
 
-    g = entities_to_geometry(mesh, fdim, facets.astype(np.int32), False)
-    x = mesh.geometry.x[g][:, :, :2]
+    return mesh.geometry.x[entities_to_geometry(mesh, fdim, facets.astype(np.int32), False)][:, :, :2]
+
+
+def facet_lengths(dm: DeviceMesh, *names: str) -> np.ndarray:
+    """Lengths of the locally owned facets of the named sets (nm)."""
+    x = facet_points(dm, *names, owned=True)
     return np.linalg.norm(x[:, 1] - x[:, 0], axis=1)
 
 

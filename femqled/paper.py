@@ -127,7 +127,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     ckpt = outdir / "age_10mA" / "checkpoint.npz"
     states = {"pristine": (ag.acetate.c_initial, np.zeros_like(ag.theta)),
               "aged": (ag.acetate.c.x.array.copy(), ag.theta.copy())}
-    pictures, operating, diagrams, drops_10mA = {}, {}, {}, {}
+    pictures, operating, diagrams, at_10mA = {}, {}, {}, {}
     floor = None                                 # one ideality window for both curves: the pristine's (jv)
     for label, (c_values, theta) in states.items():
         rebuild.set_state(ag, c_values, theta=theta)
@@ -158,7 +158,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
             operating[f"{label}_10mA"] = viz.state_images(ag.device, ag.acetate)
             bd = bands.run(ag.device, d, stem="bands_10mA", title=f"{label}, 10 mA/cm2")
             diagrams[f"{label}, 10 mA/cm2 ({bd['V']:.3g} V)"] = bd["bands"]
-            drops_10mA[label] = bd["drops_V"]
+            at_10mA[label] = {**viz.totals(operating[f"{label}_10mA"]), "drops_V": bd["drops_V"]}
         except SolverError as e:
             io.say(f"paper: no picture of the {label} state at 10 mA/cm2: {e}", comm=comm)
         walls["pictures"] = walls.get("pictures", 0.0) + time.perf_counter() - t0
@@ -168,9 +168,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     viz.compare_states(operating, outdir / "states_2d_10mA.png")
     if comm.rank == 0 and diagrams:
         bands.plot(diagrams, bands.spans(ag.device.dm.layout), outdir / "bands_10mA.png")
-    results["pictures_10mA"] = {label.split("_")[0]: viz.totals(images) for label, images in operating.items()}
-    for label, dr in drops_10mA.items():
-        results["pictures_10mA"].setdefault(label, {})["drops_V"] = dr
+    results["pictures_10mA"] = at_10mA
     walls["pictures"] += time.perf_counter() - t0
     t0 = time.perf_counter()
     if comm.rank == 0:

@@ -98,42 +98,26 @@ def _gather_grid(dm, cell_values: np.ndarray | None = None, point_values: dict |
 
 def interfaces(dm) -> np.ndarray | None:
     """The interfaces between regions as segments ``(m, 2, 2)`` (nm) on rank 0 (None elsewhere)."""
-    from dolfinx.mesh import entities_to_geometry
+    from femqled.mesh import facet_points
 
-    mesh = dm.mesh
-    fdim = mesh.topology.dim - 1
-    facets = dm.facets("interfaces")
-    mesh.topology.create_connectivity(fdim, 0)
-    seg = (mesh.geometry.x[entities_to_geometry(mesh, fdim, facets.astype(np.int32), False)][:, :, :2]
-           if len(facets) else np.zeros((0, 2, 2)))
-    allseg = dm.comm.gather(seg, root=0)
+    allseg = dm.comm.gather(facet_points(dm, "interfaces"), root=0)
     return np.concatenate(allseg) if dm.comm.rank == 0 else None
 
 
 def _focus_x(dm) -> float:
     """x (nm) the zoomed pictures centre on (collective): the middle of the first trench's foot on the cathode
     interface, else the lowest point of that interface, else the middle of the width."""
-    from dolfinx.mesh import entities_to_geometry
+    from femqled.mesh import facet_points
 
     lay = dm.layout
-    mesh = dm.mesh
-    fdim = mesh.topology.dim - 1
-    mesh.topology.create_connectivity(fdim, 0)
-
-    def points(names):
-        facets = dm.facets(*names) if names else np.zeros(0, dtype=np.int32)
-        if not len(facets):
-            return np.zeros((0, 2))
-        return mesh.geometry.x[entities_to_geometry(mesh, fdim, facets.astype(np.int32), False).ravel()][:, :2]
-
-    feet = sorted((n for n in lay.groups.get("cathode", []) if "/trench" in n),
-                  key=lambda n: int(n.rpartition("trench")[2] or 0))
-    x = points(feet[:1])
+    cathode = [n for n in lay.groups.get("cathode", []) if n in lay.facets]
+    feet = sorted((n for n in cathode if "/trench" in n), key=lambda n: int(n.rpartition("trench")[2] or 0))
+    x = facet_points(dm, *feet[:1]).reshape(-1, 2) if feet else np.zeros((0, 2))
     lo = dm.comm.allreduce(float(x[:, 0].min()) if len(x) else np.inf, op=MPI.MIN)
     hi = dm.comm.allreduce(float(x[:, 0].max()) if len(x) else -np.inf, op=MPI.MAX)
     if np.isfinite(lo):
         return (lo + hi) / 2
-    x = points([n for n in lay.groups.get("cathode", []) if n in lay.facets])
+    x = facet_points(dm, *cathode).reshape(-1, 2) if cathode else np.zeros((0, 2))
     best = (float(x[:, 1].min()), float(x[np.argmin(x[:, 1]), 0])) if len(x) else (np.inf, lay.width_nm / 2)
     return min(dm.comm.allgather(best))[1]
 
@@ -302,11 +286,6 @@ def draw_states(states: dict[str, tuple]) -> list[str]:
             paths.append(plot_field(dm, v, Path(outdir) / f"{stem}_{label}.png", clim=clim,
                                     title=f"{opts['name']}{where}: {_shown(label)}", **kw))
     return [p for p in paths if p]
-
-
-def state_pictures(dev, acetate, outdir, label: str) -> list[str]:
-    """2D pictures of one state (files ``<field>_<label>.png``): :func:`state_images`, drawn."""
-    return draw_states({label: (state_images(dev, acetate), outdir)})
 
 
 def compare_states(states: dict[str, dict], path) -> str | None:

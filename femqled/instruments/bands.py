@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from mpi4py import MPI
+
+from femqled.errors import InputError
 from femqled.instruments.figure import figure
 from femqled.probe import evaluate
 from femqled.scaling import N0_CM3
@@ -27,12 +30,9 @@ def cutline(dev, x_nm: float | None = None, dy_nm: float = 0.1, y_nm=None) -> di
     """The band diagram of the present state along the vertical line at ``x_nm`` (collective; every rank gets
     it): arrays of :data:`COLUMNS`, NaN where the line is outside the semiconductor; at the heights ``y_nm`` if
     given (a point on an interface then takes either side's material)."""
-    from mpi4py import MPI
-
     lay = dev.dm.layout
     x = lay.width_nm / 2 if x_nm is None else float(x_nm)
     if not 0.0 <= x <= lay.width_nm:
-        from femqled.errors import InputError
         raise InputError("--x", f"the cutline must lie within the width, 0..{lay.width_nm:g} nm; got {x:g}")
     X = dev.mesh.geometry.x
     top = dev.comm.allreduce(float(X[:, 1].max()) if len(X) else -np.inf, op=MPI.MAX)
@@ -46,10 +46,9 @@ def cutline(dev, x_nm: float | None = None, dy_nm: float = 0.1, y_nm=None) -> di
     Ec = -(psi + chi)
     Ev = Ec - Eg
     EFn, EFp = -phi_n, -phi_p
-    N0 = N0_CM3                                                       # cm^-3 per scaled density
-    with np.errstate(over="ignore", invalid="ignore"):
-        n = N0 * np.exp(lnNc + (EFn - Ec) / Vt)
-        p = N0 * np.exp(lnNv + (Ev - EFp) / Vt)
+    with np.errstate(over="ignore", invalid="ignore"):          # N_c, N_v scaled by N0_CM3
+        n = N0_CM3 * np.exp(lnNc + (EFn - Ec) / Vt)
+        p = N0_CM3 * np.exp(lnNv + (Ev - EFp) / Vt)
     return dict(zip(COLUMNS, (y, -psi, Ec, Ev, EFn, EFp, n, p)))
 
 
