@@ -251,7 +251,8 @@ def cmd_bands(args, comm=MPI.COMM_WORLD) -> int:
         dev.solve(args.V or 0.0)
         at = f"{dev.bias:g} V"
     label = "aged" if args.state else "pristine"
-    res = bands.run(dev, out, x_nm=args.x, title=f"{label}, {at}")
+    x = bands.position(dev.dm, args.x)
+    res = bands.run(dev, out, x_nm=x, title=f"{label}, {at}; cutline x = {x:.0f} nm")
     io.write_manifest(out, case, "bands", {"summary": {k: v for k, v in res.items() if k != "bands"}}, comm=comm)
     b = res["bands"]
     split = b["EFn_eV"] - b["EFp_eV"]
@@ -469,7 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     at = sp.add_mutually_exclusive_group()
     at.add_argument("--V", type=float, help="bias (V, default 0: equilibrium)")
     at.add_argument("--J", type=float, help="instead of a bias, a current density (mA/cm2, constant current)")
-    sp.add_argument("--x", type=float, help="the cutline's position across the width (nm, default the middle)")
+    sp.add_argument("--x", help="the cutline's position across the width: nm, 'trench' (through the first trench) "
+                                "or 'flat' (the contact farthest from the trenches); default the middle")
     sp.add_argument("--state", help=state_help)
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp = command("skpm", cmd_skpm, "Kelvin probe across the stack: potential and field at a bias")

@@ -290,6 +290,22 @@ def facet_points(dm: DeviceMesh, *names: str, owned: bool = False) -> np.ndarray
     return mesh.geometry.x[entities_to_geometry(mesh, fdim, facets.astype(np.int32), False)][:, :, :2]
 
 
+def trench_feet(dm: DeviceMesh) -> list[tuple[float, float]]:
+    """(x_min, x_max) in nm of each trench's foot on the cathode interface, in the trenches' order (collective;
+    every rank gets the list; empty without trenches)."""
+    lay = dm.layout
+    cathode = [n for n in lay.groups.get("cathode", []) if n in lay.facets]
+    feet = sorted((n for n in cathode if "/trench" in n), key=lambda n: int(n.rpartition("trench")[2] or 0))
+    out = []
+    for name in feet:
+        x = facet_points(dm, name)[:, :, 0]
+        lo = dm.comm.allreduce(float(x.min()) if x.size else np.inf, op=MPI.MIN)
+        hi = dm.comm.allreduce(float(x.max()) if x.size else -np.inf, op=MPI.MAX)
+        if np.isfinite(lo):
+            out.append((lo, hi))
+    return out
+
+
 def facet_lengths(dm: DeviceMesh, *names: str) -> np.ndarray:
     """Lengths of the locally owned facets of the named sets (nm)."""
     x = facet_points(dm, *names, owned=True)

@@ -9,7 +9,9 @@ study (:mod:`femqled.paper_figures`). The 2D pictures (:mod:`femqled.viz`): each
 (``pristine/``, ``aged/``), and pristine beside aged near the trench at 3 V (``states_2d_3V.png``, the SKPM's
 bias) and at 10 mA cm^-2 (``states_2d_10mA.png``, the lifetime test's current: there the aged dots hold fewer
 electrons and form fewer trions for the same current), with the band diagrams of both states at that current
-(:mod:`femqled.instruments.bands`: ``bands_10mA.png``, and ``bands_10mA.csv`` in ``pristine/`` and ``aged/``).
+through the trench and through the flat contact beside it (:mod:`femqled.instruments.bands`: ``bands_10mA.png``, a
+row per cutline; ``bands_10mA.csv`` and ``bands_10mA_flat.csv`` in ``pristine/`` and ``aged/``; along the middle of
+the width in a case without trenches).
 Every number in the report is read from the results these runs write (``results/paper/``), so the report is
 computed, never typed; ``--quick`` runs the same chain in quasi-1D with short times (the test suite checks the
 chain, not the physics). The aged state is the 10 mA cm^-2 device at the
@@ -41,10 +43,17 @@ def _pictures_sentence(tot: dict) -> str:
         return "The pictures at 10 mA cm⁻² (`states_2d_10mA.png`) lack a state: see the run's output."
     out = ("The mechanism in pictures, `states_2d_10mA.png` (pristine beside aged at 10 mA cm⁻², near the trench; "
            "each channel integrated over the stack, q∫R dy): " + "; ".join(parts) + ".")
-    if "drops_V" in p and "drops_V" in a:
-        out += (f" Where the bias goes at that current (`bands_10mA.png`, the band diagrams along the middle of the "
-                f"width; across {' / '.join(p['drops_V'])}): "
-                + " → ".join(" / ".join(f"{v:.2f}" for v in s["drops_V"].values()) for s in (p, a)) + " V.")
+    cuts = [w for w in p.get("cutlines", {}) if w in a.get("cutlines", {})]
+    if cuts:                                     # the band diagrams: the drop across each layer, per cutline
+        along = {"trench": "through the trench", "flat": "through the flat contact", "middle": "along the middle"}
+
+        def drops(state, w):
+            return " / ".join(f"{v:.2f}" for v in state["cutlines"][w]["drops_V"].values())
+
+        lines = " and ".join(f"{along.get(w, w)}, x = {p['cutlines'][w]['x_nm']:.0f} nm" for w in cuts)
+        layers = " / ".join(p["cutlines"][cuts[0]]["drops_V"])
+        out += (f" Where the bias goes at that current (`bands_10mA.png`, the band diagrams {lines}; across "
+                f"{layers}): " + "; ".join(f"{along.get(w, w)} {drops(p, w)} → {drops(a, w)} V" for w in cuts) + ".")
     return out
 
 
@@ -156,9 +165,15 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         try:                                     # and at the test's current: where the two differ in eta_X
             ag.device.operate(10.0)
             operating[f"{label}_10mA"] = viz.state_images(ag.device, ag.acetate)
-            bd = bands.run(ag.device, d, stem="bands_10mA", title=f"{label}, 10 mA/cm2")
-            diagrams[f"{label}, 10 mA/cm2 ({bd['V']:.3g} V)"] = bd["bands"]
-            at_10mA[label] = {**viz.totals(operating[f"{label}_10mA"]), "drops_V": bd["drops_V"]}
+            cuts = {}
+            for k, (where, x) in enumerate(bands.cutlines(ag.device.dm).items()):   # through the trench, beside it
+                bd = bands.run(ag.device, d, stem="bands_10mA" if k == 0 else f"bands_10mA_{where}", x_nm=x,
+                               title=f"{label}, 10 mA/cm2, {where} (x = {x:.0f} nm)")
+                diagrams[where, label] = (f"{label}, 10 mA/cm2 ({bd['V']:.3g} V); {where}, x = {x:.0f} nm",
+                                          bd["bands"])
+                cuts[where] = {"x_nm": x, "drops_V": bd["drops_V"]}
+            at_10mA[label] = {**viz.totals(operating[f"{label}_10mA"]), "drops_V": next(iter(cuts.values()))["drops_V"],
+                              "cutlines": cuts}
         except SolverError as e:
             io.say(f"paper: no picture of the {label} state at 10 mA/cm2: {e}", comm=comm)
         walls["pictures"] = walls.get("pictures", 0.0) + time.perf_counter() - t0
@@ -167,7 +182,9 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     viz.compare_states({label: images for label, (images, _) in pictures.items()}, outdir / "states_2d_3V.png")
     viz.compare_states(operating, outdir / "states_2d_10mA.png")
     if comm.rank == 0 and diagrams:
-        bands.plot(diagrams, bands.spans(ag.device.dm.layout), outdir / "bands_10mA.png")
+        wheres, labels = (list(dict.fromkeys(k[i] for k in diagrams)) for i in (0, 1))   # a row per cutline
+        panels = dict(diagrams[w, lb] for w in wheres for lb in labels if (w, lb) in diagrams)
+        bands.plot(panels, bands.spans(ag.device.dm.layout), outdir / "bands_10mA.png", ncols=len(labels))
     results["pictures_10mA"] = at_10mA
     walls["pictures"] += time.perf_counter() - t0
     t0 = time.perf_counter()

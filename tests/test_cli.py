@@ -278,6 +278,9 @@ def test_bands_command(case_file, tmp_path, aged):
     r = femqled("bands", str(case_file), "--quasi-1d", "--x", "5", "--out", "b2", cwd=tmp_path)
     assert r.returncode == 2 and "--x: the cutline must lie within the width" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    r = femqled("bands", str(case_file), "--quasi-1d", "--x", "trench", "--out", "b2", cwd=tmp_path)
+    assert r.returncode == 2 and "--x: this case has no [[trench]]" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
     r = femqled("bands", str(case_file), "--V", "1", "--J", "10", "--out", "b3", cwd=tmp_path)
     assert r.returncode == 2 and "not allowed with argument" in r.stderr
 
@@ -356,6 +359,8 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
     assert f"excitons {x0:.3g} → {x1:.3g} mA cm⁻²" in report and 0 < x0 < 10.0 and 0 < x1 < 10.0
     drops = pics["aged"]["drops_V"]                                                  # where the bias goes there
     assert list(drops) == ["HIL", "HTL", "EML", "ETL", "IL"]
+    assert list(pics["aged"]["cutlines"]) == ["middle"]                              # quasi-1D: no trench
+    assert "the band diagrams along the middle, x = " in report
     assert " / ".join(f"{v:.2f}" for v in drops.values()) + " V." in report
     V = json.loads((out / "aged" / "bands_10mA.json").read_text())["V"]
     assert sum(drops.values()) == pytest.approx(V - 1.45, abs=0.3)                  # the bias less the built-in
@@ -564,6 +569,28 @@ def test_hypotheses_scorecard(tmp_path):
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("hypotheses.py: error: --only")
+
+
+def test_report_says_where_the_bias_goes_through_and_beside_the_trench():
+    """REPORT.md's picture line in 2D: the drop across each layer, pristine -> aged, for each cutline with its x;
+    a state without band diagrams leaves them out."""
+    from femqled.paper import _pictures_sentence
+
+    def state(trench, flat):
+        layers = ("HIL", "HTL", "EML", "ETL", "IL")
+        return {"R_X_mA_cm2": 3.5, "cutlines": {"trench": {"x_nm": 100.0, "drops_V": dict(zip(layers, trench))},
+                                                 "flat": {"x_nm": 199.0, "drops_V": dict(zip(layers, flat))}}}
+
+    p, a = state((0, 0.26, 0.37, 0.06, 0), (0, 0.25, 0.38, 0.05, 0)), state((0, 0.27, 0.7, 7.67, 0.36),
+                                                                            (0, 0.3, 0.8, 7.1, 0.2))
+    line = _pictures_sentence({"pristine": p, "aged": a})
+    assert ("the band diagrams through the trench, x = 100 nm and through the flat contact, x = 199 nm; across "
+            "HIL / HTL / EML / ETL / IL)") in line
+    assert "through the trench 0.00 / 0.26 / 0.37 / 0.06 / 0.00 → 0.00 / 0.27 / 0.70 / 7.67 / 0.36 V;" in line
+    assert line.endswith("through the flat contact 0.00 / 0.25 / 0.38 / 0.05 / 0.00 → 0.00 / 0.30 / 0.80 / 7.10 / "
+                         "0.20 V.")
+    del a["cutlines"]
+    assert "Where the bias goes" not in _pictures_sentence({"pristine": p, "aged": a})
 
 
 def test_paper_reading_of_a_cv_rise():

@@ -232,6 +232,32 @@ def test_zoom_windows_centre_on_the_trench_and_name_their_layers():
 
 
 @pytest.mark.mpi
+def test_cutline_positions_through_the_trench_and_the_flat_contact():
+    """bands.position: "trench" is the middle of the first trench's foot, "flat" the point farthest from every
+    foot (1 nm in from the zero-flux sides); without trenches "flat" is the middle and "trench" one line naming
+    --x; the same on any number of ranks."""
+    from femqled.errors import InputError
+    from femqled.instruments.bands import position
+
+    el = {"width_nm": 4.0, "depth_nm": 3.0, "shape": "elliptic"}
+    dm = fmesh.device_mesh(small_case(trench=[{"x_nm": 15.0, **el}]))
+    W = dm.layout.width_nm
+    assert fmesh.trench_feet(dm)[0] == pytest.approx((13.0, 17.0), abs=0.3)
+    assert position(dm, "trench") == pytest.approx(15.0, abs=0.3)
+    assert position(dm, "flat") == pytest.approx(W - 1.0, abs=0.05)       # farther from the foot than x = 1 nm
+    assert position(dm, "7.5") == 7.5 and position(dm, None) == W / 2
+    dm = fmesh.device_mesh(small_case(trench=[{"x_nm": 0.25 * W, **el}, {"x_nm": 0.75 * W, **el}]))
+    assert position(dm, "trench") == pytest.approx(0.25 * W, abs=0.3)
+    assert position(dm, "flat") == pytest.approx(0.5 * W, abs=0.3)          # between the two trenches
+    dm = fmesh.device_mesh(small_case())
+    assert position(dm, "flat") == W / 2
+    with pytest.raises(InputError, match="no \\[\\[trench\\]\\]"):
+        position(dm, "trench")
+    with pytest.raises(InputError, match="'trench' or 'flat'; got 'middle'"):
+        position(dm, "middle")
+
+
+@pytest.mark.mpi
 def test_layer_integral_per_width_of_a_field_at_triangle_vertices():
     """fields.per_width: 1 over the dots gives their thickness, y - y_bottom gives t^2 / 2 (linear on each
     triangle: exact), over the whole mesh the height of its flat top; the same on any number of ranks."""

@@ -1,7 +1,9 @@
 """Band diagram along a cutline: where the bias goes and where each carrier piles up (TCAD's first picture).
 
-Along one vertical line across the stack (at ``x`` nm, default the middle of the width), sampled every
-``dy_nm`` between mesh nodes (never on a flat interface, so each point lies in one material):
+Along one vertical line across the stack (at ``x`` nm, default the middle of the width; :func:`position` also
+takes "trench", through the middle of the first trench's foot, and "flat", through the contact farthest from every
+trench), sampled every ``dy_nm`` between mesh nodes (never on a flat interface, so each point lies in one
+material):
 
     E_c = -(psi + chi),   E_v = E_c - E_g,   E_Fn = -phi_n,   E_Fp = -phi_p     (eV, the cathode Fermi level 0)
 
@@ -26,12 +28,50 @@ from femqled.scaling import N0_CM3
 COLUMNS = ("y_nm", "Evac_eV", "Ec_eV", "Ev_eV", "EFn_eV", "EFp_eV", "n_cm3", "p_cm3")
 
 
+def position(dm, x) -> float:
+    """The cutline's x (nm) from a number, None (the middle of the width), "trench" (the middle of the first
+    trench's foot on the cathode) or "flat" (the point of the width farthest from every trench foot, 1 nm in from
+    the lateral sides, where the contact is flat; the middle without trenches). Collective."""
+    from femqled.mesh import trench_feet
+
+    W = dm.layout.width_nm
+    if x is None:
+        return W / 2
+    if isinstance(x, str) and x not in ("trench", "flat"):
+        try:
+            return float(x)
+        except ValueError:
+            raise InputError("--x", f"a position across the width (nm, 0..{W:g}), 'trench' or 'flat'; got {x!r}")
+    if not isinstance(x, str):
+        return float(x)
+    feet = trench_feet(dm)
+    if x == "trench":
+        if not feet:
+            raise InputError("--x", "this case has no [[trench]]; give a position across the width (nm) or 'flat'")
+        return (feet[0][0] + feet[0][1]) / 2
+    if not feet:
+        return W / 2
+    xs = np.linspace(min(1.0, W / 2), max(W - 1.0, W / 2), 2001)   # zero-flux sides: mirrors, nothing beyond
+    gap = np.min([np.maximum(np.maximum(a - xs, xs - b), 0.0) for a, b in feet], axis=0)
+    return float(xs[np.argmax(gap)])
+
+
+def cutlines(dm) -> dict[str, float]:
+    """Where to look across the width (collective): through the first trench and through the flat contact
+    ({"trench": x, "flat": x}, nm), or {"middle": x} without trenches."""
+    from femqled.mesh import trench_feet
+
+    if trench_feet(dm):
+        return {"trench": position(dm, "trench"), "flat": position(dm, "flat")}
+    return {"middle": position(dm, None)}
+
+
 def cutline(dev, x_nm: float | None = None, dy_nm: float = 0.1, y_nm=None) -> dict[str, np.ndarray]:
     """The band diagram of the present state along the vertical line at ``x_nm`` (collective; every rank gets
     it): arrays of :data:`COLUMNS`, NaN where the line is outside the semiconductor; at the heights ``y_nm`` if
     given (a point on an interface then takes either side's material)."""
     lay = dev.dm.layout
-    x = lay.width_nm / 2 if x_nm is None else float(x_nm)
+    x = position(dev.dm, x_nm)
     if not 0.0 <= x <= lay.width_nm:
         raise InputError("--x", f"the cutline must lie within the width, 0..{lay.width_nm:g} nm; got {x:g}")
     X = dev.mesh.geometry.x
@@ -66,16 +106,18 @@ def drops(b: dict, layout) -> dict[str, float]:
     return layer_drops({"y_nm": b["y_nm"][keep], "psi_V": -b["Evac_eV"][keep]}, layout)
 
 
-def run(dev, outdir, stem: str = "bands", x_nm: float | None = None, title: str = "") -> dict:
-    """Write the band diagram of the present state (the caller brings it to its bias or current)."""
+def run(dev, outdir, stem: str = "bands", x_nm: float | str | None = None, title: str = "") -> dict:
+    """Write the band diagram of the present state (the caller brings it to its bias or current) along the cutline
+    at ``x_nm`` (:func:`position`)."""
     from femqled import io
 
+    x_nm = position(dev.dm, x_nm)
     b = cutline(dev, x_nm)
     keep = np.isfinite(b["Ec_eV"])
     rows = [{k: float(b[k][i]) for k in COLUMNS} for i in np.flatnonzero(keep)]
     io.write_csv(outdir / f"{stem}.csv", rows, comm=dev.comm)
     lay = dev.dm.layout
-    summary = {"V": float(dev.bias), "x_nm": lay.width_nm / 2 if x_nm is None else float(x_nm),
+    summary = {"V": float(dev.bias), "x_nm": x_nm,
                "layers_nm": spans(lay), "drops_V": drops(b, lay), "title": title}
     io.write_json(outdir / f"{stem}.json", summary, comm=dev.comm)
     if dev.comm.rank == 0:
@@ -83,11 +125,13 @@ def run(dev, outdir, stem: str = "bands", x_nm: float | None = None, title: str 
     return {"bands": b, **summary}
 
 
-def plot(diagrams: dict[str, dict], layers: dict, path) -> None:
-    """One panel per diagram (``{title: cutline(...)}``), side by side on one energy axis: E_c and E_v (black),
-    E_Fn (blue, dashed), E_Fp (red, dashed), the layers named above."""
-    with figure(path, len(diagrams), (5.5 * len(diagrams), 4.6)) as (fig, axes):
-        axes = np.atleast_1d(axes)
+def plot(diagrams: dict[str, dict], layers: dict, path, ncols: int | None = None) -> None:
+    """One panel per diagram (``{title: cutline(...)}``), ``ncols`` to a row (default all in one row), on one
+    energy axis: E_c and E_v (black), E_Fn (blue, dashed), E_Fp (red, dashed), the layers named above."""
+    ncols = ncols or len(diagrams)
+    nrows = -(-len(diagrams) // ncols)
+    with figure(path, ncols, (5.5 * ncols, 4.6 * nrows), nrows=nrows) as (fig, axes):
+        axes = np.ravel(axes)
         lo = min(np.nanmin(b["Ev_eV"]) for b in diagrams.values())
         hi = max(np.nanmax(b["Ec_eV"]) for b in diagrams.values())
         for ax, (title, b) in zip(axes, diagrams.items()):

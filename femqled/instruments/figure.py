@@ -6,14 +6,15 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def figure(path, ncols: int = 1, figsize=(6, 4)):
-    """``with figure(path, 2, (11, 4)) as (fig, axes): ...`` draws into a new figure saved to ``path`` (PNG)."""
+def figure(path, ncols: int = 1, figsize=(6, 4), nrows: int = 1):
+    """``with figure(path, 2, (11, 4)) as (fig, axes): ...`` draws into a new figure saved to ``path`` (PNG);
+    ``nrows`` > 1 gives a grid (axes then 2D, as matplotlib's subplots)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, ncols, figsize=figsize)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
     try:
         yield fig, axes
         fig.tight_layout()
