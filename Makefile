@@ -3,6 +3,7 @@
 ENV     := scripts/femqled-env
 NP      ?= 2
 CASE    ?= cases/default.toml
+ARGS    ?=
 
 .PHONY: demo test test-latest bench paper paper-fine docker env clean-meshes help
 
@@ -11,7 +12,9 @@ help:
 	@echo "make test         the whole suite, serial and under mpirun -n 2, then the ParaView (pvbatch) check"
 	@echo "make bench        benchmarks -> bench/results.json"
 	@echo "make paper        the study's figures and results/paper/REPORT.md (simulated vs measured)"
-	@echo "make paper-fine   the same with the publication-quality discretisation (femqled/quality.py)"
+	@echo "make paper-fine   the same with the publication-quality discretisation (femqled/quality.py); hours:"
+	@echo "                  resumes (--resume: finished lifetime tests reused, an interrupted one continued)"
+	@echo "                  ARGS=... adds options to either (e.g. make paper ARGS=--resume)"
 	@echo "make test-latest  the suite against DOLFINx 0.11 (Debian sid root filesystem)"
 	@echo "make docker       build the Docker image (needs a Docker engine)"
 
@@ -32,10 +35,10 @@ bench:
 	$(ENV) bash scripts/run-bench
 
 paper:
-	$(ENV) mpirun -n $(NP) python3 -m femqled paper $(CASE) --out results/paper
+	$(ENV) mpirun -n $(NP) python3 -m femqled paper $(CASE) --out results/paper $(ARGS)
 
 paper-fine:
-	$(ENV) mpirun -n $(NP) python3 -m femqled paper $(CASE) --fine --out results/paper-fine
+	$(ENV) mpirun -n $(NP) python3 -m femqled paper $(CASE) --fine --resume --out results/paper-fine $(ARGS)
 
 docker:
 	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \

@@ -344,7 +344,8 @@ def cmd_paper(args, comm=MPI.COMM_WORLD) -> int:
     from femqled import io, paper
 
     out = Path(args.out or "results/paper")
-    rep = paper.run(args.case, out, comm, quick=args.quick, preset="fine" if args.fine else "default")
+    rep = paper.run(args.case, out, comm, quick=args.quick, preset="fine" if args.fine else "default",
+                    resume=args.resume)
     passed = sum(r["pass"] for r in rep["rows"])
     io.say(f"paper: {passed} of {len(rep['rows'])} rows pass; wrote {out / 'REPORT.md'}", comm=comm)
     return 0
@@ -500,6 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quick", action="store_true", help="quasi-1D and short times: checks the chain, not physics")
     sp.add_argument("--fine", action="store_true", help="publication-quality discretisation (femqled/quality.py: "
                                                         "interface elements 0.1 nm, 2 %% ageing steps, 0.05 V sweeps)")
+    sp.add_argument("--resume", action="store_true", help="reuse the lifetime tests that finished in --out with the "
+                                                          "same case, settings and code; continue an interrupted one")
     sp = command("calibrate", cmd_calibrate, "fit case parameters to measured observables (least squares over "
                                              "a targets file); residuals, calibration.json, calibrated.toml")
     sp.add_argument("targets", help="targets file (TOML): [[parameter]] and [[target]] tables, see "

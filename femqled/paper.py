@@ -80,8 +80,46 @@ def _mechanism_sentence(case: dict) -> str:
             "slope of the exponential regime (docs/model.md, \"QD layer\").")
 
 
-def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, preset: str = "default") -> dict:
-    """The whole study; ``preset``: the discretisation (:mod:`femqled.quality`: "default" or "fine")."""
+def run_key(case: dict) -> str:
+    """What a lifetime test's result depends on, as a hash: the case as run (settings included) and the code and
+    parameter file of the package (not the number of ranks: results do not depend on it)."""
+    import hashlib
+
+    h = hashlib.sha256(json.dumps(case, sort_keys=True, default=str).encode())
+    pkg = Path(__file__).resolve().parent
+    for f in sorted([*pkg.rglob("*.py"), *pkg.glob("data/*.toml")]):
+        h.update(f.relative_to(pkg).as_posix().encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _read(path: Path, comm) -> dict | None:
+    """A JSON file read on rank 0 and shared (None if missing or unreadable)."""
+    data = None
+    if comm.rank == 0 and path.exists():
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            data = None
+    return comm.bcast(data, root=0)
+
+
+def _earlier_run(d: Path, key: str, comm) -> tuple[dict | None, bool]:
+    """What ``--resume`` finds of a lifetime test in ``d`` run with ``key``: (its summary, if it finished; whether an
+    interrupted run left a checkpoint to continue from)."""
+    if not (d / "checkpoint.npz").exists():
+        return None, False
+    done = _read(d / "lifetime.json", comm)
+    if done is not None and done.get("run_key") == key:
+        return done, False
+    started = _read(d / "run.json", comm)
+    return None, done is None and started is not None and started.get("run_key") == key
+
+
+def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, preset: str = "default",
+        resume: bool = False) -> dict:
+    """The whole study; ``preset``: the discretisation (:mod:`femqled.quality`: "default" or "fine"); ``resume``:
+    a lifetime test that finished in ``outdir`` with the same case, settings and code (:func:`run_key`) is
+    reused, an interrupted one continues from its checkpoint; everything after the lifetime tests is rerun."""
     from femqled import acceptance, io, quality
     from femqled.ageing import Ageing
     from femqled.case import load_case
@@ -104,6 +142,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     results, walls, ages = {}, {}, {}
 
     # -- lifetime tests ------------------------------------------------------------------------------------------
+    reused, continued = [], []                   # lifetime tests taken from an earlier run (--resume)
     for J, h in hours.items():
         t0 = time.perf_counter()
         case = json.loads(json.dumps(base))
@@ -114,19 +153,37 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
             d.mkdir(exist_ok=True)
         comm.barrier()
         ag = Ageing(case, comm)
-        try:
-            rows = ag.run(d, progress=False)
-            failed = None
-        except SolverError as e:                  # report what was reached; the rows say FAIL
-            rows, failed = ag.rows, str(e)
-            io.say(f"paper: lifetime at {J:g} mA/cm2 stopped: {e}", comm=comm)
+        key = run_key(case)
+        done, started = _earlier_run(d, key, comm) if resume else (None, False)
+        if resume and done is None and not started and (d / "checkpoint.npz").exists():
+            io.say(f"paper: lifetime at {J:g} mA/cm2: the earlier test in {d} had another case, settings or code; "
+                   "run again", comm=comm)
+        if done is not None:                      # finished before with the same case, settings and code
+            ag.restore(d / "checkpoint.npz")
+            ag.stopped = done["stopped"]
+            rows, failed, earlier = ag.rows, done["failed"], done["wall_s"]
+            reused.append(f"{J:g}")
+            io.say(f"paper: lifetime at {J:g} mA/cm2: the finished test in {d} is reused (same case, settings "
+                   "and code)", comm=comm)
+        else:
+            io.write_json(d / "run.json", {"run_key": key}, comm=comm)
+            earlier = 0.0
+            if started:
+                continued.append(f"{J:g}")
+                io.say(f"paper: lifetime at {J:g} mA/cm2: resuming the interrupted test in {d}", comm=comm)
+            try:
+                rows = ag.run(d, progress=False, resume=started)
+                failed = None
+            except SolverError as e:                  # report what was reached; the rows say FAIL
+                rows, failed = ag.rows, str(e)
+                io.say(f"paper: lifetime at {J:g} mA/cm2 stopped: {e}", comm=comm)
         s = lifetime.summarize(rows, ag.stopped)
-        s["failed"] = failed
+        walls[f"age_{J:g}"] = earlier + time.perf_counter() - t0
+        s.update(failed=failed, run_key=key, wall_s=walls[f"age_{J:g}"])
         io.write_json(d / "lifetime.json", s, comm=comm)
         if comm.rank == 0:
             lifetime.plot(rows, s, d / "lifetime.png")
         results[f"age_{J:g}"] = {"summary": s, "rows": rows}
-        walls[f"age_{J:g}"] = time.perf_counter() - t0
         ages[J] = ag
         io.say(f"paper: lifetime at {J:g} mA/cm2: elevation {100 * s['elevation']:+.0f} % at "
                f"{s['elevation_duration_h']:.3g} h ({walls[f'age_{J:g}']:.0f} s)", comm=comm)
@@ -309,7 +366,15 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     # what the model predicts where the paper gives no number: the driving voltage through the elevation
     volts = {f"{J:g}": (results[f"age_{J:g}"]["summary"]["V0"], results[f"age_{J:g}"]["summary"]["V_at_max"])
              for J in HOURS}
+    resumed = ""
+    if reused or continued:
+        resumed = (" Resumed (`--resume`): " + "; ".join(
+            part for part in (f"the lifetime tests at {', '.join(reused)} mA cm⁻² are an earlier run's, with its wall "
+                              "times" if reused else "",
+                              f"those at {', '.join(continued)} mA cm⁻² continued from its checkpoints (their wall "
+                              "times are this run's part)" if continued else "") if part) + ".")
     report = {"rows": rows, "quick": quick, "ranks": comm.size, "walls_s": walls, "case": str(case_path),
+              "reused_lifetime_tests": reused, "continued_lifetime_tests": continued,
               "preset": preset, "settings": settings, "wall_total_s": total, "voltage_pristine_to_max_V": volts,
               "pictures_10mA": results["pictures_10mA"]}
     io.write_json(outdir / "report.json", report, comm=comm)
@@ -317,7 +382,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         passed = sum(r["pass"] for r in rows)
         (outdir / "REPORT.md").write_text(
             f"# femqled against He et al. 2023\n\nCase `{case_path}`{' (quick: quasi-1D, times / 50)' if quick else ''}"
-            f", {comm.size} MPI rank(s), {settings}; {total / 60:.1f} min. {passed} of {len(rows)} rows pass. "
+            f", {comm.size} MPI rank(s), {settings}; {total / 60:.1f} min.{resumed} {passed} of {len(rows)} rows pass. "
             "Every value below is read from the "
             "results in this directory (report.json); the figures are the PNGs beside it. Basis: \"fitted\" rows "
             "compare with values that were targets of the calibration named (they check the fit); \"predicted\" "

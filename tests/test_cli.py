@@ -375,6 +375,35 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
         assert image_variance(out / f"{fig}.png") > 1e-4, fig            # one drawn PNG per figure of the study
 
 
+def test_paper_resume_reuses_what_finished_and_continues_what_did_not(tmp_path):
+    """`paper --resume` (quick chain): finished lifetime tests of the same case, settings and code are reused
+    (their end states restored from the checkpoints: every row the same), a test interrupted before its summary
+    continues from its checkpoint, REPORT.md says so; another case or code gives another run key."""
+    from femqled import paper
+    from femqled.case import load_case
+
+    case = ROOT / "cases" / "default.toml"
+    r = femqled("paper", str(case), "--quick", "--out", "paper", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    first = json.loads((tmp_path / "paper" / "report.json").read_text())
+    (tmp_path / "paper" / "age_30mA" / "lifetime.json").unlink()       # as if killed before the test's end
+    r = femqled("paper", str(case), "--quick", "--resume", "--out", "paper", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("is reused (same case, settings and code)") == 3, r.stdout
+    assert "lifetime at 30 mA/cm2: resuming the interrupted test" in r.stdout
+    again = json.loads((tmp_path / "paper" / "report.json").read_text())
+    assert again["reused_lifetime_tests"] == ["10", "50", "100"] and again["continued_lifetime_tests"] == ["30"]
+    for a, b in zip(first["rows"], again["rows"]):
+        if "wall time" not in a["observable"]:
+            assert a["simulated"] == b["simulated"], a["observable"]
+    assert "Resumed (`--resume`): the lifetime tests at 10, 50, 100 mA cm⁻² are an earlier run's" in \
+        (tmp_path / "paper" / "REPORT.md").read_text()
+    c = load_case(str(case))
+    key = paper.run_key(c)
+    c["trench"][0]["depth_nm"] += 1.0
+    assert paper.run_key(c) != key and paper.run_key(load_case(str(case))) == key
+
+
 def test_paper_fine_uses_the_publication_preset(tmp_path):
     """`paper --fine` (quick chain): the report names the refined settings it ran with, and the runs used them
     (the quasi-1D mesh of the lifetime test has 0.1 nm interface elements: more cells than the default's)."""
