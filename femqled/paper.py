@@ -106,7 +106,7 @@ def _read(path: Path, comm) -> dict | None:
 def _earlier_run(d: Path, key: str, comm) -> tuple[dict | None, bool]:
     """What ``--resume`` finds of a lifetime test in ``d`` run with ``key``: (its summary, if it finished; whether an
     interrupted run left a checkpoint to continue from)."""
-    if not (d / "checkpoint.npz").exists():
+    if not comm.bcast((d / "checkpoint.npz").exists() if comm.rank == 0 else None, root=0):
         return None, False
     done = _read(d / "lifetime.json", comm)
     if done is not None and done.get("run_key") == key:
@@ -155,7 +155,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         ag = Ageing(case, comm)
         key = run_key(case)
         done, started = _earlier_run(d, key, comm) if resume else (None, False)
-        if resume and done is None and not started and (d / "checkpoint.npz").exists():
+        if resume and done is None and not started and comm.bcast((d / "checkpoint.npz").exists(), root=0):
             io.say(f"paper: lifetime at {J:g} mA/cm2: the earlier test in {d} had another case, settings or code; "
                    "run again", comm=comm)
         if done is not None:                      # finished before with the same case, settings and code
