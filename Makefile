@@ -3,6 +3,7 @@
 ENV     := scripts/femqled-env
 NP      ?= 2
 CASE    ?= cases/default.toml
+FINE_CASE ?= cases/fine.toml
 ARGS    ?=
 
 .PHONY: demo test test-latest bench paper paper-fine docker env clean-meshes help
@@ -12,7 +13,8 @@ help:
 	@echo "make test         the whole suite, serial and under mpirun -n 2, then the ParaView (pvbatch) check"
 	@echo "make bench        benchmarks -> bench/results.json"
 	@echo "make paper        the study's figures and results/paper/REPORT.md (simulated vs measured)"
-	@echo "make paper-fine   the same with the publication-quality discretisation (femqled/quality.py); hours:"
+	@echo "make paper-fine   the same with the publication-quality discretisation (femqled/quality.py) on"
+	@echo "                  cases/fine.toml (the default calibrated at those settings); hours:"
 	@echo "                  resumes (--resume: finished lifetime tests reused, an interrupted one continued)"
 	@echo "                  ARGS=... adds options to either (e.g. make paper ARGS=--resume)"
 	@echo "make test-latest  the suite against DOLFINx 0.11 (Debian sid root filesystem)"
@@ -38,7 +40,7 @@ paper:
 	$(ENV) mpirun -n $(NP) python3 -m femqled paper $(CASE) --out results/paper $(ARGS)
 
 paper-fine:
-	$(ENV) mpirun -n $(NP) python3 -m femqled paper $(CASE) --fine --resume --out results/paper-fine $(ARGS)
+	$(ENV) mpirun -n $(NP) python3 -m femqled paper $(FINE_CASE) --fine --resume --out results/paper-fine $(ARGS)
 
 docker:
 	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \

@@ -19,8 +19,9 @@ default case at 10 mA cm^-2 on 2 ranks (2026-11-26; a scratch script timing ``De
 0.3434; fine 210,398 cells, 154 s, eta_X 0.3778 (with grading 0.1 as well: 431,786 cells, 505 s, 0.3782). With the
 finer ageing steps, ``make paper-fine`` takes several hours here (not run yet). The calibration absorbed the
 default's discretisation error, so a publication-quality reproduction recalibrates with the same preset (``femqled
-calibrate ... --fine``) before ``femqled paper --fine``; ``paper --fine`` with the default-calibrated parameters
-measures that error. For the targets of calibration step 1 (``femqled calibrate cases/default.toml
+calibrate ... --fine``) before ``femqled paper --fine``: ``cases/fine.toml`` holds steps 1-2 redone so (2026-12-05,
+docs/model.md "Calibration"), and ``make paper-fine`` runs it; ``paper --fine`` with the default-calibrated
+parameters measures that error. For the targets of calibration step 1 (``femqled calibrate cases/default.toml
 cases/targets-elevation.toml --quasi-1d --fine --max-evaluations 1``, 2026-11-26) it is: contact-limit rise at 10 /
 100 mA cm^-2 +84.0 / +94.6 % (default +90.9 / +88.3 %), pristine EL 625.3 nm, FWHM 29.1 nm (626.0, 30.1); cost
 0.255 against 0.0068.
