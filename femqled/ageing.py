@@ -268,9 +268,12 @@ class Ageing:
         if self.device.ions is not None:
             self.device.ions.freeze()        # the profile of the state before the step
 
-    def run(self, outdir=None, progress: bool = True, resume: bool = False, checkpoint_every: int = 1,
+    def run(self, outdir=None, progress: bool | float = True, resume: bool = False, checkpoint_every: int = 1,
             stops=()):
         """Age to ``hours`` at ``J_mA_cm2``; returns the time series (list of dicts).
+
+        ``progress``: a line per step on rank 0 (True), none (False), or at most one every ``progress`` seconds
+        (a number: the heartbeat of long runs such as ``femqled paper``).
 
         Steps land exactly on every time in ``stops`` (and on the end), and the step size grows from the
         unshortened step, so runs that share stops share their step sequence. With ``outdir``,
@@ -296,7 +299,8 @@ class Ageing:
         if writers and not (resume and self.acetate.t > 0):
             self._write_fields(writers)
         steps = 0
-        t0 = time.perf_counter()
+        t0 = said = time.perf_counter()
+        every = 0.0 if progress is True else None if progress is False or progress is None else float(progress)
         marks = sorted({float(t) for t in stops if 0 < t < t_end} | set(outputs))
         while self.acetate.t < t_end * (1 - 1e-12):
             next_mark = next(m for m in marks if m > self.acetate.t * (1 + 1e-12))
@@ -349,8 +353,9 @@ class Ageing:
                 dt = step / 2
                 continue
             row = self.record(op, step)
-            if progress:
-                io.say(f"age: t = {row['t_h']:9.3g} h  V = {row['V']:.3f} V  L = {row['luminance_cd_m2']:.4g} cd/m2"
+            if every is not None and time.perf_counter() - said >= every:
+                said = time.perf_counter()
+                io.say(f"age: {J:g} mA/cm2  t = {row['t_h']:9.3g} h  V = {row['V']:.3f} V  L = {row['luminance_cd_m2']:.4g} cd/m2"
                        f"  eta_X = {row['eta_X']:.4f}  theta = {row['theta_mean']:.3f}/{row['theta_max']:.3f}"
                        f"  ({time.perf_counter() - t0:.0f} s)", comm=self.comm)
             if outdir is not None:

@@ -30,6 +30,7 @@ from mpi4py import MPI
 # paper values (He et al. 2023; MODEL.md sec. 6) and the acceptance of issue 7
 HOURS = {10.0: 1500.0, 30.0: 300.0, 50.0: 150.0, 100.0: 80.0}
 ELEVATION_H = {30.0: 60.0, 50.0: 20.0, 100.0: 10.0}
+PROGRESS_S = 60.0          # a lifetime test's heartbeat: at most one progress line a minute (rank 0)
 
 
 def _pictures_sentence(tot: dict) -> str:
@@ -172,7 +173,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
                 continued.append(f"{J:g}")
                 io.say(f"paper: lifetime at {J:g} mA/cm2: resuming the interrupted test in {d}", comm=comm)
             try:
-                rows = ag.run(d, progress=False, resume=started)
+                rows = ag.run(d, progress=PROGRESS_S, resume=started)
                 failed = None
             except SolverError as e:                  # report what was reached; the rows say FAIL
                 rows, failed = ag.rows, str(e)

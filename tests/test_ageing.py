@@ -126,6 +126,19 @@ def test_test_ends_at_the_voltage_compliance():
     assert ag.device.solve(1.2).J == pytest.approx(Device(case, MPI.COMM_SELF).solve(1.2).J, rel=1e-6)
 
 
+def test_progress_a_line_per_step_or_a_heartbeat(capsys):
+    """Ageing.run(progress=...): True (or 0 s) a line per accepted step, naming the current; a number of seconds
+    at most one line per that time; False none."""
+    case = small_case(geometry={"quasi_1d": True}, ageing={"J_mA_cm2": 50.0, "hours": 20.0})
+    lines = []                                   # (a list: 0.0 == False as a dict key)
+    for progress in (True, 0.0, 1e9, False):
+        rows = Ageing(case, MPI.COMM_SELF).run(None, progress=progress)
+        lines.append([l for l in capsys.readouterr().out.splitlines() if l.startswith("age: 50 mA/cm2  t =")])
+    every, zero, heartbeat, none = lines
+    assert len(rows) > 3 and len(every) == len(zero) == len(rows) - 1
+    assert heartbeat == [] and none == []
+
+
 @pytest.mark.mpi
 def test_contact_state_samples_the_depth_window_of_every_bin():
     """The contact state's inventory on the rough default interface (with its trench), 100 bins of 2 nm:
