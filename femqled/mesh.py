@@ -290,12 +290,16 @@ def facet_points(dm: DeviceMesh, *names: str, owned: bool = False) -> np.ndarray
     return mesh.geometry.x[entities_to_geometry(mesh, fdim, facets.astype(np.int32), False)][:, :, :2]
 
 
+def cathode_sets(layout) -> list[str]:
+    """The facet sets that make up the cathode interface (flat pieces and trench feet)."""
+    return [n for n in layout.groups.get("cathode", []) if n in layout.facets]
+
+
 def trench_feet(dm: DeviceMesh) -> list[tuple[float, float]]:
     """(x_min, x_max) in nm of each trench's foot on the cathode interface, in the trenches' order (collective;
     every rank gets the list; empty without trenches)."""
-    lay = dm.layout
-    cathode = [n for n in lay.groups.get("cathode", []) if n in lay.facets]
-    feet = sorted((n for n in cathode if "/trench" in n), key=lambda n: int(n.rpartition("trench")[2] or 0))
+    feet = sorted((n for n in cathode_sets(dm.layout) if "/trench" in n),
+                  key=lambda n: int(n.rpartition("trench")[2] or 0))
     out = []
     for name in feet:
         x = facet_points(dm, name)[:, :, 0]

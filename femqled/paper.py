@@ -20,6 +20,7 @@ end of its run.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
@@ -86,11 +87,19 @@ def run_key(case: dict) -> str:
     parameter file of the package (not the number of ranks: results do not depend on it)."""
     import hashlib
 
-    h = hashlib.sha256(json.dumps(case, sort_keys=True, default=str).encode())
+    return hashlib.sha256(json.dumps(case, sort_keys=True, default=str).encode() + _package_hash()).hexdigest()[:16]
+
+
+@functools.cache
+def _package_hash() -> bytes:
+    """A hash of the package's source and parameter file (read once per process)."""
+    import hashlib
+
+    h = hashlib.sha256()
     pkg = Path(__file__).resolve().parent
     for f in sorted([*pkg.rglob("*.py"), *pkg.glob("data/*.toml")]):
         h.update(f.relative_to(pkg).as_posix().encode() + f.read_bytes())
-    return h.hexdigest()[:16]
+    return h.digest()
 
 
 def _read(path: Path, comm) -> dict | None:
@@ -104,16 +113,19 @@ def _read(path: Path, comm) -> dict | None:
     return comm.bcast(data, root=0)
 
 
-def _earlier_run(d: Path, key: str, comm) -> tuple[dict | None, bool]:
-    """What ``--resume`` finds of a lifetime test in ``d`` run with ``key``: (its summary, if it finished; whether an
-    interrupted run left a checkpoint to continue from)."""
+def _earlier_run(d: Path, key: str, comm) -> tuple[str | None, dict | None]:
+    """What ``--resume`` finds of a lifetime test in ``d`` run with ``key``: ("finished", its summary),
+    ("interrupted", None) when a run with the same key left only its checkpoint, ("other", None) when the checkpoint
+    is another case's, settings' or code's, or (None, None) without a checkpoint."""
     if not comm.bcast((d / "checkpoint.npz").exists() if comm.rank == 0 else None, root=0):
-        return None, False
+        return None, None
     done = _read(d / "lifetime.json", comm)
     if done is not None and done.get("run_key") == key:
-        return done, False
+        return "finished", done
     started = _read(d / "run.json", comm)
-    return None, done is None and started is not None and started.get("run_key") == key
+    if done is None and started is not None and started.get("run_key") == key:
+        return "interrupted", None
+    return "other", None
 
 
 def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, preset: str = "default",
@@ -155,31 +167,31 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         comm.barrier()
         ag = Ageing(case, comm)
         key = run_key(case)
-        done, started = _earlier_run(d, key, comm) if resume else (None, False)
-        if resume and done is None and not started and comm.bcast((d / "checkpoint.npz").exists(), root=0):
+        found, done = _earlier_run(d, key, comm) if resume else (None, None)
+        if found == "other":
             io.say(f"paper: lifetime at {J:g} mA/cm2: the earlier test in {d} had another case, settings or code; "
                    "run again", comm=comm)
-        if done is not None:                      # finished before with the same case, settings and code
+        if found == "finished":                   # finished before with the same case, settings and code
             ag.restore(d / "checkpoint.npz")
             ag.stopped = done["stopped"]
-            rows, failed, earlier = ag.rows, done["failed"], done["wall_s"]
+            rows, failed = ag.rows, done["failed"]
+            walls[f"age_{J:g}"] = done["wall_s"]                       # the earlier run's
             reused.append(f"{J:g}")
             io.say(f"paper: lifetime at {J:g} mA/cm2: the finished test in {d} is reused (same case, settings "
                    "and code)", comm=comm)
         else:
             io.write_json(d / "run.json", {"run_key": key}, comm=comm)
-            earlier = 0.0
-            if started:
+            if found == "interrupted":
                 continued.append(f"{J:g}")
                 io.say(f"paper: lifetime at {J:g} mA/cm2: resuming the interrupted test in {d}", comm=comm)
             try:
-                rows = ag.run(d, progress=PROGRESS_S, resume=started)
+                rows = ag.run(d, progress=PROGRESS_S, resume=found == "interrupted")
                 failed = None
             except SolverError as e:                  # report what was reached; the rows say FAIL
                 rows, failed = ag.rows, str(e)
                 io.say(f"paper: lifetime at {J:g} mA/cm2 stopped: {e}", comm=comm)
+            walls[f"age_{J:g}"] = time.perf_counter() - t0
         s = lifetime.summarize(rows, ag.stopped)
-        walls[f"age_{J:g}"] = earlier + time.perf_counter() - t0
         s.update(failed=failed, run_key=key, wall_s=walls[f"age_{J:g}"])
         io.write_json(d / "lifetime.json", s, comm=comm)
         if comm.rank == 0:

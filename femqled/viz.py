@@ -107,13 +107,13 @@ def interfaces(dm) -> np.ndarray | None:
 def _focus_x(dm) -> float:
     """x (nm) the zoomed pictures centre on (collective): the middle of the first trench's foot on the cathode
     interface, else the lowest point of that interface, else the middle of the width."""
-    from femqled.mesh import facet_points, trench_feet
+    from femqled.mesh import cathode_sets, facet_points, trench_feet
 
     feet = trench_feet(dm)
     if feet:
         return (feet[0][0] + feet[0][1]) / 2
     lay = dm.layout
-    cathode = [n for n in lay.groups.get("cathode", []) if n in lay.facets]
+    cathode = cathode_sets(lay)
     x = facet_points(dm, *cathode).reshape(-1, 2) if cathode else np.zeros((0, 2))
     best = (float(x[:, 1].min()), float(x[np.argmin(x[:, 1]), 0])) if len(x) else (np.inf, lay.width_nm / 2)
     return min(dm.comm.allgather(best))[1]

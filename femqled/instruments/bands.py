@@ -37,21 +37,28 @@ def position(dm, x) -> float:
     W = dm.layout.width_nm
     if x is None:
         return W / 2
-    if isinstance(x, str) and x not in ("trench", "flat"):
+    if x not in ("trench", "flat"):
         try:
             return float(x)
-        except ValueError:
+        except (TypeError, ValueError):
             raise InputError("--x", f"a position across the width (nm, 0..{W:g}), 'trench' or 'flat'; got {x!r}")
-    if not isinstance(x, str):
-        return float(x)
     feet = trench_feet(dm)
-    if x == "trench":
-        if not feet:
-            raise InputError("--x", "this case has no [[trench]]; give a position across the width (nm) or 'flat'")
-        return (feet[0][0] + feet[0][1]) / 2
+    if x == "trench" and not feet:
+        raise InputError("--x", "this case has no [[trench]]; give a position across the width (nm) or 'flat'")
+    return _through(feet[0]) if x == "trench" else _flat(W, feet)
+
+
+def _through(foot: tuple[float, float]) -> float:
+    """The middle of a trench's foot (nm)."""
+    return (foot[0] + foot[1]) / 2
+
+
+def _flat(W: float, feet: list[tuple[float, float]]) -> float:
+    """The point of [1, W - 1] nm farthest from every foot (the zero-flux sides are mirrors: nothing lies beyond
+    them); the middle without feet."""
     if not feet:
         return W / 2
-    xs = np.linspace(min(1.0, W / 2), max(W - 1.0, W / 2), 2001)   # zero-flux sides: mirrors, nothing beyond
+    xs = np.linspace(min(1.0, W / 2), max(W - 1.0, W / 2), 2001)
     gap = np.min([np.maximum(np.maximum(a - xs, xs - b), 0.0) for a, b in feet], axis=0)
     return float(xs[np.argmax(gap)])
 
@@ -61,9 +68,9 @@ def cutlines(dm) -> dict[str, float]:
     ({"trench": x, "flat": x}, nm), or {"middle": x} without trenches."""
     from femqled.mesh import trench_feet
 
-    if trench_feet(dm):
-        return {"trench": position(dm, "trench"), "flat": position(dm, "flat")}
-    return {"middle": position(dm, None)}
+    feet = trench_feet(dm)
+    W = dm.layout.width_nm
+    return {"trench": _through(feet[0]), "flat": _flat(W, feet)} if feet else {"middle": W / 2}
 
 
 def cutline(dev, x_nm: float | None = None, dy_nm: float = 0.1, y_nm=None) -> dict[str, np.ndarray]:
