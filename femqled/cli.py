@@ -1,6 +1,7 @@
 """The command line: ``femqled <command> CASE [options]`` (also ``python3 -m femqled``), under mpirun or not.
 
-Commands: mesh, jv, demo, age (lifetime test), cv, spectrum, skpm, sims, rebuild, sweep, plot, paper.
+Commands: mesh, jv, demo, age (lifetime test), cv, spectrum, limit, bands, skpm, sims, rebuild, sweep, plot,
+calibrate, mechanisms, paper, compare (paper runs side by side).
 Instruments that measure a state take ``--state CHECKPOINT`` to measure an aged state saved by ``age``
 (default: pristine).
 Bad input prints one line naming the field and what is allowed, and exits with status 2; a solver failure
@@ -351,6 +352,17 @@ def cmd_paper(args, comm=MPI.COMM_WORLD) -> int:
     return 0
 
 
+def cmd_compare(args, comm=MPI.COMM_WORLD) -> int:
+    """Runs of `femqled paper` side by side (femqled/compare.py)."""
+    from femqled import compare, io
+
+    out = Path(args.out or "results/compare")
+    res = compare.run(args.dirs, out, labels=args.labels, comm=comm)
+    io.say(res["markdown"], comm=comm)
+    io.say(f"compare: wrote {out / 'compare.md'}, compare.csv, compare.json", comm=comm)
+    return 0
+
+
 def cmd_calibrate(args, comm=MPI.COMM_WORLD) -> int:
     """Least-squares fit of case parameters to a targets file (femqled/calibrate.py)."""
     from femqled import calibrate, io
@@ -515,6 +527,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                "(fitted exponent) and direction of acetate motion; one figure")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp.add_argument("--hours-scale", type=float, default=1.0, help="shorten every test by this factor")
+    cp = sub.add_parser("compare", help="runs of 'femqled paper' side by side: rows, PASS/FAIL, where they differ",
+                        description="runs of 'femqled paper' side by side: each directory's REPORT rows in a "
+                                    "column, PASS/FAIL, and the rows whose verdicts differ; compare.md, .csv, "
+                                    ".json, e.g. femqled compare results/paper results/paper-fine")
+    cp.add_argument("dirs", nargs="+", metavar="DIR", help="directories written by 'femqled paper' (report.json)")
+    cp.add_argument("--labels", nargs="+", help="a column label per directory (default: the directories' names)")
+    cp.add_argument("--out", help="results directory (default results/compare)")
+    cp.set_defaults(func=cmd_compare)
     sw = sub.add_parser("sweep", help="run one command on several cases at once, splitting the MPI ranks",
                         description="run one command on several cases at once, splitting the MPI ranks into "
                                     "groups (sub-communicators); options after -- go to the command, e.g. "

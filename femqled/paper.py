@@ -13,7 +13,8 @@ through the trench and through the flat contact beside it (:mod:`femqled.instrum
 row per cutline; ``bands_10mA.csv`` and ``bands_10mA_flat.csv`` in ``pristine/`` and ``aged/``; along the middle of
 the width in a case without trenches).
 Every number in the report is read from the results these runs write (``results/paper/``), so the report is
-computed, never typed; ``--quick`` runs the same chain in quasi-1D with short times (the test suite checks the
+computed, never typed (``manifest.json`` beside it records the case as run, the versions and the git revision;
+``femqled compare`` puts runs side by side, :mod:`femqled.compare`); ``--quick`` runs the same chain in quasi-1D with short times (the test suite checks the
 chain, not the physics). The aged state is the 10 mA cm^-2 device at the
 end of its run.
 """
@@ -391,6 +392,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
               "preset": preset, "settings": settings, "wall_total_s": total, "voltage_pristine_to_max_V": volts,
               "pictures_10mA": results["pictures_10mA"]}
     io.write_json(outdir / "report.json", report, comm=comm)
+    io.write_manifest(outdir, base, "paper", extra={"preset": preset, "quick": quick, "resume": resume}, comm=comm)
     if comm.rank == 0:
         passed = sum(r["pass"] for r in rows)
         (outdir / "REPORT.md").write_text(

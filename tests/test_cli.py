@@ -319,6 +319,8 @@ def test_sweep_runs_two_cases_at_once_on_two_ranks(case_file, tmp_path):
     (("sweep", "--run", "fly", "{case}"), "--run"),
     (("cv", "{case}", "--V", "3:1:0.1"), "--V"),
     (("limit", "{case}", "--J", "10", "-5"), "--J"),
+    (("compare", "{case}"), "DIR"),
+    (("compare", "nowhere", "{case}"), "nowhere"),
 ])
 def test_bad_command_options_are_one_clear_line(case_file, tmp_path, args, field):
     r = femqled(*[a.format(case=case_file) for a in args], cwd=tmp_path)
@@ -378,14 +380,17 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
 def test_paper_resume_reuses_what_finished_and_continues_what_did_not(tmp_path):
     """`paper --resume` (quick chain): finished lifetime tests of the same case, settings and code are reused
     (their end states restored from the checkpoints: every row the same), a test interrupted before its summary
-    continues from its checkpoint, REPORT.md says so; another case or code gives another run key."""
-    from femqled import paper
+    continues from its checkpoint, REPORT.md says so; another case or code gives another run key. The manifest
+    records both runs; `femqled compare` puts the two reports side by side (and one with a verdict changed)."""
+    from femqled import compare, paper
     from femqled.case import load_case
 
     case = ROOT / "cases" / "default.toml"
     r = femqled("paper", str(case), "--quick", "--out", "paper", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     first = json.loads((tmp_path / "paper" / "report.json").read_text())
+    (tmp_path / "first").mkdir()                                        # kept for `femqled compare` below
+    (tmp_path / "first" / "report.json").write_text(json.dumps(first))
     (tmp_path / "paper" / "age_30mA" / "lifetime.json").unlink()       # as if killed before the test's end
     r = femqled("paper", str(case), "--quick", "--resume", "--out", "paper", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -402,6 +407,37 @@ def test_paper_resume_reuses_what_finished_and_continues_what_did_not(tmp_path):
     key = paper.run_key(c)
     c["trench"][0]["depth_nm"] += 1.0
     assert paper.run_key(c) != key and paper.run_key(load_case(str(case))) == key
+    manifest = json.loads((tmp_path / "paper" / "manifest.json").read_text())      # what ran, with which code
+    assert [m["command"] for m in manifest["runs"]] == ["paper", "paper"] and manifest["runs"][-1]["resume"]
+    assert manifest["runs"][-1]["git"] and manifest["runs"][-1]["versions"]["dolfinx"]
+
+    # `femqled compare`: the first run beside the resumed one, every row's verdict and value the same but the wall
+    r = femqled("compare", "first", "paper", "--out", "cmp", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    cmp = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert [run["label"] for run in cmp["runs"]] == ["first", "paper"]
+    assert cmp["runs"][1]["git"] == manifest["runs"][-1]["git"] and cmp["runs"][0]["git"] == "not recorded"
+    assert [e["observable"] for e in cmp["rows"]] == [compare.row_key(row) for row in first["rows"]]
+    assert all(e["verdicts_agree"] for e in cmp["rows"])
+    moved = [e["observable"] for e in cmp["rows"] if not e["values_agree"]]
+    assert moved in ([], ["wall time"])                 # the wall (0.1 min resolution) may differ, nothing else
+    md = (tmp_path / "cmp" / "compare.md").read_text()
+    assert f"Verdicts differ in: no row; values differ, verdicts the same, in {len(moved)} of 11 rows." in md
+    assert md in r.stdout
+    assert len((tmp_path / "cmp" / "compare.csv").read_text().splitlines()) == 1 + 2 * 11
+    # ... and against a run whose SKPM verdict differs and which has no wall-time row (as with --fine)
+    other = json.loads(json.dumps(again))
+    skpm = next(row for row in other["rows"] if row["observable"].startswith("SKPM"))
+    skpm["pass"] = not skpm["pass"]
+    other["rows"] = [row for row in other["rows"] if "wall time" not in row["observable"]]
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "report.json").write_text(json.dumps(other))
+    res = compare.run([tmp_path / "paper", tmp_path / "other"], tmp_path / "cmp2", labels=["as run", "edited"])
+    agree = {e["observable"]: e for e in res["rows"]}
+    assert [k for k, e in agree.items() if not e["verdicts_agree"]] == [compare.row_key(skpm), "wall time"]
+    assert agree["wall time"]["runs"][1] is None and "| — |" in res["markdown"]
+    r = femqled("compare", "paper", "other", "--labels", "one", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.strip().startswith("femqled: error: --labels:"), r.stderr
 
 
 def test_paper_fine_uses_the_publication_preset(tmp_path):
