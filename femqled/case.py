@@ -1,6 +1,7 @@
 """Case files: a TOML description of one device and what to do with it.
 
-``load_case(path)`` reads and validates a case and returns a plain nested dict with defaults filled in. Every
+``load_case(path, sets)`` reads and validates a case (``sets``: the command line's ``--set KEY=VALUE`` overrides,
+:func:`apply_sets`) and returns a plain nested dict with defaults filled in. Every
 key, its unit (in its name) and what is allowed is in :data:`CASE_SCHEMA`; ``docs/case-reference.md`` is the
 human-readable copy. Bad input raises :class:`femqled.errors.InputError` naming the key.
 
@@ -347,10 +348,59 @@ def _read_with_base(path, chain=()) -> dict:
     return out
 
 
-def load_case(path) -> dict:
-    """Read and validate a case file (with the ``base`` it starts from, if any); the result carries its path as
-    ``case['_path']``."""
-    case = validate(_read_with_base(path))
+def _set_value(text: str):
+    """A ``--set`` value as TOML reads it (a number, true / false, a quoted string, an array); else the bare text."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_sets(raw: dict, sets=()) -> dict:
+    """``KEY=VALUE`` overrides (the command line's ``--set``) on a case's raw tables, before validation: KEY is a
+    dotted path (``ageing.barrier_rise_eV=0.4``, ``materials.ZnO-NP.Nd_cm3=1e16``, a table created where missing);
+    in an array of tables the element is named by its ``name`` or its index (``layer.ETL.thickness_nm=20``,
+    ``trench.0.depth_nm=5``). ``raw`` is not changed. A path that names nothing is an InputError naming ``--set``;
+    a value the schema does not allow is reported by :func:`validate` with its dotted path."""
+    import copy
+
+    out = copy.deepcopy(raw)
+    for item in sets:
+        key, eq, text = item.partition("=")
+        parts = key.strip().split(".")
+        if not eq or not all(parts):
+            raise InputError(f"--set {item}", "expected KEY=VALUE with KEY a dotted path, e.g. "
+                                              "ageing.barrier_rise_eV=0.4 or layer.ETL.thickness_nm=20")
+        node, where = out, ""
+        for k, part in enumerate(parts):
+            last = k == len(parts) - 1
+            if isinstance(node, list):
+                names = [str(e.get("name")) for e in node if isinstance(e, dict) and "name" in e]
+                at = (int(part) if part.isdigit() and int(part) < len(node) else
+                      names.index(part) if part in names else None)
+                if at is None:
+                    raise InputError(f"--set {key}", f"{where} has no element {part!r}; name one of "
+                                     f"{', '.join(names) or '(no names)'} or an index 0..{len(node) - 1}")
+                if last:
+                    raise InputError(f"--set {key}", f"names an element of {where}; add the key to set in it")
+                node = node[at]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = _set_value(text.strip())
+                else:
+                    node = node.setdefault(part, {})
+            else:
+                raise InputError(f"--set {key}", f"{where} is a value, not a table")
+            where = f"{where}.{part}" if where else part
+    return out
+
+
+def load_case(path, sets=()) -> dict:
+    """Read and validate a case file (with the ``base`` it starts from, if any, and the ``sets`` overrides of
+    :func:`apply_sets`); the result carries its path as ``case['_path']``."""
+    case = validate(apply_sets(_read_with_base(path), sets))
     case["_path"] = str(path)
     return case
 
@@ -362,7 +412,9 @@ def reference_markdown() -> str:
     lines = ["# Case file reference", "",
              "Generated from `femqled/case.py` (`python3 -m femqled.case > docs/case-reference.md`). A case is a",
              "TOML file; units are in the key names. Unknown keys, missing required keys, wrong types and",
-             "out-of-range values are reported with the key's dotted path and what is allowed.", ""]
+             "out-of-range values are reported with the key's dotted path and what is allowed. On the command",
+             "line, `--set KEY=VALUE` changes one value of a case (a dotted path: `ageing.barrier_rise_eV=0.4`,",
+             "`layer.ETL.thickness_nm=20` for a layer by its name, `trench.0.depth_nm=5` by index).", ""]
 
     def table(name: str, t: Table, array: bool = False):
         header = f"[[{name}]]" if array else (f"[{name}]" if name else "top level")

@@ -25,7 +25,7 @@ def cmd_mesh(args, comm=MPI.COMM_WORLD) -> int:
     from femqled import io, mesh as fmesh, viz
     from femqled.case import load_case
 
-    case = load_case(args.case)
+    case = load_case(args.case, args.set)
     t0 = time.perf_counter()
     dm = fmesh.device_mesh(case, comm)
     t_mesh = time.perf_counter() - t0
@@ -62,7 +62,7 @@ def _setup(args, comm, acetate: bool = False):
     from femqled import io
     from femqled.case import load_case
 
-    case = load_case(args.case)
+    case = load_case(args.case, args.set)
     if getattr(args, "quasi_1d", False):
         case["geometry"]["quasi_1d"] = True
     out = io.results_dir(case, args.out, comm)
@@ -114,7 +114,7 @@ def cmd_demo(args, comm=MPI.COMM_WORLD) -> int:
     from femqled.fields import FieldWriter, write_xdmf_potentials
     from femqled.instruments import jv
 
-    case = load_case(args.case)
+    case = load_case(args.case, args.set)
     out = io.results_dir(case, args.out, comm)
     dev = Device(case, comm)
     io.say(f"demo: {case['title'] or args.case}\n      {dev.dm.num_cells_global()} cells, "
@@ -148,7 +148,7 @@ def cmd_age(args, comm=MPI.COMM_WORLD) -> int:
     from femqled.case import load_case
     from femqled.instruments import lifetime
 
-    case = load_case(args.case)
+    case = load_case(args.case, args.set)
     if args.hours is not None:
         case["ageing"]["hours"] = args.hours
     if args.J is not None:
@@ -346,7 +346,7 @@ def cmd_paper(args, comm=MPI.COMM_WORLD) -> int:
 
     out = Path(args.out or "results/paper")
     rep = paper.run(args.case, out, comm, quick=args.quick, preset="fine" if args.fine else "default",
-                    resume=args.resume)
+                    resume=args.resume, sets=args.set)
     passed = sum(r["pass"] for r in rep["rows"])
     io.say(f"paper: {passed} of {len(rep['rows'])} rows pass; wrote {out / 'REPORT.md'}", comm=comm)
     return 0
@@ -368,7 +368,7 @@ def cmd_calibrate(args, comm=MPI.COMM_WORLD) -> int:
     from femqled import calibrate, io
     from femqled.case import load_case
 
-    case = load_case(args.case)
+    case = load_case(args.case, args.set)
     if args.quasi_1d:
         case["geometry"]["quasi_1d"] = True
     if args.fine:
@@ -393,7 +393,7 @@ def cmd_mechanisms(args, comm=MPI.COMM_WORLD) -> int:
     from femqled import io, mechanisms
     from femqled.case import load_case
 
-    case = load_case(args.case)
+    case = load_case(args.case, args.set)
     if args.quasi_1d:
         case["geometry"]["quasi_1d"] = True
     out = io.results_dir(case, args.out, comm) / "mechanisms"
@@ -446,6 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_, description=help_)
         sp.add_argument("case", help="case file (TOML), e.g. cases/default.toml")
         sp.add_argument("--out", help="results directory (default results/<case name>)")
+        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change a value of the case (repeatable): a dotted path, e.g. ageing.barrier_rise_eV=0.4, "
+                             "materials.ZnO-NP.Nd_cm3=1e16, layer.ETL.thickness_nm=20 (a layer by its name)")
         sp.set_defaults(func=func)
         return sp
 

@@ -90,7 +90,7 @@ def table(runs: list[dict]) -> list[dict]:
 def _summary(run: dict) -> dict:
     rep = run["report"]
     rows = rep["rows"]
-    return {"dir": run["dir"], "case": rep.get("case"), "preset": rep.get("preset", "default"),
+    return {"dir": run["dir"], "case": rep.get("case"), "sets": rep.get("sets", []), "preset": rep.get("preset", "default"),
             "quick": bool(rep.get("quick")), "ranks": rep.get("ranks"), "settings": rep.get("settings", ""),
             "wall_min": rep.get("wall_total_s", float("nan")) / 60, "passed": sum(bool(r["pass"]) for r in rows),
             "rows": len(rows), "git": run["git"], "resumed": rep.get("reused_lifetime_tests", []),
@@ -110,7 +110,8 @@ def markdown(runs: list[dict], labels: list[str], rows: list[dict]) -> str:
     summ = [_summary(r) for r in runs]
     lines = ["# femqled paper runs side by side", ""]
     for lab, s in zip(labels, summ):
-        lines.append(f"- **{lab}**: `{s['dir']}`, case `{s['case']}`{' (quick)' if s['quick'] else ''}, "
+        lines.append(f"- **{lab}**: `{s['dir']}`, case `{s['case']}`" + "".join(f" `--set {x}`" for x in s["sets"])
+                     + f"{' (quick)' if s['quick'] else ''}, "
                      f"{s['preset']} settings, {s['ranks']} rank(s), code {s['git']}; {s['passed']} of {s['rows']} "
                      f"rows pass; {s['wall_min']:.1f} min"
                      + (f" (lifetime tests at {', '.join(s['resumed'])} mA cm⁻² reused from an earlier run)"

@@ -130,10 +130,11 @@ def _earlier_run(d: Path, key: str, comm) -> tuple[str | None, dict | None]:
 
 
 def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, preset: str = "default",
-        resume: bool = False) -> dict:
+        resume: bool = False, sets=()) -> dict:
     """The whole study; ``preset``: the discretisation (:mod:`femqled.quality`: "default" or "fine"); ``resume``:
     a lifetime test that finished in ``outdir`` with the same case, settings and code (:func:`run_key`) is
-    reused, an interrupted one continues from its checkpoint; everything after the lifetime tests is rerun."""
+    reused, an interrupted one continues from its checkpoint; everything after the lifetime tests is rerun;
+    ``sets``: ``KEY=VALUE`` changes to the case (:func:`femqled.case.apply_sets`, the command line's ``--set``)."""
     from femqled import acceptance, io, quality
     from femqled.ageing import Ageing
     from femqled.case import load_case
@@ -145,7 +146,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     if comm.rank == 0:
         outdir.mkdir(parents=True, exist_ok=True)
     comm.barrier()
-    base = quality.apply(load_case(case_path), preset)
+    base = quality.apply(load_case(case_path, sets), preset)
     if quick:
         base["geometry"]["quasi_1d"] = True
     hours = {J: (h / 50 if quick else h) for J, h in HOURS.items()}
@@ -387,7 +388,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
                               "times" if reused else "",
                               f"those at {', '.join(continued)} mA cm⁻² continued from its checkpoints (their wall "
                               "times are this run's part)" if continued else "") if part) + ".")
-    report = {"rows": rows, "quick": quick, "ranks": comm.size, "walls_s": walls, "case": str(case_path),
+    report = {"rows": rows, "quick": quick, "ranks": comm.size, "walls_s": walls, "case": str(case_path), "sets": list(sets),
               "reused_lifetime_tests": reused, "continued_lifetime_tests": continued,
               "preset": preset, "settings": settings, "wall_total_s": total, "voltage_pristine_to_max_V": volts,
               "pictures_10mA": results["pictures_10mA"]}
@@ -396,7 +397,9 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     if comm.rank == 0:
         passed = sum(r["pass"] for r in rows)
         (outdir / "REPORT.md").write_text(
-            f"# femqled against He et al. 2023\n\nCase `{case_path}`{' (quick: quasi-1D, times / 50)' if quick else ''}"
+            f"# femqled against He et al. 2023\n\nCase `{case_path}`"
+            + "".join(f" `--set {item}`" for item in sets)
+            + f"{' (quick: quasi-1D, times / 50)' if quick else ''}"
             f", {comm.size} MPI rank(s), {settings}; {total / 60:.1f} min.{resumed} {passed} of {len(rows)} rows pass. "
             "Every value below is read from the "
             "results in this directory (report.json); the figures are the PNGs beside it. Basis: \"fitted\" rows "

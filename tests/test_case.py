@@ -108,3 +108,28 @@ def test_a_case_starts_from_its_base(tmp_path):
     (tmp_path / "d.toml").write_text('base = "default.toml"\n[geometry]\nwidth_nm = -1.0\n')
     with pytest.raises(InputError, match="geometry.width_nm"):
         load_case(tmp_path / "d.toml")
+
+
+def test_set_changes_a_case_from_the_command_line():
+    """``--set KEY=VALUE`` (:func:`femqled.case.apply_sets`): dotted paths into tables, a layer by its name or a
+    trench by its index, a material table created where the case has none; the file itself is not changed; a
+    path that names nothing, or a value the schema refuses, is one InputError naming it."""
+    base = load_case("cases/default.toml")
+    case = load_case("cases/default.toml", ["layer.ETL.thickness_nm=20", "ageing.barrier_rise_eV=0.4",
+                                            "materials.ZnO-NP.Nd_cm3=1e16", "trench.0.depth_nm = 5",
+                                            "layer.2.material=\"QD\"", "title=a thinner ETL"])
+    assert [l["thickness_nm"] for l in case["layer"]] == [l["thickness_nm"] for l in base["layer"][:3]] + [20.0]
+    assert case["ageing"]["barrier_rise_eV"] == 0.4 and case["materials"]["ZnO-NP"]["Nd_cm3"] == 1e16
+    assert case["trench"][0]["depth_nm"] == 5.0 and case["title"] == "a thinner ETL"
+    assert load_case("cases/default.toml") == base                       # nothing kept between loads
+    for item, field, words in [("layer.XYZ.thickness_nm=3", "--set layer.XYZ.thickness_nm", "HIL, HTL, EML, ETL"),
+                               ("trench.7.depth_nm=3", "--set trench.7.depth_nm", "index 0..0"),
+                               ("layer.ETL=3", "--set layer.ETL", "add the key"),
+                               ("title.x=3", "--set title.x", "a value, not a table"),
+                               ("ageing.barrier_rise_eV", "--set ageing.barrier_rise_eV", "KEY=VALUE"),
+                               ("layer.ETL.thickness_nm=-2", "layer[3].thickness_nm", "> 0"),
+                               ("ageing.barier_rise_eV=0.4", "ageing.barier_rise_eV", "unknown key"),
+                               ("geometry.width_nm=wide", "geometry.width_nm", "number")]:
+        with pytest.raises(InputError) as e:
+            load_case("cases/default.toml", [item])
+        assert str(e.value).startswith(field + ":") and words in str(e.value), (item, str(e.value))

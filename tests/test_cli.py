@@ -90,6 +90,14 @@ def test_jv_command_quasi_1d(case_file, tmp_path):
     s = json.loads((out / "jv.json").read_text())
     assert s["points"] == 13 and s["min_ideality"] > 1
     assert "min ideality" in r.stdout
+    # another device from the command line: a thicker ETL (--set) is what runs and what the manifest records
+    r = femqled("jv", str(case_file), "--quasi-1d", "--V", "0:3:0.25", "--quiet", "--set", "layer.ETL.thickness_nm=30",
+                "--out", "thick", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    run = json.loads((tmp_path / "thick" / "manifest.json").read_text())
+    assert run["case"]["layer"][3]["thickness_nm"] == 30.0 and "layer.ETL.thickness_nm=30" in run["runs"][-1]["argv"]
+    J3 = [float(p.read_text().splitlines()[-1].split(",")[1]) for p in (out / "jv.csv", tmp_path / "thick" / "jv.csv")]
+    assert 0 < J3[1] < J3[0]                                              # a thicker ETL carries less at 3 V
 
 
 def test_demo_on_two_ranks_leaves_readable_files(case_file, tmp_path):
@@ -319,6 +327,8 @@ def test_sweep_runs_two_cases_at_once_on_two_ranks(case_file, tmp_path):
     (("sweep", "--run", "fly", "{case}"), "--run"),
     (("cv", "{case}", "--V", "3:1:0.1"), "--V"),
     (("limit", "{case}", "--J", "10", "-5"), "--J"),
+    (("jv", "{case}", "--set", "layer.XYZ.thickness_nm=3"), "--set layer.XYZ.thickness_nm"),
+    (("age", "{case}", "--set", "layer.ETL.thickness_nm=-1"), "layer[3].thickness_nm"),
     (("compare", "{case}"), "DIR"),
     (("compare", "nowhere", "{case}"), "nowhere"),
 ])
@@ -442,12 +452,18 @@ def test_paper_resume_reuses_what_finished_and_continues_what_did_not(tmp_path):
 
 def test_paper_fine_uses_the_publication_preset(tmp_path):
     """`paper --fine` (quick chain): the report names the refined settings it ran with, and the runs used them
-    (the quasi-1D mesh of the lifetime test has 0.1 nm interface elements: more cells than the default's)."""
-    r = femqled("paper", str(ROOT / "cases" / "default.toml"), "--quick", "--fine", "--out", "paper", cwd=tmp_path)
+    (the quasi-1D mesh of the lifetime test has 0.1 nm interface elements: more cells than the default's); a
+    `--set` change is in the report's header and the manifest's case."""
+    r = femqled("paper", str(ROOT / "cases" / "default.toml"), "--quick", "--fine", "--out", "paper",
+                "--set", "title=the fine chain", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     rep = json.loads((tmp_path / "paper" / "report.json").read_text())
     assert rep["preset"] == "fine" and "interface elements 0.1 nm" in rep["settings"]
     assert "fine settings" in (tmp_path / "paper" / "REPORT.md").read_text()
+    assert rep["sets"] == ["title=the fine chain"] and "`--set title=the fine chain`" in \
+        (tmp_path / "paper" / "REPORT.md").read_text()
+    manifest = json.loads((tmp_path / "paper" / "manifest.json").read_text())
+    assert manifest["case"]["title"] == "the fine chain" and manifest["runs"][-1]["preset"] == "fine"
     assert len(rep["rows"]) == 10                        # no 60-minute row: that budget is the default's
     meshes = [json.loads(p.read_text()) for p in (tmp_path / "meshes").glob("*.json")]
     assert any(m["parameters"].get("mesh", {}).get("interface_size_nm") == 0.1 for m in meshes)
