@@ -100,21 +100,28 @@ def load_targets(path) -> dict:
 
 # -- parameters in a case ------------------------------------------------------------------------------------
 def get_value(case: dict, path: str):
-    """The case's value at a dotted path (a material's value from the library with the case's overrides)."""
+    """The case's value at a dotted path (a material's value from the library with the case's overrides; in an
+    array of tables an element by its name or index, :func:`femqled.case.element`)."""
+    from femqled.case import element
+
     keys = path.split(".")
     if keys[0] == "materials" and len(keys) == 3:
         return materials.library(case["materials"]).get(keys[1], {}).get(keys[2])
     node = case
     for k in keys:
-        if not isinstance(node, dict) or k not in node:
+        if isinstance(node, list) and element(node, k) is not None:      # a layer by its name, a trench by index
+            node = node[element(node, k)]
+        elif isinstance(node, dict) and k in node:
+            node = node[k]
+        else:
             return None
-        node = node[k]
     return node
 
 
 def with_values(case: dict, paths: list[str], values) -> dict:
-    """A validated copy of ``case`` with the dotted paths set (bad paths: one InputError naming them)."""
-    from femqled.case import validate
+    """A validated copy of ``case`` with the dotted paths set (:func:`femqled.case.set_path`: a layer by its name,
+    ``layer.ETL.thickness_nm``; bad paths: one InputError naming them)."""
+    from femqled.case import set_path, validate
 
     def strip(node):                     # None marks a derived default in a validated case: leave it out
         if isinstance(node, dict):
@@ -125,13 +132,7 @@ def with_values(case: dict, paths: list[str], values) -> dict:
 
     raw = strip(copy.deepcopy(case))
     for path, value in zip(paths, values):
-        keys = path.split(".")
-        node = raw
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-            if not isinstance(node, dict):
-                raise InputError(f"parameter {path}", "does not name a value in a table of the case")
-        node[keys[-1]] = float(value)
+        set_path(raw, path, float(value), field=f"parameter {path}")
     try:
         out = validate(raw)
     except InputError as e:

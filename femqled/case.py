@@ -348,7 +348,7 @@ def _read_with_base(path, chain=()) -> dict:
     return out
 
 
-def _set_value(text: str):
+def parse_value(text: str):
     """A ``--set`` value as TOML reads it (a number, true / false, a quoted string, an array); else the bare text."""
     import tomllib
 
@@ -358,42 +358,59 @@ def _set_value(text: str):
         return text
 
 
+def element(items: list, part: str) -> int | None:
+    """The index of the element of an array of tables named by ``part``: its ``name``, or its index; else None."""
+    if part.isdigit():
+        return int(part) if int(part) < len(items) else None
+    names = [e.get("name") if isinstance(e, dict) else None for e in items]
+    return names.index(part) if part in names else None
+
+
+def set_path(raw: dict, key: str, value, field: str | None = None) -> None:
+    """Set the value at a dotted path of a case's raw tables, in place: tables are created where missing; in an
+    array of tables the element is named by its ``name`` or its index (``layer.ETL.thickness_nm``,
+    ``trench.0.depth_nm``). A path that names nothing is an InputError naming ``field`` (default ``--set KEY``)."""
+    field = field or f"--set {key}"
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise InputError(field, "expected a dotted path, e.g. ageing.barrier_rise_eV or layer.ETL.thickness_nm")
+    node, where = raw, ""
+    for k, part in enumerate(parts):
+        last = k == len(parts) - 1
+        if isinstance(node, list):
+            at = element(node, part)
+            if at is None:
+                names = [str(e["name"]) for e in node if isinstance(e, dict) and "name" in e]
+                raise InputError(field, f"{where} has no element {part!r}; name one of "
+                                        f"{', '.join(names) or '(no names)'} or an index 0..{len(node) - 1}")
+            if last:
+                raise InputError(field, f"names an element of {where}; add the key to set in it")
+            node = node[at]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise InputError(field, f"{where} is a value, not a table")
+        where = f"{where}.{part}" if where else part
+
+
 def apply_sets(raw: dict, sets=()) -> dict:
-    """``KEY=VALUE`` overrides (the command line's ``--set``) on a case's raw tables, before validation: KEY is a
-    dotted path (``ageing.barrier_rise_eV=0.4``, ``materials.ZnO-NP.Nd_cm3=1e16``, a table created where missing);
-    in an array of tables the element is named by its ``name`` or its index (``layer.ETL.thickness_nm=20``,
-    ``trench.0.depth_nm=5``). ``raw`` is not changed. A path that names nothing is an InputError naming ``--set``;
-    a value the schema does not allow is reported by :func:`validate` with its dotted path."""
+    """``KEY=VALUE`` overrides (the command line's ``--set``) on a case's raw tables, before validation: KEY a
+    dotted path (:func:`set_path`: ``ageing.barrier_rise_eV=0.4``, ``materials.ZnO-NP.Nd_cm3=1e16``,
+    ``layer.ETL.thickness_nm=20``), VALUE as TOML reads it (:func:`parse_value`). ``raw`` is not changed. A path
+    that names nothing is an InputError naming ``--set``; a value the schema does not allow is reported by
+    :func:`validate` with its dotted path."""
     import copy
 
     out = copy.deepcopy(raw)
     for item in sets:
         key, eq, text = item.partition("=")
-        parts = key.strip().split(".")
-        if not eq or not all(parts):
+        if not eq or not key.strip():
             raise InputError(f"--set {item}", "expected KEY=VALUE with KEY a dotted path, e.g. "
                                               "ageing.barrier_rise_eV=0.4 or layer.ETL.thickness_nm=20")
-        node, where = out, ""
-        for k, part in enumerate(parts):
-            last = k == len(parts) - 1
-            if isinstance(node, list):
-                names = [str(e.get("name")) for e in node if isinstance(e, dict) and "name" in e]
-                at = (int(part) if part.isdigit() and int(part) < len(node) else
-                      names.index(part) if part in names else None)
-                if at is None:
-                    raise InputError(f"--set {key}", f"{where} has no element {part!r}; name one of "
-                                     f"{', '.join(names) or '(no names)'} or an index 0..{len(node) - 1}")
-                if last:
-                    raise InputError(f"--set {key}", f"names an element of {where}; add the key to set in it")
-                node = node[at]
-            elif isinstance(node, dict):
-                if last:
-                    node[part] = _set_value(text.strip())
-                else:
-                    node = node.setdefault(part, {})
-            else:
-                raise InputError(f"--set {key}", f"{where} is a value, not a table")
-            where = f"{where}.{part}" if where else part
+        set_path(out, key.strip(), parse_value(text.strip()))
     return out
 
 

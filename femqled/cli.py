@@ -11,6 +11,7 @@ prints one line saying what failed and where the last good state was written, an
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
@@ -192,7 +193,7 @@ def cmd_spectrum(args, comm=MPI.COMM_WORLD) -> int:
 
     case, out, dev, _ = _setup(args, comm)
     m = spectrum.run(dev, out, J_mA_cm2=None if args.V is not None else args.J, V=args.V)
-    io.write_manifest(out, case, "spectrum", comm=comm)
+    io.write_manifest(out, case, "spectrum", {"summary": io.scalars(m)}, comm=comm)
     io.say(f"spectrum: at {m['J_mA_cm2']:.3g} mA/cm2, {m['V']:.3f} V: peak {m['peak_nm']:.1f} nm, FWHM "
            f"{m['fwhm_nm']:.1f} nm, L {m['luminance_cd_m2']:.4g} cd/m2, EQE {100 * m['EQE']:.2f} %, "
            f"eta_X {m['eta_X']:.3f}, PL yield {m['PL_yield']:.3f}; photons X/X-/HTL {m['share_X']:.2f}/"
@@ -218,7 +219,8 @@ def cmd_limit(args, comm=MPI.COMM_WORLD) -> int:
                f"at {V_c:g} V (eta_X {r['pristine']['eta_X']:.3f} -> {r['limit']['eta_X']:.3f}, barrier "
                f"+{r['limit']['barrier_rise_eV']:.3f} eV)", comm=comm)
     contact_limit.write(results, out, comm)
-    io.write_manifest(out, case, "limit", comm=comm)
+    io.write_manifest(out, case, "limit", {"summary": {f"J{r['J_mA_cm2']:g}": io.scalars(r)
+                                                        for r in results}}, comm=comm)
     io.say(f"limit: wrote {out / 'limit.csv'}, limit.json, limit.png", comm=comm)
     return 0
 
@@ -229,7 +231,8 @@ def cmd_skpm(args, comm=MPI.COMM_WORLD) -> int:
 
     case, out, dev, _ = _setup(args, comm)
     prof = skpm.run(dev, args.V, out, lines=args.lines)
-    io.write_manifest(out, case, "skpm", comm=comm)
+    io.write_manifest(out, case, "skpm", {"summary": {"V": args.V, "drops_V": prof["drops_V"], "max_field_MV_cm":
+                                                       float(abs(prof["E_MV_cm"]).max())}}, comm=comm)
     drops = ", ".join(f"{k} {v:.2f}" for k, v in prof["drops_V"].items())
     io.say(f"skpm: potential and field at {args.V:g} V averaged over {args.lines} lines; largest field "
            f"{abs(prof['E_MV_cm']).max():.3g} MV/cm; across the layers (V): {drops}; wrote {out / 'skpm.csv'}, "
@@ -270,7 +273,7 @@ def cmd_sims(args, comm=MPI.COMM_WORLD) -> int:
 
     case, out, dev, ag = _setup(args, comm, acetate=True)
     p = sims.run(ag.acetate, out, resolution_nm=args.resolution)
-    io.write_manifest(out, case, "sims", comm=comm)
+    io.write_manifest(out, case, "sims", {"summary": io.scalars(p)}, comm=comm)
     io.say(f"sims: depth profiles (resolution {args.resolution:g} nm); acetate above 10 % of its peak "
            f"{p['acetate_penetration_into_Ag_nm']:.2f} nm into the Ag; wrote {out / 'sims.csv'}, sims.json, "
            "sims.png", comm=comm)
@@ -410,29 +413,66 @@ def cmd_mechanisms(args, comm=MPI.COMM_WORLD) -> int:
     return 0
 
 
-def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
-    """Several cases in one mpirun: the ranks split into groups (sub-communicators), each runs its cases."""
-    from femqled import io
+def _variants(vary: list[str]) -> list[list[str]]:
+    """``--vary KEY=V1,V2,...`` (repeatable: every combination) as lists of ``--set`` items."""
+    import itertools
 
-    if args.run not in COMMANDS or args.run == "sweep":
+    axes = []
+    for item in vary:
+        key, eq, values = item.partition("=")
+        vals = [v.strip() for v in values.split(",")]
+        if not eq or not key.strip() or not all(vals):
+            raise InputError(f"--vary {item}", "expected KEY=V1,V2,... with KEY a case value's dotted path, e.g. "
+                                               "layer.ETL.thickness_nm=20,30,40")
+        axes.append([f"{key.strip()}={v}" for v in vals])
+    return [list(c) for c in itertools.product(*axes)] if axes else [[]]
+
+
+def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
+    """Several cases, or one case with values varied (``--vary``), in one mpirun: the ranks split into groups
+    (sub-communicators), each runs its share; then rank 0 gathers each run's summary (its manifest's) into
+    ``sweep.csv`` / ``sweep.json``, a line per run."""
+    from femqled import io
+    from femqled.case import parse_value
+
+    sub_parser = build_parser()
+    if args.run not in sub_parser.case_commands:
         raise InputError("--run", f"{args.run!r} is not a command to sweep; allowed: "
-                                  f"{', '.join(c for c in COMMANDS if c != 'sweep')}")
-    cases = args.cases
-    groups = min(len(cases), comm.size)
+                                  f"{', '.join(sub_parser.case_commands)}")
+    variants = _variants(args.vary)
+    runs = [(case, sets) for case in args.cases for sets in variants]
+    root = Path(args.out or ("results/sweep" if args.vary else "results"))
+    groups = min(len(runs), comm.size)
     color = comm.rank % groups
     sub = comm.Split(color, comm.rank)
-    sub_parser = build_parser()
-    status = 0
-    for k, case in enumerate(cases):
+    status, dirs = 0, []
+    for k, (case, sets) in enumerate(runs):
+        out = root / Path(case).stem if (args.out or args.vary) else None
+        if sets:
+            out = (out if len(args.cases) > 1 else root) / ",".join(sets)
+        dirs.append(out)
         if k % groups != color:
             continue
-        out = str(Path(args.out) / Path(case).stem) if args.out else None
-        sub_args = sub_parser.parse_args([args.run, case, *(["--out", out] if out else []), *args.options])
-        io.say(f"sweep: {case} on ranks {comm.rank}..{comm.rank + sub.size - 1} ({sub.size} of {comm.size})",
-               comm=sub)
+        sub_args = sub_parser.parse_args([args.run, case, *(["--out", str(out)] if out else []),
+                                          *[a for item in sets for a in ("--set", item)], *args.options])
+        io.say(f"sweep: {case}{' ' + ' '.join(sets) if sets else ''} on ranks {comm.rank}..{comm.rank + sub.size - 1} "
+               f"({sub.size} of {comm.size})", comm=sub)
         status = max(status, sub_args.func(sub_args, sub))
     sub.Free()
-    return comm.allreduce(status, op=MPI.MAX)
+    status = comm.allreduce(status, op=MPI.MAX)
+    if comm.rank == 0 and (args.out or args.vary):
+        table = []
+        for (case, sets), d in zip(runs, dirs):
+            m = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").is_file() else {"runs": []}
+            last = m["runs"][-1] if m["runs"] else {}
+            table.append({"case": case, "dir": str(d), **{x.partition("=")[0]: parse_value(x.partition("=")[2])
+                                                              for x in sets},
+                          **io.flat(last.get("summary", {}))})
+        keys = list(dict.fromkeys(k for row in table for k in row))
+        io.write_csv(root / "sweep.csv", [{k: row.get(k, "") for k in keys} for row in table], comm=comm)
+        io.write_json(root / "sweep.json", table, comm=comm)
+        io.say(f"sweep: {len(runs)} runs of {args.run}; wrote {root / 'sweep.csv'}, sweep.json", comm=comm)
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -441,8 +481,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--version", action="version", version=f"femqled {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p.case_commands = []                            # the commands that run a case (what sweep can run)
 
     def command(name, func, help_):
+        p.case_commands.append(name)
         sp = sub.add_parser(name, help=help_, description=help_)
         sp.add_argument("case", help="case file (TOML), e.g. cases/default.toml")
         sp.add_argument("--out", help="results directory (default results/<case name>)")
@@ -538,22 +580,28 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--labels", nargs="+", help="a column label per directory (default: the directories' names)")
     cp.add_argument("--out", help="results directory (default results/compare)")
     cp.set_defaults(func=cmd_compare)
-    sw = sub.add_parser("sweep", help="run one command on several cases at once, splitting the MPI ranks",
-                        description="run one command on several cases at once, splitting the MPI ranks into "
-                                    "groups (sub-communicators); options after -- go to the command, e.g. "
-                                    "mpirun -n 2 femqled sweep --run age a.toml b.toml -- --hours 100")
+    sw = sub.add_parser("sweep", help="run one command on several cases (or values, --vary) at once, splitting "
+                                      "the MPI ranks; a table of the runs' summaries",
+                        description="run one command on several cases, or on one case with values varied "
+                                    "(--vary), at once, splitting the MPI ranks into groups (sub-communicators); "
+                                    "options after -- go to the command, e.g. mpirun -n 2 femqled sweep --run age "
+                                    "a.toml b.toml -- --hours 100, or femqled sweep --run limit cases/default.toml "
+                                    "--vary layer.ETL.thickness_nm=20,40 -- --quasi-1d; sweep.csv gathers the "
+                                    "runs' summaries")
     sw.add_argument("cases", nargs="+", help="case files")
     sw.add_argument("--run", required=True, help="the command to run on each case (e.g. jv, age)")
-    sw.add_argument("--out", help="results directory; each case in <out>/<case name>")
+    sw.add_argument("--out", help="results directory; each case in <out>/<case name>, each variant of --vary in "
+                                  "<out>[/<case name>]/<KEY=VALUE,...>; the runs' summaries in <out>/sweep.csv "
+                                  "(default results/sweep with --vary)")
+    sw.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...",
+                    help="run each case with these values of one case value (a --set path; repeat for every "
+                         "combination), e.g. --vary layer.ETL.thickness_nm=20,30,40")
     sw.set_defaults(func=cmd_sweep, options=[])
     sp = command("demo", cmd_demo, "the main job: mesh, J-V 0-6 V, fields for ParaView and pictures")
     sp.add_argument("--V", default="0:6:0.1", help="START:STOP:STEP in volts (default 0:6:0.1)")
     sp.add_argument("--field-bias", type=float, default=3.0, help="bias of the written fields (V)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
-
-
-COMMANDS = ("mesh", "jv", "age", "cv", "spectrum", "skpm", "sims", "rebuild", "sweep", "demo", "paper", "plot")
 
 
 def main(argv=None) -> int:

@@ -63,6 +63,31 @@ def write_manifest(outdir: Path, case: dict, command: str, extra: dict | None = 
     write_json(path, manifest, comm=comm)
 
 
+def scalars(data) -> dict:
+    """``data`` with only its scalar leaves (numbers, strings, booleans; nested tables kept): a run's summary as
+    the manifest and ``femqled sweep``'s table record it, without curves or arrays."""
+    import numbers
+
+    out = {}
+    for k, v in data.items():
+        if isinstance(v, dict):
+            inner = scalars(v)
+            if inner:
+                out[k] = inner
+        elif isinstance(v, (bool, str, numbers.Number)) or getattr(v, "shape", None) == ():
+            out[k] = v.item() if hasattr(v, "item") else v
+    return out
+
+
+def flat(data: dict, prefix: str = "") -> dict:
+    """A nested summary as one level, keys joined by '.' (a CSV line)."""
+    out = {}
+    for k, v in data.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        out.update(flat(v, key) if isinstance(v, dict) else {key: v})
+    return out
+
+
 def write_json(path: Path, data, comm=MPI.COMM_WORLD) -> None:
     if comm.rank == 0:
         tmp = Path(str(path) + ".tmp")

@@ -122,6 +122,11 @@ def test_set_changes_a_case_from_the_command_line():
     assert case["ageing"]["barrier_rise_eV"] == 0.4 and case["materials"]["ZnO-NP"]["Nd_cm3"] == 1e16
     assert case["trench"][0]["depth_nm"] == 5.0 and case["title"] == "a thinner ETL"
     assert load_case("cases/default.toml") == base                       # nothing kept between loads
+    from femqled.calibrate import get_value, with_values                 # calibration parameters: the same paths
+
+    assert get_value(with_values(base, ["layer.ETL.thickness_nm"], [25.0]), "layer.ETL.thickness_nm") == 25.0
+    with pytest.raises(InputError, match="^parameter layer.XYZ.thickness_nm: layer has no element 'XYZ'"):
+        with_values(base, ["layer.XYZ.thickness_nm"], [25.0])
     for item, field, words in [("layer.XYZ.thickness_nm=3", "--set layer.XYZ.thickness_nm", "HIL, HTL, EML, ETL"),
                                ("trench.7.depth_nm=3", "--set trench.7.depth_nm", "index 0..0"),
                                ("layer.ETL=3", "--set layer.ETL", "add the key"),

@@ -305,6 +305,8 @@ def test_rebuild_command(case_file, tmp_path, aged):
 
 
 def test_sweep_runs_two_cases_at_once_on_two_ranks(case_file, tmp_path):
+    """`sweep`: two cases, then one case with a value varied (`--vary`), on two ranks at once; `sweep.csv` gathers
+    the runs' summaries."""
     other = tmp_path / "other.toml"
     other.write_text(SMALL.replace('title = "small test stack"', 'title = "thicker ETL"')
                      .replace("thickness_nm = 15.0", "thickness_nm = 20.0"))
@@ -317,6 +319,22 @@ def test_sweep_runs_two_cases_at_once_on_two_ranks(case_file, tmp_path):
         runs = json.loads((tmp_path / "sw" / name / "manifest.json").read_text())["runs"]
         assert runs[-1]["ranks"] == 1                   # each case on its own group of 1 rank
     assert "sweep: " in r.stdout and r.stdout.count("jv: 4 points") == 2
+    table = json.loads((tmp_path / "sw" / "sweep.json").read_text())      # the runs' summaries, a line each
+    assert [Path(row["case"]).stem for row in table] == ["small", "other"] and all(row["points"] == 4 for row in table)
+    # one case, a value varied: a run per value, in <out>/KEY=VALUE, and the table has the value as a column
+    r = femqled("sweep", "--run", "jv", str(case_file), "--vary", "layer.ETL.thickness_nm=15,30", "--",
+                "--V", "0:3:0.5", "--quasi-1d", "--quiet", cwd=tmp_path, np=2)
+    assert r.returncode == 0, r.stderr + r.stdout
+    lines = (tmp_path / "results" / "sweep" / "sweep.csv").read_text().splitlines()
+    head = lines[0].split(",")
+    assert len(lines) == 3 and head[:3] == ["case", "dir", "layer.ETL.thickness_nm"] and "min_ideality" in head
+    assert [l.split(",")[2] for l in lines[1:]] == ["15", "30"]
+    for t in (15, 30):
+        run = json.loads((tmp_path / "results" / "sweep" / f"layer.ETL.thickness_nm={t}" / "manifest.json")
+                         .read_text())
+        assert run["case"]["layer"][3]["thickness_nm"] == t
+    r = femqled("sweep", "--run", "jv", str(case_file), "--vary", "layer.ETL.thickness_nm", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.strip().startswith("femqled: error: --vary layer.ETL.thickness_nm:")
 
 
 @pytest.mark.parametrize("args, field", [
