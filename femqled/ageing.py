@@ -195,7 +195,10 @@ class Ageing:
         row = {"t_h": self.acetate.t, "dt_h": dt, "V": op.V, "J_mA_cm2": op.J,
                "luminance_cd_m2": e.get("luminance_cd_m2", np.nan), "EQE": e.get("EQE", np.nan),
                "eta_X": e.get("eta_X", np.nan), "trion_fraction": e.get("trion_fraction_mean", np.nan),
+               "J_e_mA_cm2": e.get("J_e_mA_cm2", np.nan), "J_X_mA_cm2": e.get("J_X_mA_cm2", np.nan),
+               "J_trion_mA_cm2": e.get("J_trion_mA_cm2", np.nan),
                "J_leak_mA_cm2": e.get("J_leak_mA_cm2", np.nan), "J_trap_mA_cm2": e.get("J_trap_mA_cm2", np.nan),
+               "J_htl_bulk_mA_cm2": e.get("J_htl_bulk_mA_cm2", np.nan),
                "n_qd_cm3": e.get("n_qd_mean_cm3", np.nan),
                "PL_yield": e.get("PL_yield", np.nan), "peak_nm": e.get("peak_nm", np.nan),
                "fwhm_nm": e.get("fwhm_nm", np.nan), "photons_X": e.get("photons_X", np.nan),
@@ -210,9 +213,15 @@ class Ageing:
 
     # ---------------------------------------------------------------------------------------------------------
     ROW_KEYS = ("t_h", "dt_h", "V", "J_mA_cm2", "luminance_cd_m2", "EQE", "eta_X", "trion_fraction",
-                "J_leak_mA_cm2", "J_trap_mA_cm2", "n_qd_cm3", "PL_yield", "peak_nm", "fwhm_nm", "photons_X",
+                "J_e_mA_cm2", "J_X_mA_cm2", "J_trion_mA_cm2", "J_leak_mA_cm2", "J_trap_mA_cm2",
+                "J_htl_bulk_mA_cm2", "n_qd_cm3", "PL_yield", "peak_nm", "fwhm_nm", "photons_X",
                 "photons_trion", "photons_HTL", "theta_mean", "theta_max", "acetate_in_Ag", "ions_cm2",
                 "newton_iterations")
+
+    # the columns of a checkpoint written before checkpoints named them (they then had no J_trap)
+    UNNAMED_ROW_KEYS = ("t_h", "dt_h", "V", "J_mA_cm2", "luminance_cd_m2", "EQE", "eta_X", "trion_fraction",
+                        "J_leak_mA_cm2", "n_qd_cm3", "PL_yield", "peak_nm", "fwhm_nm", "photons_X", "photons_trion",
+                        "photons_HTL", "theta_mean", "theta_max", "acetate_in_Ag", "ions_cm2", "newton_iterations")
 
     def save(self, path, dt_next: float) -> None:
         """Checkpoint: acetate, electrical state, theta, time, next step, the slope d ln J/dV that the next
@@ -251,7 +260,7 @@ class Ageing:
         if "row_keys" in d:
             keys = [str(k) for k in d["row_keys"]]
         else:                        # written before the checkpoint named its columns (and before J_trap)
-            keys = [k for k in self.ROW_KEYS if k != "J_trap_mA_cm2"]
+            keys = list(self.UNNAMED_ROW_KEYS)
         self.rows = [{k: np.nan for k in self.ROW_KEYS} | dict(zip(keys, map(float, r))) for r in d["rows"]]
         return float(d["dt"])
 

@@ -144,7 +144,7 @@ def cmd_demo(args, comm=MPI.COMM_WORLD) -> int:
 
 def cmd_age(args, comm=MPI.COMM_WORLD) -> int:
     """Constant-current ageing (the lifetime test): acetate into the Ag, contact degradation, the time series."""
-    from femqled import io
+    from femqled import budget, io
     from femqled.ageing import Ageing
     from femqled.case import load_case
     from femqled.instruments import lifetime
@@ -160,6 +160,9 @@ def cmd_age(args, comm=MPI.COMM_WORLD) -> int:
     ag = Ageing(case, comm)
     rows = ag.run(out, progress=not args.quiet, resume=args.resume, stops=args.stops or ())
     summary = lifetime.summarize(rows, ag.stopped)
+    b = budget.of_test(ag.device.emission, rows)
+    if b:
+        summary["rise_budget"] = b["parts"]          # the points of the rise each channel gave up (femqled/budget.py)
     io.write_json(out / "lifetime.json", summary, comm=comm)
     if comm.rank == 0:
         lifetime.plot(rows, summary, out / "lifetime.png")
@@ -170,6 +173,8 @@ def cmd_age(args, comm=MPI.COMM_WORLD) -> int:
            f"{summary['elevation_duration_h']:.3g} h), V {first['V']:.3f} -> {last['V']:.3f} V, "
            f"eta_X {first['eta_X']:.4f} -> {last['eta_X']:.4f}, theta {last['theta_mean']:.3f}; "
            f"wrote {out / 'ageing.csv'}, lifetime.json, lifetime.png, checkpoint.npz", comm=comm)
+    if b:
+        io.say(f"age: where the rise comes from (femqled/budget.py): {budget.sentence(b)}", comm=comm)
     return 0
 
 

@@ -60,6 +60,19 @@ def _pictures_sentence(tot: dict) -> str:
     return out
 
 
+def _budget_sentence(budgets: dict) -> str:
+    """REPORT.md's line on where each lifetime test's rise comes from (femqled/budget.py)."""
+    from femqled import budget
+
+    known = {J: b for J, b in budgets.items() if b}
+    if not known:
+        return ""
+    return ("Where the rise comes from (`femqled/budget.py`: the luminance by recombination channel, the points of "
+            "the rise each channel gave up to excitons, first step → luminance maximum; He et al. read fewer "
+            "trions and less electron leakage into the TFB): "
+            + "; ".join(f"at {J} mA cm⁻² {budget.sentence(b)}" for J, b in known.items()) + ".")
+
+
 def _rows_table(rows):
     return "\n".join(f"| {r['observable']} | {r['simulated']} | {r['paper']} | {r['tolerance']} | {r['basis']} | "
                      f"{'PASS' if r['pass'] else 'FAIL'} | {r['wall_s']:.0f} |" for r in rows)
@@ -135,7 +148,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     a lifetime test that finished in ``outdir`` with the same case, settings and code (:func:`run_key`) is
     reused, an interrupted one continues from its checkpoint; everything after the lifetime tests is rerun;
     ``sets``: ``KEY=VALUE`` changes to the case (:func:`femqled.case.apply_sets`, the command line's ``--set``)."""
-    from femqled import acceptance, io, quality
+    from femqled import acceptance, budget, io, quality
     from femqled.ageing import Ageing
     from femqled.case import load_case
     from femqled.errors import SolverError
@@ -194,11 +207,12 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
                 io.say(f"paper: lifetime at {J:g} mA/cm2 stopped: {e}", comm=comm)
             walls[f"age_{J:g}"] = time.perf_counter() - t0
         s = lifetime.summarize(rows, ag.stopped)
-        s.update(failed=failed, run_key=key, wall_s=walls[f"age_{J:g}"])
+        b = budget.of_test(ag.device.emission, rows)
+        s.update(failed=failed, run_key=key, wall_s=walls[f"age_{J:g}"], rise_budget=b and b["parts"])
         io.write_json(d / "lifetime.json", s, comm=comm)
         if comm.rank == 0:
             lifetime.plot(rows, s, d / "lifetime.png")
-        results[f"age_{J:g}"] = {"summary": s, "rows": rows}
+        results[f"age_{J:g}"] = {"summary": s, "rows": list(rows), "budget": b}
         ages[J] = ag
         io.say(f"paper: lifetime at {J:g} mA/cm2: elevation {100 * s['elevation']:+.0f} % at "
                f"{s['elevation_duration_h']:.3g} h ({walls[f'age_{J:g}']:.0f} s)", comm=comm)
@@ -388,10 +402,12 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
                               "times" if reused else "",
                               f"those at {', '.join(continued)} mA cm⁻² continued from its checkpoints (their wall "
                               "times are this run's part)" if continued else "") if part) + ".")
+    budgets = {f"{J:g}": results[f"age_{J:g}"]["budget"] for J in HOURS}
     report = {"rows": rows, "quick": quick, "ranks": comm.size, "walls_s": walls, "case": str(case_path), "sets": list(sets),
               "reused_lifetime_tests": reused, "continued_lifetime_tests": continued,
               "preset": preset, "settings": settings, "wall_total_s": total, "voltage_pristine_to_max_V": volts,
-              "pictures_10mA": results["pictures_10mA"]}
+              "pictures_10mA": results["pictures_10mA"],
+              "rise_budget": {J: b and {"rise": b["rise"], "parts": b["parts"]} for J, b in budgets.items()}}
     io.write_json(outdir / "report.json", report, comm=comm)
     io.write_manifest(outdir, base, "paper", extra={"preset": preset, "quick": quick, "resume": resume}, comm=comm)
     if comm.rank == 0:
@@ -411,6 +427,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
             "gradually during the elevation, Supplementary Fig. 4a): the driving voltage, pristine → at the "
             "luminance maximum, "
             + "; ".join(f"{v0:.2f} → {v1:.2f} V at {J} mA cm⁻²" for J, (v0, v1) in volts.items())
-            + ". " + _mechanism_sentence(base) + "\n\n" + _pictures_sentence(results["pictures_10mA"]) + "\n")
+            + ". " + _mechanism_sentence(base) + "\n\n" + _budget_sentence(budgets) + "\n\n"
+            + _pictures_sentence(results["pictures_10mA"]) + "\n")
     return report
 

@@ -384,6 +384,10 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
     assert f"{s0:.2f} → {s1:.2f} nm" in report
     mech = json.loads((out / "mechanisms" / "mechanisms.json").read_text())
     assert f"explain both: {', '.join(mech['explains_both']) or 'none'}" in report
+    rise = json.loads((out / "report.json").read_text())["rise_budget"]["10"]     # where the rise comes from
+    assert sum(rise["parts"].values()) == pytest.approx(rise["rise"], rel=1e-9)
+    assert rise["rise"] == pytest.approx(life["elevation"], rel=1e-6)
+    assert f"at 10 mA cm⁻² trions {100 * rise['parts']['trions']:+.1f}" in report
     pics = json.loads((out / "report.json").read_text())["pictures_10mA"]          # the 10 mA cm^-2 comparison
     x0, x1 = pics["pristine"]["R_X_mA_cm2"], pics["aged"]["R_X_mA_cm2"]
     assert f"excitons {x0:.3g} → {x1:.3g} mA cm⁻²" in report and 0 < x0 < 10.0 and 0 < x1 < 10.0

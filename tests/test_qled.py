@@ -149,3 +149,29 @@ def test_pictures_integrate_to_the_emission_record():
         drawn = per_width(dev.dm, fw.vertex_values(name)) * 1e-7 * Q * 1e3        # mA cm^-2
         assert drawn == pytest.approx(op.extra[f"J_{name[2:]}_mA_cm2"], rel=1e-9), name
     fw.close()
+
+
+@pytest.mark.mpi
+def test_luminance_budget_adds_up_to_the_rise():
+    """femqled/budget.py: the luminance from the channel currents and their coefficients is the device's own
+    (to rounding); between the pristine default and the same device with its cathode barrier raised at
+    10 mA cm^-2 the channels' parts add up to the rise exactly; the rise comes from fewer trions and less
+    leakage into the TFB (both parts positive), as He et al. 2023 read it; a trion is dimmer than an exciton."""
+    from femqled import budget
+
+    case = load_case("cases/default.toml")
+    case["geometry"]["quasi_1d"] = True
+    dev = Device(case, MPI.COMM_WORLD)
+    before = dict(dev.operate(10.0).extra)
+    dev.contacts.set_barrier(dev.contacts.barrier0_eV + 0.31)
+    after = dict(dev.operate(10.0).extra)
+    a = budget.coefficients(dev.emission)
+    assert a["X"] > a["trion"] > 0 and a["X"] > a["HTL"] >= 0
+    for rec in (before, after):
+        assert budget.luminance(a, budget.currents(rec)) == pytest.approx(rec["luminance_cd_m2"], rel=1e-9)
+    b = budget.between(dev.emission, before, after)
+    assert b["rise"] == pytest.approx(after["luminance_cd_m2"] / before["luminance_cd_m2"] - 1, rel=1e-9)
+    assert sum(b["parts"].values()) == pytest.approx(b["rise"], rel=1e-12)
+    assert b["rise"] > 0.3 and b["parts"]["trions"] > 0.1 and b["parts"]["leakage into the HTL"] > 0.05
+    assert abs(b["parts"]["electron current"]) < 1e-3                   # constant current: J_e the same
+    assert "trions +" in budget.sentence(b)

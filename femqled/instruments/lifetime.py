@@ -25,13 +25,18 @@ def rise_time(t: np.ndarray, L: np.ndarray, fraction: float) -> float:
     return float(t[i - 1] + w * (t[i] - t[i - 1]))
 
 
+def maximum_index(rows: list[dict]) -> int:
+    """The row where the elevation ends: the first within PLATEAU of the largest L (once the contact is fully
+    degraded L is flat to solver tolerance, and the time of a noise-level maximum would mean nothing)."""
+    L = np.array([r["luminance_cd_m2"] for r in rows])
+    return int(np.flatnonzero(L >= (1 - PLATEAU) * np.nanmax(L))[0])
+
+
 def summarize(rows: list[dict], stopped: str | None = None) -> dict:
     """``stopped``: why the test ended early (the voltage compliance), or None."""
     t = np.array([r["t_h"] for r in rows])
     L = np.array([r["luminance_cd_m2"] for r in rows])
-    # the elevation ends where L first comes within PLATEAU of its maximum: once the contact is fully degraded L
-    # is flat to solver tolerance, and the time of a noise-level maximum would mean nothing
-    k = int(np.flatnonzero(L >= (1 - PLATEAU) * L.max())[0])
+    k = maximum_index(rows)
     return {"t_end_h": float(t[-1]), "L0_cd_m2": float(L[0]), "L_max_cd_m2": float(L[k]),
             "elevation": float(L[k] / L[0] - 1), "elevation_duration_h": float(t[k]),
             "t_99_h": rise_time(t, L, 0.99),
