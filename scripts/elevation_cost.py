@@ -219,9 +219,9 @@ def knob(dev, near: str | None = None, ions: float | None = None, barrier_rise: 
 
 def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=None,
          step: float = 0.05, most: float = 2.0) -> tuple[dict, dict]:
-    """(pristine, elevated): operating point and readings of the device as it is, and with the barrier raised
-    (or ``knob(d)`` turned up from 0 in steps of ``step``, at most ``most``) until L = (1 + rise) L0 (or the
-    largest rise below V_max)."""
+    """(pristine, elevated): operating point (``record``: its emission record) and readings of the device as it
+    is, and with the barrier raised (or ``knob(d)`` turned up from 0 in steps of ``step``, at most ``most``) until
+    L = (1 + rise) L0 (or the largest rise below V_max)."""
     c = dev.contacts
     ss = cv.SmallSignal(dev)
     y_if = float(dev.comm.allreduce(dev.mesh.geometry.x[:, 1].max(), op=MPI.MAX))    # flat ZnO/Ag
@@ -238,8 +238,8 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     if op0 is None:
         raise SolverError(f"the device as it is cannot be operated at {J:g} mA/cm2 below {V_max:g} V")
     L0 = op0.extra["luminance_cd_m2"]
-    p = {"knob": 0.0, "V": op0.V, "L": L0, "eta_X": op0.extra["eta_X"], "drops_op": operating_drops(dev),
-         **readings(dev, ss)}
+    p = {"knob": 0.0, "V": op0.V, "L": L0, "eta_X": op0.extra["eta_X"], "record": dict(op0.extra),
+         "drops_op": operating_drops(dev), **readings(dev, ss)}
 
     def done(op):
         return op is None or op.extra["luminance_cd_m2"] >= (1 + rise) * L0
@@ -252,7 +252,7 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
         lo, hi = (lo, mid) if done(at(mid)) else (mid, hi)
     op = at(lo)
     e = {"knob": lo, "V": op.V, "L": op.extra["luminance_cd_m2"], "eta_X": op.extra["eta_X"],
-         "drops_op": operating_drops(dev), **readings(dev, ss, p["floor"])}
+         "record": dict(op.extra), "drops_op": operating_drops(dev), **readings(dev, ss, p["floor"])}
     e["skpm"] = skpm.compare(p["profile"], e["profile"], y_if)
     return p, e
 

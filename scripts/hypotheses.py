@@ -15,7 +15,8 @@ before and at that point as He et al. 2023 read it, and judged with issue 7's to
 and on two readings the paper gives in words: the driving voltage rises during the elevation (Supplementary
 Fig. 4a) and the C-V rise is electrons accumulating in the QD film (its ref. 37): "e-" when, pristine and aged,
 electrons in the EML are the largest part of the in-phase charge growing across the steepest rise and holes in
-the HTL less than a quarter of it.
+the HTL less than a quarter of it. Each row also says where its rise comes from (:mod:`femqled.budget`): the
+points from fewer trions and from less electron leakage into the TFB, the two causes the paper names.
 
 Hypotheses (``--only`` takes a comma-separated subset of the names):
     barrier          the cathode barrier rises (the default case's ageing)
@@ -46,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import elevation_cost as ec  # noqa: E402
-from femqled import acceptance, io, materials  # noqa: E402
+from femqled import acceptance, budget, io, materials  # noqa: E402
 from femqled.errors import InputError, SolverError  # noqa: E402
 
 BARRIER_RISE = materials.ageing_parameter("barrier_rise_eV")
@@ -74,8 +75,10 @@ def electrons_in_dots_lead(shares: dict) -> bool:
     return bool(shares) and max(shares, key=shares.get) == "n_EML" and shares.get("p_HTL", 0.0) < 0.25
 
 
-def judge(name: str, p: dict, e: dict) -> dict:
-    """One scorecard row from the pristine and elevated readings of :func:`elevation_cost.cost`."""
+def judge(name: str, p: dict, e: dict, emission=None) -> dict:
+    """One scorecard row from the pristine and elevated readings of :func:`elevation_cost.cost`; with the
+    device's ``emission``, where the rise comes from (:mod:`femqled.budget`: the points of the rise from fewer
+    trions and from less leakage into the TFB)."""
     near, change = e["skpm"]
     row = {
         "hypothesis": name, "knob": e["knob"], "luminance_rise": e["L"] / p["L"] - 1,
@@ -89,6 +92,9 @@ def judge(name: str, p: dict, e: dict) -> dict:
         "voltage_rises": e["V"] > p["V"],
     }
     row["rows_passed"] = sum(row[k] for k in ("skpm_pass", "cv_pass", "ideality_pass"))
+    if emission is not None:
+        parts = budget.between(emission, p["record"], e["record"])["parts"]
+        row.update(rise_from_trions=parts["trions"], rise_from_leakage=parts["leakage into the HTL"])
     return row
 
 
@@ -184,14 +190,16 @@ def main():
             say(f"{name:>19} | no readings at the rise: {err}")
             rows.append({"hypothesis": name, "description": what, "failed": str(err)})
             continue
-        r = {"hypothesis": name, "description": what, **judge(name, p, e)}
+        r = {"hypothesis": name, "description": what, **judge(name, p, e, dev.emission)}
         rows.append(r)
         say(f"{name:>19} | {r['V0']:5.2f} -> {r['V']:5.2f} | x{r['skpm_near']:5.2f}, "
             f"{100 * r['skpm_elsewhere']:4.0f} % {mark(r['skpm_pass'])} | {r['cv_pristine_V']:.2f} -> "
             f"{r['cv_aged_V']:4.2f} {mark(r['cv_pass'])}  | x{r['ideality_aged'] / r['ideality_pristine']:4.2f} "
             f"{mark(r['ideality_pass'])}     | {r['rows_passed']}/3  | {'yes' if r['voltage_rises'] else 'no':>4} "
             f"| {'yes' if r['cv_electrons_in_dots'] else 'no'}")
-        say(f"{'':>19}   C-V rise: {r['cv_rise_pristine']} -> {r['cv_rise_aged']}")
+        say(f"{'':>19}   C-V rise: {r['cv_rise_pristine']} -> {r['cv_rise_aged']}; the rise from fewer trions "
+            f"{100 * r['rise_from_trions']:+.1f}, from less leakage into the TFB {100 * r['rise_from_leakage']:+.1f} "
+            "points")
     wall = time.perf_counter() - t0
     say(f"{sum('failed' not in r for r in rows)} of {len(rows)} hypotheses read in {wall:.0f} s")
     if args.out:
