@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mpi4py import MPI
 
+from femqled.budget import sentence
 from femqled.errors import InputError
 
 MISSING = "—"
@@ -106,7 +107,8 @@ def _cell(text: str) -> str:
 
 
 def markdown(runs: list[dict], labels: list[str], rows: list[dict]) -> str:
-    """The comparison as one Markdown document: who ran what, the table of rows, the predicted voltages."""
+    """The comparison as one Markdown document: who ran what, the table of rows, the predicted voltages, where
+    each lifetime test's rise comes from."""
     summ = [_summary(r) for r in runs]
     lines = ["# femqled paper runs side by side", ""]
     for lab, s in zip(labels, summ):
@@ -135,6 +137,15 @@ def markdown(runs: list[dict], labels: list[str], rows: list[dict]) -> str:
             vals = [s["voltage_pristine_to_max_V"].get(J) for s in summ]
             lines.append(f"| {J} | " + " | ".join(MISSING if v is None else f"{v[0]:.2f} → {v[1]:.2f}"
                                                    for v in vals) + " |")
+    budgets = [run["report"].get("rise_budget") or {} for run in runs]
+    Js = sorted({J for b in budgets for J, v in b.items() if v}, key=float)
+    if Js:
+        lines += ["", "Where the rise comes from (femqled/budget.py: points of the rise each channel gave up, first "
+                      "step → luminance maximum):", "", "| J (mA cm⁻²) | " + " | ".join(labels) + " |",
+                  "|---|" + "---|" * len(labels)]
+        for J in Js:
+            lines.append(f"| {J} | " + " | ".join(MISSING if not b.get(J) else _cell(sentence(b[J]))
+                                                   for b in budgets) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -414,7 +414,7 @@ def test_paper_resume_reuses_what_finished_and_continues_what_did_not(tmp_path):
     (their end states restored from the checkpoints: every row the same), a test interrupted before its summary
     continues from its checkpoint, REPORT.md says so; another case or code gives another run key. The manifest
     records both runs; `femqled compare` puts the two reports side by side (and one with a verdict changed)."""
-    from femqled import compare, paper
+    from femqled import budget, compare, paper
     from femqled.case import load_case
 
     case = ROOT / "cases" / "default.toml"
@@ -456,6 +456,7 @@ def test_paper_resume_reuses_what_finished_and_continues_what_did_not(tmp_path):
     md = (tmp_path / "cmp" / "compare.md").read_text()
     assert f"Verdicts differ in: no row; values differ, verdicts the same, in {len(moved)} of 11 rows." in md
     assert md in r.stdout
+    assert "Where the rise comes from" in md and f"| 10 | {budget.sentence(first['rise_budget']['10'])} |" in md
     assert len((tmp_path / "cmp" / "compare.csv").read_text().splitlines()) == 1 + 2 * 11
     # ... and against a run whose SKPM verdict differs and which has no wall-time row (as with --fine)
     other = json.loads(json.dumps(again))
