@@ -438,7 +438,7 @@ def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
     (sub-communicators), each runs its share; then rank 0 gathers each run's summary (its manifest's) into
     ``sweep.csv`` / ``sweep.json``, a line per run."""
     from femqled import io
-    from femqled.case import parse_value
+    from femqled.case import load_case, parse_value
 
     sub_parser = build_parser()
     if args.run not in sub_parser.case_commands:
@@ -446,11 +446,13 @@ def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
                                   f"{', '.join(sub_parser.case_commands)}")
     variants = _variants(args.vary)
     runs = [(case, sets) for case in args.cases for sets in variants]
+    for case, sets in runs:                      # bad input: one line before anything runs
+        load_case(case, sets)
     root = Path(args.out or ("results/sweep" if args.vary else "results"))
     groups = min(len(runs), comm.size)
     color = comm.rank % groups
     sub = comm.Split(color, comm.rank)
-    status, dirs = 0, []
+    status, dirs, failed = 0, [], {}
     for k, (case, sets) in enumerate(runs):
         out = root / Path(case).stem if (args.out or args.vary) else None
         if sets:
@@ -460,19 +462,26 @@ def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
             continue
         sub_args = sub_parser.parse_args([args.run, case, *(["--out", str(out)] if out else []),
                                           *[a for item in sets for a in ("--set", item)], *args.options])
-        io.say(f"sweep: {case}{' ' + ' '.join(sets) if sets else ''} on ranks {comm.rank}..{comm.rank + sub.size - 1} "
-               f"({sub.size} of {comm.size})", comm=sub)
-        status = max(status, sub_args.func(sub_args, sub))
+        label = f"{case}{' ' + ' '.join(sets) if sets else ''}"
+        io.say(f"sweep: {label} on ranks {comm.rank}..{comm.rank + sub.size - 1} ({sub.size} of {comm.size})",
+               comm=sub)
+        try:
+            status = max(status, sub_args.func(sub_args, sub))
+        except (InputError, SolverError) as e:       # one run's failure: say so, go on with the others
+            failed[k] = f"{'bad input' if isinstance(e, InputError) else 'solver failed'}: {e}"
+            io.say(f"sweep: {label}: {failed[k]}", comm=sub)
+            status = max(status, 2 if isinstance(e, InputError) else 3)
     sub.Free()
     status = comm.allreduce(status, op=MPI.MAX)
+    failed = {k: v for part in comm.allgather(failed) for k, v in part.items()}
     if comm.rank == 0 and (args.out or args.vary):
         table = []
-        for (case, sets), d in zip(runs, dirs):
+        for k, ((case, sets), d) in enumerate(zip(runs, dirs)):
             m = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").is_file() else {"runs": []}
             last = m["runs"][-1] if m["runs"] else {}
             table.append({"case": case, "dir": str(d), **{x.partition("=")[0]: parse_value(x.partition("=")[2])
                                                               for x in sets},
-                          **io.flat(last.get("summary", {}))})
+                          "failed": failed.get(k, ""), **io.flat(last.get("summary", {}) if k not in failed else {})})
         keys = list(dict.fromkeys(k for row in table for k in row))
         io.write_csv(root / "sweep.csv", [{k: row.get(k, "") for k in keys} for row in table], comm=comm)
         io.write_json(root / "sweep.json", table, comm=comm)
@@ -628,6 +637,11 @@ def main(argv=None) -> int:
         if MPI.COMM_WORLD.rank == 0:
             print(f"femqled: solver failed: {e}", file=sys.stderr, flush=True)
         return 3
+    except BrokenPipeError:             # the output piped into a reader that stopped (| head): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

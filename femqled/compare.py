@@ -39,9 +39,11 @@ def load(directory: str | Path) -> dict:
         raise InputError(str(directory), "not a directory written by 'femqled paper' (no report.json in it)")
     try:
         report = json.loads(path.read_text())
-        report["rows"][0]["observable"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise InputError(str(path), "not a report of 'femqled paper' (no rows with observables)") from None
+    except ValueError:
+        report = None
+    rows = report.get("rows") if isinstance(report, dict) else None
+    if not rows or not all(isinstance(r, dict) and {"observable", "simulated", "pass"} <= set(r) for r in rows):
+        raise InputError(str(path), "not a report of 'femqled paper' (no rows with observables)")
     runs = []
     if (d / "manifest.json").is_file():
         try:

@@ -333,8 +333,19 @@ def test_sweep_runs_two_cases_at_once_on_two_ranks(case_file, tmp_path):
         run = json.loads((tmp_path / "results" / "sweep" / f"layer.ETL.thickness_nm={t}" / "manifest.json")
                          .read_text())
         assert run["case"]["layer"][3]["thickness_nm"] == t
+    # a variant the solver cannot run (a cathode that cannot carry 10 mA/cm2) is one line and a row saying so;
+    # the other variant runs; the sweep's status is the solver's
+    r = femqled("sweep", "--run", "spectrum", str(case_file), "--vary", "materials.Ag.work_function_eV=3.7,4.6",
+                "--out", "wf", "--", "--quasi-1d", "--J", "10", cwd=tmp_path, np=2)
+    assert r.returncode == 3 and "materials.Ag.work_function_eV=4.6: solver failed: " in r.stdout, r.stdout
+    table = json.loads((tmp_path / "wf" / "sweep.json").read_text())
+    assert table[0]["failed"] == "" and table[0]["eta_X"] > 0
+    assert table[1]["failed"].startswith("solver failed: ") and "eta_X" not in table[1]
     r = femqled("sweep", "--run", "jv", str(case_file), "--vary", "layer.ETL.thickness_nm", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.strip().startswith("femqled: error: --vary layer.ETL.thickness_nm:")
+    r = femqled("sweep", "--run", "jv", str(case_file), "--vary", "layer.ETL.thickness_nm=15,-1", cwd=tmp_path, np=2)
+    assert r.returncode == 2 and "femqled: error: layer[3].thickness_nm: " in r.stderr    # before anything runs
+    assert "sweep: " not in r.stdout
 
 
 @pytest.mark.parametrize("args, field", [
