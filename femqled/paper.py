@@ -127,6 +127,39 @@ def _read(path: Path, comm) -> dict | None:
     return comm.bcast(data, root=0)
 
 
+def _stage(name: str, key: str, compute, outdir: Path, comm, resume: bool):
+    """(value, reused, wall_s) of a stage of the study after the lifetime tests: ``compute()`` run and its value
+    saved (``stages/<name>.rank<r>of<n>.pkl``, each rank its part, with ``key`` and the wall time), or with
+    ``resume`` the value an earlier run saved with the same key on the same number of ranks, reused."""
+    import pickle
+
+    path = outdir / "stages" / f"{name}.rank{comm.rank}of{comm.size}.pkl"
+    saved = None
+    if resume and path.exists():
+        try:
+            with open(path, "rb") as f:
+                saved = pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            saved = None
+    mine = saved is not None and saved.get("key") == key
+    if comm.allreduce(mine, op=MPI.LAND):
+        from femqled import io
+
+        io.say(f"paper: {name}: an earlier run's (same case, settings and code) is reused", comm=comm)
+        return saved["value"], True, saved["wall_s"]
+    t0 = time.perf_counter()
+    value = compute()
+    wall = time.perf_counter() - t0
+    if comm.rank == 0:
+        path.parent.mkdir(exist_ok=True)
+    comm.barrier()
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump({"key": key, "value": value, "wall_s": wall}, f)
+    tmp.replace(path)
+    return value, False, wall
+
+
 def _earlier_run(d: Path, key: str, comm) -> tuple[str | None, dict | None]:
     """What ``--resume`` finds of a lifetime test in ``d`` run with ``key``: ("finished", its summary),
     ("interrupted", None) when a run with the same key left only its checkpoint, ("other", None) when the checkpoint
@@ -224,45 +257,72 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
               "aged": (ag.acetate.c.x.array.copy(), ag.theta.copy())}
     pictures, operating, diagrams, at_10mA = {}, {}, {}, {}
     floor = None                                 # one ideality window for both curves: the pristine's (jv)
-    for label, (c_values, theta) in states.items():
+    stage_key = run_key({"case": base, "quick": quick, "preset": preset, "steps": [step, jv_step],
+                         "aged": {k: results["age_10"]["summary"][k] for k in ("t_end_h", "L_max_cd_m2",
+                                                                                  "V_at_max")}})
+    reused_stages = []
+
+    def attach(images):                          # a saved stage's pictures on this run's meshes
+        return viz.attached(images, {"device": ag.device.dm, "acetate": ag.acetate.dm})
+
+    def measure_state(label, c_values, theta):
+        """The J-V, C-V, SKPM, SIMS, pictures and band diagrams of one state (a stage: saved, reusable)."""
         rebuild.set_state(ag, c_values, theta=theta)
         d = outdir / label
         if comm.rank == 0:
             d.mkdir(exist_ok=True)
         comm.barrier()
+        out = {"walls": {}}
         t0 = time.perf_counter()
         ag.device.solve(0.0)
         jrows, jsum = jv.run(ag.device, V_ideality, d, progress=False, J_min=floor)
-        floor = jsum["ideality_floor_mA_cm2"]
-        walls[f"jv_{label}"] = time.perf_counter() - t0
+        out["walls"][f"jv_{label}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         ag.device.solve(0.0)
         crows, csum = cv.run(ag.device, np.round(np.arange(0.0, 3.0 + 1e-9, min(step, 0.1)), 6), d, progress=False)
-        walls[f"cv_{label}"] = time.perf_counter() - t0
+        out["walls"][f"cv_{label}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         prof = skpm.run(ag.device, 3.0, d)
-        walls[f"skpm_{label}"] = time.perf_counter() - t0
+        out["walls"][f"skpm_{label}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         sp = sims.run(ag.acetate, d)
-        walls[f"sims_{label}"] = time.perf_counter() - t0
-        results[label] = {"jv": jsum, "cv": csum, "skpm": prof, "sims": sp, "jv_rows": jrows, "cv_rows": crows}
-        pictures[f"{label}_3V"] = (viz.state_images(ag.device, ag.acetate), d)   # at 3 V (SKPM)
+        out["walls"][f"sims_{label}"] = time.perf_counter() - t0
+        out["results"] = {"jv": jsum, "cv": csum, "skpm": prof, "sims": sp, "jv_rows": jrows, "cv_rows": crows}
+        out["pictures_3V"] = viz.detached(viz.state_images(ag.device, ag.acetate))       # at 3 V (SKPM)
         t0 = time.perf_counter()
+        out["operating"], out["diagrams"], out["at_10mA"] = None, {}, None
         try:                                     # and at the test's current: where the two differ in eta_X
             ag.device.operate(10.0)
-            operating[f"{label}_10mA"] = viz.state_images(ag.device, ag.acetate)
+            out["operating"] = viz.detached(viz.state_images(ag.device, ag.acetate))
             cuts = {}
             for k, (where, x) in enumerate(bands.cutlines(ag.device.dm).items()):   # through the trench, beside it
                 bd = bands.run(ag.device, d, stem="bands_10mA" if k == 0 else f"bands_10mA_{where}", x_nm=x,
                                title=f"{label}, 10 mA/cm2, {where} (x = {x:.0f} nm)")
-                diagrams[where, label] = (f"{label}, 10 mA/cm2 ({bd['V']:.3g} V); {where}, x = {x:.0f} nm",
+                out["diagrams"][where] = (f"{label}, 10 mA/cm2 ({bd['V']:.3g} V); {where}, x = {x:.0f} nm",
                                           bd["bands"])
                 cuts[where] = {"x_nm": x, "drops_V": bd["drops_V"]}
-            at_10mA[label] = {**viz.totals(operating[f"{label}_10mA"]), "drops_V": next(iter(cuts.values()))["drops_V"],
-                              "cutlines": cuts}
+            out["at_10mA"] = {**viz.totals(attach(out["operating"])),
+                              "drops_V": next(iter(cuts.values()))["drops_V"], "cutlines": cuts}
         except SolverError as e:
             io.say(f"paper: no picture of the {label} state at 10 mA/cm2: {e}", comm=comm)
-        walls["pictures"] = walls.get("pictures", 0.0) + time.perf_counter() - t0
+        out["walls"]["pictures"] = time.perf_counter() - t0
+        return out
+
+    for label, (c_values, theta) in states.items():
+        got, again, _ = _stage(f"state_{label}", stage_key, lambda: measure_state(label, c_values, theta), outdir,
+                               comm, resume)
+        if again:
+            reused_stages.append(label)
+        for k, w in got["walls"].items():
+            walls[k] = walls.get(k, 0.0) + w
+        results[label] = got["results"]
+        floor = got["results"]["jv"]["ideality_floor_mA_cm2"]
+        pictures[f"{label}_3V"] = (attach(got["pictures_3V"]), outdir / label)
+        if got["operating"] is not None:
+            operating[f"{label}_10mA"] = attach(got["operating"])
+            at_10mA[label] = got["at_10mA"]
+        for where, panel in got["diagrams"].items():
+            diagrams[where, label] = panel
     t0 = time.perf_counter()
     viz.draw_states(pictures)                    # pristine and aged with the same colour range per picture
     viz.compare_states({label: images for label, (images, _) in pictures.items()}, outdir / "states_2d_3V.png")
@@ -273,19 +333,21 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         bands.plot(panels, bands.spans(ag.device.dm.layout), outdir / "bands_10mA.png", ncols=len(labels))
     results["pictures_10mA"] = at_10mA
     walls["pictures"] += time.perf_counter() - t0
-    t0 = time.perf_counter()
     if comm.rank == 0:
         (outdir / "rebuild").mkdir(exist_ok=True)
     comm.barrier()
-    rb = rebuild.run(ag, ckpt, outdir / "rebuild", V_sweep, J_mA_cm2=10.0)
-    walls["rebuild"] = time.perf_counter() - t0
+    rb, again, walls["rebuild"] = _stage("rebuild", stage_key, lambda: rebuild.run(
+        ag, ckpt, outdir / "rebuild", V_sweep, J_mA_cm2=10.0), outdir, comm, resume)
+    if again:
+        reused_stages.append("rebuild")
 
     # -- the acetate-driving kinetics side by side (quasi-1D: 12 lifetime tests) -----------------------------------
-    t0 = time.perf_counter()
     flat = json.loads(json.dumps(base))
     flat["geometry"]["quasi_1d"] = True
-    mech = mechanisms.run(flat, outdir / "mechanisms", comm, hours_scale=1 / 50 if quick else 1.0)
-    walls["mechanisms"] = time.perf_counter() - t0
+    mech, again, walls["mechanisms"] = _stage("mechanisms", stage_key, lambda: mechanisms.run(
+        flat, outdir / "mechanisms", comm, hours_scale=1 / 50 if quick else 1.0), outdir, comm, resume)
+    if again:
+        reused_stages.append("mechanisms")
 
     # -- one PNG per figure of the study ----------------------------------------------------------------------------
     t0 = time.perf_counter()
@@ -396,15 +458,17 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     volts = {f"{J:g}": (results[f"age_{J:g}"]["summary"]["V0"], results[f"age_{J:g}"]["summary"]["V_at_max"])
              for J in HOURS}
     resumed = ""
-    if reused or continued:
+    if reused or continued or reused_stages:
         resumed = (" Resumed (`--resume`): " + "; ".join(
             part for part in (f"the lifetime tests at {', '.join(reused)} mA cm⁻² are an earlier run's, with its wall "
                               "times" if reused else "",
                               f"those at {', '.join(continued)} mA cm⁻² continued from its checkpoints (their wall "
-                              "times are this run's part)" if continued else "") if part) + ".")
+                              "times are this run's part)" if continued else "",
+                              f"the measurements of {', '.join(reused_stages)} are an earlier run's (same case, settings, "
+                              "code and aged state), with its wall times" if reused_stages else "") if part) + ".")
     budgets = {f"{J:g}": results[f"age_{J:g}"]["budget"] for J in HOURS}
     report = {"rows": rows, "quick": quick, "ranks": comm.size, "walls_s": walls, "case": str(case_path), "sets": list(sets),
-              "reused_lifetime_tests": reused, "continued_lifetime_tests": continued,
+              "reused_lifetime_tests": reused, "continued_lifetime_tests": continued, "reused_stages": reused_stages,
               "preset": preset, "settings": settings, "wall_total_s": total, "voltage_pristine_to_max_V": volts,
               "pictures_10mA": results["pictures_10mA"],
               "rise_budget": {J: b and {"rise": b["rise"], "parts": b["parts"]} for J, b in budgets.items()}}

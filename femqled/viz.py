@@ -252,6 +252,17 @@ def state_images(dev, acetate) -> dict[str, tuple]:
     return images
 
 
+def detached(images: dict) -> dict:
+    """:func:`state_images` without their meshes, to be saved: each names its mesh, "acetate" or "device"."""
+    return {stem: ("acetate" if stem == "acetate" else "device", values, opts)
+            for stem, (_, values, opts) in images.items()}
+
+
+def attached(images: dict, meshes: dict) -> dict:
+    """:func:`detached` pictures on ``meshes`` ({"device": DeviceMesh, "acetate": DeviceMesh})."""
+    return {stem: (meshes[where], values, opts) for stem, (where, values, opts) in images.items()}
+
+
 def _shown(label: str) -> str:
     """"aged_3V" -> "aged, 3 V", "aged_10mA" -> "aged, 10 mA/cm2" (a state's label as a title reads it)."""
     state, _, at = label.rpartition("_")

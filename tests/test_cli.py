@@ -441,11 +441,14 @@ def test_paper_resume_reuses_what_finished_and_continues_what_did_not(tmp_path):
     assert "lifetime at 30 mA/cm2: resuming the interrupted test" in r.stdout
     again = json.loads((tmp_path / "paper" / "report.json").read_text())
     assert again["reused_lifetime_tests"] == ["10", "50", "100"] and again["continued_lifetime_tests"] == ["30"]
+    assert again["reused_stages"] == ["pristine", "aged", "rebuild", "mechanisms"]       # the measurements too
+    assert r.stdout.count("an earlier run's (same case, settings and code) is reused") == 4
     for a, b in zip(first["rows"], again["rows"]):
         if "wall time" not in a["observable"]:
             assert a["simulated"] == b["simulated"], a["observable"]
-    assert "Resumed (`--resume`): the lifetime tests at 10, 50, 100 mA cm⁻² are an earlier run's" in \
-        (tmp_path / "paper" / "REPORT.md").read_text()
+    text = (tmp_path / "paper" / "REPORT.md").read_text()
+    assert "Resumed (`--resume`): the lifetime tests at 10, 50, 100 mA cm⁻² are an earlier run's" in text
+    assert "the measurements of pristine, aged, rebuild, mechanisms are an earlier run's" in text
     c = load_case(str(case))
     key = paper.run_key(c)
     c["trench"][0]["depth_nm"] += 1.0
