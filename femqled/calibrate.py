@@ -109,8 +109,9 @@ def get_value(case: dict, path: str):
         return materials.library(case["materials"]).get(keys[1], {}).get(keys[2])
     node = case
     for k in keys:
-        if isinstance(node, list) and element(node, k) is not None:      # a layer by its name, a trench by index
-            node = node[element(node, k)]
+        at = element(node, k) if isinstance(node, list) else None      # a layer by its name, a trench by index
+        if at is not None:
+            node = node[at]
         elif isinstance(node, dict) and k in node:
             node = node[k]
         else:

@@ -11,7 +11,6 @@ prints one line saying what failed and where the last good state was written, an
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -477,8 +476,7 @@ def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
     if comm.rank == 0 and (args.out or args.vary):
         table = []
         for k, ((case, sets), d) in enumerate(zip(runs, dirs)):
-            m = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").is_file() else {"runs": []}
-            last = m["runs"][-1] if m["runs"] else {}
+            last = io.last_run(d)
             table.append({"case": case, "dir": str(d), **{x.partition("=")[0]: parse_value(x.partition("=")[2])
                                                               for x in sets},
                           "failed": failed.get(k, ""), **io.flat(last.get("summary", {}) if k not in failed else {})})

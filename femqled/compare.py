@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mpi4py import MPI
 
+from femqled import io
 from femqled.budget import sentence
 from femqled.errors import InputError
 
@@ -44,14 +45,7 @@ def load(directory: str | Path) -> dict:
     rows = report.get("rows") if isinstance(report, dict) else None
     if not rows or not all(isinstance(r, dict) and {"observable", "simulated", "pass"} <= set(r) for r in rows):
         raise InputError(str(path), "not a report of 'femqled paper' (no rows with observables)")
-    runs = []
-    if (d / "manifest.json").is_file():
-        try:
-            runs = [r for r in json.loads((d / "manifest.json").read_text()).get("runs", [])
-                    if r.get("command") == "paper"]
-        except ValueError:
-            runs = []
-    last = runs[-1] if runs else {}
+    last = io.last_run(d, "paper")
     return {"dir": str(d), "report": report, "git": last.get("git", "not recorded"),
             "versions": last.get("versions", {})}
 
@@ -155,8 +149,6 @@ def run(directories: list[str], outdir: str | Path, labels: list[str] | None = N
         comm=MPI.COMM_WORLD) -> dict:
     """Compare the runs in ``directories``; write compare.md / .csv / .json into ``outdir`` (rank 0 reads and
     writes; every rank returns the same result)."""
-    from femqled import io
-
     if len(directories) < 2:
         raise InputError("DIR", "give two or more directories written by 'femqled paper'")
     result, error = None, None

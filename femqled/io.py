@@ -88,6 +88,17 @@ def flat(data: dict, prefix: str = "") -> dict:
     return out
 
 
+def last_run(outdir: Path, command: str | None = None) -> dict:
+    """The latest record of ``outdir/manifest.json`` (of ``command``, if given); {} without one."""
+    path = Path(outdir) / "manifest.json"
+    try:
+        runs = json.loads(path.read_text()).get("runs", []) if path.is_file() else []
+    except ValueError:
+        runs = []
+    runs = [r for r in runs if command is None or r.get("command") == command]
+    return runs[-1] if runs else {}
+
+
 def write_json(path: Path, data, comm=MPI.COMM_WORLD) -> None:
     if comm.rank == 0:
         tmp = Path(str(path) + ".tmp")

@@ -179,8 +179,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         resume: bool = False, sets=()) -> dict:
     """The whole study; ``preset``: the discretisation (:mod:`femqled.quality`: "default" or "fine"); ``resume``:
     a lifetime test that finished in ``outdir`` with the same case, settings and code (:func:`run_key`) is
-    reused, an interrupted one continues from its checkpoint; everything after the lifetime tests is rerun;
-    ``sets``: ``KEY=VALUE`` changes to the case (:func:`femqled.case.apply_sets`, the command line's ``--set``)."""
+    reused, an interrupted one continues from its checkpoint, and each later stage (:func:`_stage`) saved with
+    the same key is reused; ``sets``: ``KEY=VALUE`` changes to the case (:func:`femqled.case.apply_sets`, the command line's ``--set``)."""
     from femqled import acceptance, budget, io, quality
     from femqled.ageing import Ageing
     from femqled.case import load_case
@@ -245,7 +245,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
         io.write_json(d / "lifetime.json", s, comm=comm)
         if comm.rank == 0:
             lifetime.plot(rows, s, d / "lifetime.png")
-        results[f"age_{J:g}"] = {"summary": s, "rows": list(rows), "budget": b}
+        results[f"age_{J:g}"] = {"summary": s, "rows": rows, "budget": b}
         ages[J] = ag
         io.say(f"paper: lifetime at {J:g} mA/cm2: elevation {100 * s['elevation']:+.0f} % at "
                f"{s['elevation_duration_h']:.3g} h ({walls[f'age_{J:g}']:.0f} s)", comm=comm)
