@@ -132,3 +132,43 @@ def say(*args, comm=MPI.COMM_WORLD, **kw) -> None:
     """Print on rank 0 only."""
     if comm.rank == 0:
         print(*args, **kw, flush=True)
+
+
+class Progress:
+    """What a sweep of ``total`` points says while it runs, on rank 0 only. ``every``: True, a bar (tqdm) for a
+    terminal; False or None, nothing; a number, a line at most every ``every`` seconds (the heartbeat of long runs
+    such as ``femqled paper``: ``<label>: <k> of <total> (<what>), <elapsed> s``). Use as a context manager;
+    :meth:`update` after each point with what to show of it."""
+
+    def __init__(self, label: str, total: int, every: bool | float | None, comm=MPI.COMM_WORLD):
+        self.label, self.total, self.comm, self.done = label, total, comm, 0
+        self.bar = None
+        self.every = None if every is None or every is False or every is True else float(every)
+        if every is True and comm.rank == 0:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=label, unit="pt", leave=False)
+        self.t0 = self.said = time.perf_counter()
+
+    def update(self, **shown) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.set_postfix(**shown)
+            self.bar.update()
+        elif self.every is not None and time.perf_counter() - self.said >= self.every:
+            self.said = time.perf_counter()
+            what = ", ".join(f"{k} = {v}" for k, v in shown.items())
+            say(f"{self.label}: {self.done} of {self.total}" + (f" ({what})" if what else "")
+                + f", {self.said - self.t0:.0f} s", comm=self.comm)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

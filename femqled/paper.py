@@ -32,7 +32,7 @@ from mpi4py import MPI
 # paper values (He et al. 2023; MODEL.md sec. 6) and the acceptance of issue 7
 HOURS = {10.0: 1500.0, 30.0: 300.0, 50.0: 150.0, 100.0: 80.0}
 ELEVATION_H = {30.0: 60.0, 50.0: 20.0, 100.0: 10.0}
-PROGRESS_S = 60.0          # a lifetime test's heartbeat: at most one progress line a minute (rank 0)
+PROGRESS_S = 60.0          # the heartbeat of the lifetime tests and sweeps: at most one line a minute (rank 0)
 
 
 def _pictures_sentence(tot: dict) -> str:
@@ -273,13 +273,17 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
             d.mkdir(exist_ok=True)
         comm.barrier()
         out = {"walls": {}}
+        V_cv = np.round(np.arange(0.0, 3.0 + 1e-9, min(step, 0.1)), 6)
+        io.say(f"paper: the {label} state: J-V ({len(V_ideality)} points), C-V ({len(V_cv)}), SKPM at 3 V, SIMS, "
+               "pictures at 3 V and 10 mA/cm2", comm=comm)
         t0 = time.perf_counter()
         ag.device.solve(0.0)
-        jrows, jsum = jv.run(ag.device, V_ideality, d, progress=False, J_min=floor)
+        jrows, jsum = jv.run(ag.device, V_ideality, d, progress=PROGRESS_S, J_min=floor,
+                             label=f"paper: {label} J-V")
         out["walls"][f"jv_{label}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         ag.device.solve(0.0)
-        crows, csum = cv.run(ag.device, np.round(np.arange(0.0, 3.0 + 1e-9, min(step, 0.1)), 6), d, progress=False)
+        crows, csum = cv.run(ag.device, V_cv, d, progress=PROGRESS_S, label=f"paper: {label} C-V")
         out["walls"][f"cv_{label}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         prof = skpm.run(ag.device, 3.0, d)
@@ -313,6 +317,8 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
                                comm, resume)
         if again:
             reused_stages.append(label)
+        else:
+            io.say(f"paper: the {label} state measured ({sum(got['walls'].values()):.0f} s)", comm=comm)
         for k, w in got["walls"].items():
             walls[k] = walls.get(k, 0.0) + w
         results[label] = got["results"]
@@ -336,14 +342,19 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     if comm.rank == 0:
         (outdir / "rebuild").mkdir(exist_ok=True)
     comm.barrier()
+    io.say(f"paper: peel-off and rebuild: four states, a J-V each ({len(V_sweep)} points) and the state at "
+           "10 mA/cm2", comm=comm)
     rb, again, walls["rebuild"] = _stage("rebuild", stage_key, lambda: rebuild.run(
-        ag, ckpt, outdir / "rebuild", V_sweep, J_mA_cm2=10.0), outdir, comm, resume)
+        ag, ckpt, outdir / "rebuild", V_sweep, J_mA_cm2=10.0, progress=PROGRESS_S, label="paper: peel-off"),
+        outdir, comm, resume)
     if again:
         reused_stages.append("rebuild")
 
     # -- the acetate-driving kinetics side by side (quasi-1D: 12 lifetime tests) -----------------------------------
     flat = json.loads(json.dumps(base))
     flat["geometry"]["quasi_1d"] = True
+    io.say(f"paper: the acetate-driving kinetics side by side: {len(mechanisms.KINETICS) * len(mechanisms.CURRENTS)} "
+           "quasi-1D lifetime tests", comm=comm)
     mech, again, walls["mechanisms"] = _stage("mechanisms", stage_key, lambda: mechanisms.run(
         flat, outdir / "mechanisms", comm, hours_scale=1 / 50 if quick else 1.0), outdir, comm, resume)
     if again:

@@ -198,3 +198,25 @@ def test_band_diagram_reads_the_device():
     fw.close()
     n_cut = bands.cutline(dev, x_nm=0.5, y_nm=ys)["n_cm3"]
     assert len(ys) > 10 and np.allclose(n_cut, n_dev, rtol=1e-3)
+
+
+@pytest.mark.mpi
+def test_a_long_sweep_says_where_it_is_on_rank_0_only(shared_tmp, capsys):
+    """The heartbeat of long sweeps (``femqled paper``): a line per point with ``progress=0``, at most one per
+    ``progress`` seconds, none with False; only rank 0 prints; the curve is the same whatever is said."""
+    from pathlib import Path
+
+    dev = Device(small_case(geometry={"quasi_1d": True}))
+    V = [0.0, 0.1, 0.2]
+    curves = []
+    for every in (0.0, 3600.0, False):
+        dev.solve(0.0)
+        rows, _ = jv.run(dev, V, Path(shared_tmp), progress=every, label="J-V heartbeat")
+        curves.append([r["J_mA_cm2"] for r in rows])
+        lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("J-V heartbeat")]
+        expected = len(V) if every is not False and every == 0.0 and MPI.COMM_WORLD.rank == 0 else 0
+        assert len(lines) == expected, (every, lines)
+        if expected:
+            assert lines[-1].startswith(f"J-V heartbeat: {len(V)} of {len(V)} (V = 0.2 V, J = ")
+    for other in curves[1:]:                          # the same to roundoff (each sweep starts from 0 V again)
+        assert other == pytest.approx(curves[0], rel=1e-9, abs=1e-12 * max(map(abs, curves[0])))

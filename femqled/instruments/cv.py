@@ -354,28 +354,23 @@ def describe_rise(shares: dict[str, float], most: int = 3, least: float = 0.1) -
     return ", ".join(f"{part_words(k)} {100 * v:.0f} %" for v, k in top) or "no rise"
 
 
-def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool = True) -> tuple[list[dict], dict]:
+def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool | float = True,
+        label: str = "C-V") -> tuple[list[dict], dict]:
     """C-V sweep: ``cv.csv`` (V, C, G, J and the in-phase carrier response per layer, ``Cn_<layer>_nF_cm2``,
-    ``Cp_<layer>_nF_cm2``), ``cv.json`` (onset, the carriers of the rise, settings), ``cv.png``."""
+    ``Cp_<layer>_nF_cm2``), ``cv.json`` (onset, the carriers of the rise, settings), ``cv.png``. ``progress``:
+    a bar (True), nothing (False) or a line at most every ``progress`` s, headed ``label``."""
     from femqled import io
 
     ss = SmallSignal(dev)
     rows = []
     t0 = time.perf_counter()
-    bar = None
-    if progress and dev.comm.rank == 0:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(voltages), desc="C-V", unit="pt", leave=False)
-    for V in voltages:
-        op = dev.solve(float(V))
-        C, G = ss.capacitance(f_Hz)
-        parts = {column(k): val for k, val in ss.charge_response().items()}
-        rows.append({"V": float(V), "C_nF_cm2": C * 1e9, "G_S_cm2": G, "J_mA_cm2": op.J, **parts})
-        if bar:
-            bar.update()
-    if bar:
-        bar.close()
+    with io.Progress(label, len(voltages), progress, dev.comm) as bar:
+        for V in voltages:
+            op = dev.solve(float(V))
+            C, G = ss.capacitance(f_Hz)
+            parts = {column(k): val for k, val in ss.charge_response().items()}
+            rows.append({"V": float(V), "C_nF_cm2": C * 1e9, "G_S_cm2": G, "J_mA_cm2": op.J, **parts})
+            bar.update(V=f"{V:.3g} V", C=f"{C * 1e9:.4g} nF/cm2")
     Vs = [r["V"] for r in rows]
     Cs = [r["C_nF_cm2"] for r in rows]
     shares = rise_carriers(Vs, Cs, {k: [r[column(k)] for r in rows] for k in parts_of(rows)})

@@ -86,9 +86,12 @@ def summarize(rows: list[dict], T: float, J_min: float | None = None) -> dict:
     return out
 
 
-def run(dev, voltages, outdir, progress: bool = True, J_min: float | None = None) -> tuple[list[dict], dict]:
+def run(dev, voltages, outdir, progress: bool | float = True, J_min: float | None = None,
+        label: str = "J-V") -> tuple[list[dict], dict]:
     """Sweep the bias, write ``jv.csv``, ``jv.json`` (summary) and ``jv.png``; returns (rows, summary).
-    ``J_min``: the ideality window's floor (mA cm^-2), to compare with another curve (see the module)."""
+    ``J_min``: the ideality window's floor (mA cm^-2), to compare with another curve (see the module);
+    ``progress``: a bar (True), nothing (False) or a line at most every ``progress`` s, headed ``label``
+    (:class:`femqled.io.Progress`)."""
     import time
 
     from femqled import io
@@ -97,28 +100,19 @@ def run(dev, voltages, outdir, progress: bool = True, J_min: float | None = None
 
     comm = dev.comm
     rows = []
-    bar = None
-    if progress and comm.rank == 0:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(voltages), desc="J-V", unit="pt", leave=False)
     t0 = time.perf_counter()
-    for V in voltages:
-        try:
-            op = dev.solve(float(V))
-        except SolverError as e:          # keep what was computed: the curve so far and the last good state
-            if bar:
+    with io.Progress(label, len(voltages), progress, comm) as bar:
+        for V in voltages:
+            try:
+                op = dev.solve(float(V))
+            except SolverError as e:          # keep what was computed: the curve so far and the last good state
                 bar.close()
-            io.write_csv(outdir / "jv.csv", rows, comm=comm)
-            write_state(dev, outdir, "last_good_state")
-            raise SolverError(f"{e}; the {len(rows)} converged points are in {outdir / 'jv.csv'} and the last "
-                              f"good state ({dev.bias:g} V) in {outdir / 'last_good_state.bp'}") from None
-        rows.append(op.as_row())
-        if bar:
-            bar.set_postfix(V=f"{V:.2f}", J=f"{op.J:.3g}")
-            bar.update()
-    if bar:
-        bar.close()
+                io.write_csv(outdir / "jv.csv", rows, comm=comm)
+                write_state(dev, outdir, "last_good_state")
+                raise SolverError(f"{e}; the {len(rows)} converged points are in {outdir / 'jv.csv'} and the "
+                                  f"last good state ({dev.bias:g} V) in {outdir / 'last_good_state.bp'}") from None
+            rows.append(op.as_row())
+            bar.update(V=f"{V:.3g} V", J=f"{op.J:.3g} mA/cm2")
     wall = time.perf_counter() - t0
     summary = summarize(rows, dev.case["temperature_K"], J_min=J_min)
     summary.update(wall_s=wall, newton_iterations=[r["newton_iterations"] for r in rows])

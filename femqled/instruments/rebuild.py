@@ -34,11 +34,15 @@ def set_state(ag, c_values, theta=None):
     ag.condition()                        # ... and with mobile ions where operation at the test current puts them
 
 
-def measure(ag, voltages, J_mA_cm2: float, J_min: float | None = None) -> dict:
+def measure(ag, voltages, J_mA_cm2: float, J_min: float | None = None, progress: bool | float = False,
+            label: str = "peel-off", state: str = "") -> dict:
     """J-V (ideality over J > ``J_min``, see femqled.instruments.jv) and the state at ``J_mA_cm2``."""
+    from femqled import io
+
     dev = ag.device
     dev.solve(0.0)
-    rows = dev.sweep(voltages)
+    with io.Progress(f"{label} {state} J-V".replace("  ", " "), len(voltages), progress, dev.comm) as bar:
+        rows = dev.sweep(voltages, progress=lambda op: bar.update(V=f"{op.V:.3g} V", J=f"{op.J:.3g} mA/cm2"))
     rows = [r.as_row() for r in rows]
     summary = jv.summarize(rows, dev.case["temperature_K"], J_min=J_min)
     op = dev.operate(J_mA_cm2)
@@ -48,23 +52,27 @@ def measure(ag, voltages, J_mA_cm2: float, J_min: float | None = None) -> dict:
     return {"rows": rows, "summary": summary}
 
 
-def run(ag, checkpoint, outdir, voltages, J_mA_cm2: float = 10.0, residual: float = 0.1) -> dict:
+def run(ag, checkpoint, outdir, voltages, J_mA_cm2: float = 10.0, residual: float = 0.1,
+        progress: bool | float = False, label: str = "peel-off") -> dict:
+    """The four states' J-V and state at ``J_mA_cm2`` (see the module); ``progress``: each sweep's bar (True),
+    nothing (False) or a line at most every ``progress`` s headed ``<label> <state> J-V`` (femqled.io.Progress)."""
     from femqled import io
 
     ac = ag.acetate
     results = {}
+    said = dict(progress=progress, label=label)
     set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta))
-    results["pristine"] = measure(ag, voltages, J_mA_cm2)
+    results["pristine"] = measure(ag, voltages, J_mA_cm2, state="pristine", **said)
     floor = results["pristine"]["summary"]["ideality_floor_mA_cm2"]     # one window for all four curves
     ag.restore(checkpoint)
     aged_c = ac.c.x.array.copy()
-    results["aged"] = measure(ag, voltages, J_mA_cm2, floor)
+    results["aged"] = measure(ag, voltages, J_mA_cm2, floor, state="aged", **said)
     set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta))
-    results["rebuilt ZnO/Ag"] = measure(ag, voltages, J_mA_cm2, floor)
+    results["rebuilt ZnO/Ag"] = measure(ag, voltages, J_mA_cm2, floor, state="rebuilt ZnO/Ag", **said)
     c = aged_c.copy()
     c[ac.metal_only_nodes] *= residual
     set_state(ag, c)
-    results["rebuilt Ag"] = measure(ag, voltages, J_mA_cm2, floor)
+    results["rebuilt Ag"] = measure(ag, voltages, J_mA_cm2, floor, state="rebuilt Ag", **said)
     s = {k: v["summary"] for k, v in results.items()}
     change = s["pristine"]["EQE_at_J"] - s["aged"]["EQE_at_J"]
     for k in ("rebuilt ZnO/Ag", "rebuilt Ag"):
