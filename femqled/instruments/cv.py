@@ -364,7 +364,7 @@ def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool | float = True,
     ss = SmallSignal(dev)
     rows = []
     t0 = time.perf_counter()
-    with io.Progress(label, len(voltages), progress, dev.comm) as bar:
+    with io.Progress(label, len(voltages), progress, dev.comm) as bar, dev.sweeping():
         for V in voltages:
             op = dev.solve(float(V))
             C, G = ss.capacitance(f_Hz)

@@ -101,7 +101,7 @@ def run(dev, voltages, outdir, progress: bool | float = True, J_min: float | Non
     comm = dev.comm
     rows = []
     t0 = time.perf_counter()
-    with io.Progress(label, len(voltages), progress, comm) as bar:
+    with io.Progress(label, len(voltages), progress, comm) as bar, dev.sweeping():
         for V in voltages:
             try:
                 op = dev.solve(float(V))
