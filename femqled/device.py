@@ -32,7 +32,6 @@ solver tolerance.
 from __future__ import annotations
 
 import contextlib
-
 import time
 from dataclasses import dataclass, field
 
@@ -239,7 +238,7 @@ class Device:
         """Within this context the bias continuation predicts: each step starts from the straight line through the
         last two converged states, u(V) ~ u1 + (V - V1) (u1 - u0) / (V1 - V0), instead of the present state,
         which saves about one Newton iteration per point of a sweep (quasi-1D fine default, 0-4 V every 0.025 V:
-        524 against 672). The answer is the same steady state (Newton stops at its roundoff floor either way). The
+        525 against 672). The answer is the same steady state (Newton stops at its roundoff floor either way). The
         prediction is used only while the present state is the one the last step reached (the same array on
         every rank: nothing else changed it), for steps at most twice the last one; where the predicted start
         does not converge the step is retried from the present state. Outside (the lifetime tests, constant-
