@@ -254,26 +254,23 @@ class Device:
         else (or where the prediction fails) from the present state; the present state is kept on failure."""
         if not self._sweeping:
             return self._try(V)
-        start, bias0, its = self.u.x.array.copy(), self.bias, 0
-        prev = self._previous
-        usable = (prev is not None and prev[0] != bias0 and prev[2].shape == start.shape
-                  and np.array_equal(prev[2], start))
-        if self.comm.allreduce(bool(usable), op=MPI.LAND):
-            s = (V - bias0) / (bias0 - prev[0])
-            if 0.0 < abs(s) <= 2.0:
-                self.u.x.array[:] = start + s * (start - prev[1])
+        start, bias0, prev = self.u.x.array.copy(), self.bias, self._previous
+        usable = prev is not None and prev[0] != bias0 and np.array_equal(prev[2], start)
+        s = (V - bias0) / (bias0 - prev[0]) if usable else 0.0      # the step over the last one
+        ok, its = False, 0
+        if self.comm.allreduce(bool(usable), op=MPI.LAND) and 0.0 < abs(s) <= 2.0:
+            self.u.x.array[:] = start + s * (start - prev[1])
+            self.u.x.scatter_forward()
+            ok, its = self._try(V)
+            if not ok:                                 # _try put back the prediction: back to the state
+                self.u.x.array[:] = start
                 self.u.x.scatter_forward()
-                ok, its = self._try(V)
-                if not ok:                             # _try put back the prediction: back to the state
-                    self.u.x.array[:] = start
-                    self.u.x.scatter_forward()
-                else:
-                    self._previous = (bias0, start, self.u.x.array.copy())
-                    return True, its
-        ok, more = self._try(V)
+        if not ok:
+            ok, more = self._try(V)
+            its += more
         if ok:
             self._previous = (bias0, start, self.u.x.array.copy())
-        return ok, its + more
+        return ok, its
 
     def solve(self, V: float, dV: float | None = None, dV_min: float | None = None) -> OperatingPoint:
         """Steady state at bias V (volts), by continuation from the present state with adaptive steps

@@ -35,13 +35,13 @@ def set_state(ag, c_values, theta=None):
 
 
 def measure(ag, voltages, J_mA_cm2: float, J_min: float | None = None, progress: bool | float = False,
-            label: str = "peel-off", state: str = "") -> dict:
+            label: str = "peel-off J-V") -> dict:
     """J-V (ideality over J > ``J_min``, see femqled.instruments.jv) and the state at ``J_mA_cm2``."""
     from femqled import io
 
     dev = ag.device
     dev.solve(0.0)
-    with io.Progress(f"{label} {state} J-V".replace("  ", " "), len(voltages), progress, dev.comm) as bar:
+    with io.Progress(label, len(voltages), progress, dev.comm) as bar:
         rows = dev.sweep(voltages, progress=lambda op: bar.update(V=f"{op.V:.3g} V", J=f"{op.J:.3g} mA/cm2"))
     rows = [r.as_row() for r in rows]
     summary = jv.summarize(rows, dev.case["temperature_K"], J_min=J_min)
@@ -60,19 +60,19 @@ def run(ag, checkpoint, outdir, voltages, J_mA_cm2: float = 10.0, residual: floa
 
     ac = ag.acetate
     results = {}
-    said = dict(progress=progress, label=label)
     set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta))
-    results["pristine"] = measure(ag, voltages, J_mA_cm2, state="pristine", **said)
+    results["pristine"] = measure(ag, voltages, J_mA_cm2, progress=progress, label=f"{label} pristine J-V")
     floor = results["pristine"]["summary"]["ideality_floor_mA_cm2"]     # one window for all four curves
     ag.restore(checkpoint)
     aged_c = ac.c.x.array.copy()
-    results["aged"] = measure(ag, voltages, J_mA_cm2, floor, state="aged", **said)
+    results["aged"] = measure(ag, voltages, J_mA_cm2, floor, progress=progress, label=f"{label} aged J-V")
     set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta))
-    results["rebuilt ZnO/Ag"] = measure(ag, voltages, J_mA_cm2, floor, state="rebuilt ZnO/Ag", **said)
+    results["rebuilt ZnO/Ag"] = measure(ag, voltages, J_mA_cm2, floor, progress=progress,
+                                        label=f"{label} rebuilt ZnO/Ag J-V")
     c = aged_c.copy()
     c[ac.metal_only_nodes] *= residual
     set_state(ag, c)
-    results["rebuilt Ag"] = measure(ag, voltages, J_mA_cm2, floor, state="rebuilt Ag", **said)
+    results["rebuilt Ag"] = measure(ag, voltages, J_mA_cm2, floor, progress=progress, label=f"{label} rebuilt Ag J-V")
     s = {k: v["summary"] for k, v in results.items()}
     change = s["pristine"]["EQE_at_J"] - s["aged"]["EQE_at_J"]
     for k in ("rebuilt ZnO/Ag", "rebuilt Ag"):
