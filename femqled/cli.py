@@ -356,6 +356,11 @@ def cmd_paper(args, comm=MPI.COMM_WORLD) -> int:
                     resume=args.resume, sets=args.set)
     passed = sum(r["pass"] for r in rep["rows"])
     io.say(f"paper: {passed} of {len(rep['rows'])} rows pass; wrote {out / 'REPORT.md'}", comm=comm)
+    if rep["failures"]:                           # the report is written; the exit status says it is incomplete
+        if comm.rank == 0:
+            print(f"femqled: solver failed: {len(rep['failures'])} measurement(s) of the study failed; REPORT.md "
+                  "names them", file=sys.stderr, flush=True)
+        return 3
     return 0
 
 
@@ -413,7 +418,12 @@ def cmd_mechanisms(args, comm=MPI.COMM_WORLD) -> int:
                      f"  acetate into Ag x{r['acetate_into_Ag_vs_diffusion']:.3g} vs diffusion "
                      f"({'driven in' if r['drives_acetate_into_Ag'] else 'not driven in'})")
     lines.append(f"  explain both: {', '.join(res['explains_both']) or 'none'}; wrote {out / 'mechanisms.png'}")
-    io.say("\n".join(lines), comm=comm)
+    io.say("\n".join(lines + [f"  stopped: {f}" for f in res["failed"]]), comm=comm)
+    if res["failed"]:
+        if comm.rank == 0:
+            print(f"femqled: solver failed: {len(res['failed'])} of the lifetime tests stopped (listed above)",
+                  file=sys.stderr, flush=True)
+        return 3
     return 0
 
 

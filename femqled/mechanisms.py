@@ -51,6 +51,9 @@ def fitted_exponent(J, t) -> float:
 
 
 def inventory_at(rows: list[dict], t_h: float) -> float:
+    """Acetate that entered the Ag by t_h (per width; NaN for a test without rows)."""
+    if not rows:
+        return float("nan")
     t = np.array([r["t_h"] for r in rows])
     a = np.array([r["acetate_in_Ag"] for r in rows])
     return float(np.interp(min(t_h, t[-1]), t, a) - a[0])
@@ -68,7 +71,7 @@ def run(case: dict, outdir: Path, comm=MPI.COMM_WORLD, hours_scale: float = 1.0,
         outdir.mkdir(parents=True, exist_ok=True)
     comm.barrier()
     say = say or (lambda m: io.say(m, comm=comm))
-    series, out, table = {}, {}, []
+    series, out, table, failed_tests = {}, {}, [], []
     for kin in KINETICS:
         durations, ends, elevations, stopped = {}, {}, {}, {}
         for J, hours in CURRENTS.items():
@@ -83,6 +86,7 @@ def run(case: dict, outdir: Path, comm=MPI.COMM_WORLD, hours_scale: float = 1.0,
                 failed = None
             except SolverError as e:
                 rows, failed = ag.rows, str(e)
+                failed_tests.append(f"{kin} at {J:g} mA/cm2: {e}")
             s = lifetime.summarize(rows, ag.stopped or failed)
             durations[J], ends[J], elevations[J] = s["elevation_duration_h"], s["t_end_h"], s["elevation"]
             stopped[J] = s["stopped"]
@@ -92,8 +96,9 @@ def run(case: dict, outdir: Path, comm=MPI.COMM_WORLD, hours_scale: float = 1.0,
                           "test_h": hours * hours_scale, "stopped": s["stopped"] or "",
                           "acetate_in_Ag_at_10h": inventory_at(rows, DIRECTION_TIME_H * hours_scale),
                           "wall_s": time.perf_counter() - t0})
-            say(f"mechanisms: {kin} at {J:g} mA/cm2: elevation {100 * s['elevation']:+.0f} % at "
-                f"{s['elevation_duration_h']:.3g} h ({table[-1]['wall_s']:.0f} s)")
+            say(f"mechanisms: {kin} at {J:g} mA/cm2: " + (f"failed before its first point: {failed}" if not rows else
+                f"elevation {100 * s['elevation']:+.0f} % at {s['elevation_duration_h']:.3g} h")
+                + f" ({table[-1]['wall_s']:.0f} s)")
         Js = sorted(durations)
         m = fitted_exponent(Js, [durations[J] for J in Js])
         # an elevation that is still rising at the end of the test has not ended: its duration is unknown
@@ -108,7 +113,7 @@ def run(case: dict, outdir: Path, comm=MPI.COMM_WORLD, hours_scale: float = 1.0,
     diff = series[("diffusion", 100.0)]
     for kin in KINETICS:
         rows = series[(kin, 100.0)]
-        t_cmp = min(DIRECTION_TIME_H * hours_scale, rows[-1]["t_h"], diff[-1]["t_h"])
+        t_cmp = min([DIRECTION_TIME_H * hours_scale] + [r[-1]["t_h"] for r in (rows, diff) if r])
         a, a_diff = inventory_at(rows, t_cmp), inventory_at(diff, t_cmp)
         ratio = a / a_diff if a_diff > 0 else float("nan")
         out[kin].update(acetate_into_Ag_vs_diffusion=ratio, direction_time_h=t_cmp,
@@ -117,7 +122,8 @@ def run(case: dict, outdir: Path, comm=MPI.COMM_WORLD, hours_scale: float = 1.0,
               "thermal_resistance_K_cm2_W": (case["ageing"]["thermal_resistance_K_cm2_W"] or THERMAL_RESISTANCE),
               "hours_scale": hours_scale, "kinetics": out,
               "explains_both": [k for k in KINETICS if out[k]["reproduces_J_dependence"]
-                                and out[k]["drives_acetate_into_Ag"]]}
+                                and out[k]["drives_acetate_into_Ag"]],
+              "failed": failed_tests}
     io.write_json(outdir / "mechanisms.json", result, comm=comm)
     io.write_csv(outdir / "mechanisms.csv", table, comm=comm)
     if comm.rank == 0:
@@ -134,7 +140,7 @@ def plot(result: dict, series: dict, path, hours_scale: float = 1.0) -> None:
         for kin, rec in result["kinetics"].items():
             t = [rec["durations_h"][f"{J:g}"] for J in Js]
             ax1.loglog(Js, t, "o-", label=f"{kin} (m = {rec['exponent']:.2f})")
-            rows = series[(kin, 100.0)]
+            rows = series[(kin, 100.0)] or [{"t_h": np.nan, "acetate_in_Ag": np.nan}]
             ax2.plot([r["t_h"] for r in rows], [r["acetate_in_Ag"] - rows[0]["acetate_in_Ag"] for r in rows],
                      label=kin)
         ax1.set(xlabel="J (mA cm$^{-2}$)", ylabel="elevation duration (h)",

@@ -113,7 +113,8 @@ def _fig2c(rows, emission, path):
 
 def _fig2d(jv_rows, jv_sums, path, T: float = 300.0):
     with figure(path, 2, (11, 4)) as (fig, (a1, a2)):
-        for (label, rows), style in zip(jv_rows.items(), ("r--", "b-")):
+        for label, rows in jv_rows.items():
+            style = {"pristine": "r--", "aged": "b-"}[label]
             V, J = _series(rows, "V"), _series(rows, "J_mA_cm2")
             ok = J > 1e-9 * J.max()                     # below that: the numerical current floor
             a1.semilogy(V[ok], J[ok], style, label=label)
@@ -135,7 +136,8 @@ def _fig2e(cv_rows, cv_sums, path):
     """C-V pristine and aged with their onsets (left); the in-phase carrier response of the layers that carry
     the rise (right: which charge the capacitance is, femqled.instruments.cv.charge_response)."""
     with figure(path, 2, (11, 4.2)) as (fig, (ax, a2)):
-        for (label, rows), c, paper in zip(cv_rows.items(), ("r", "b"), (1.4, 1.9)):
+        for label, rows in cv_rows.items():
+            c, paper = {"pristine": ("r", 1.4), "aged": ("b", 1.9)}[label]
             V = _series(rows, "V")
             ax.plot(V, _series(rows, "C_nF_cm2"), c + ".-", label=label)
             onset = cv_sums[label]["onset_V"]
@@ -167,29 +169,38 @@ def write_all(outdir, results: dict, emission=None, comm=None) -> list[str]:
         paths.append(str(out / name))
         return out / name
 
-    if "age_10" in results:
+    def ran(J):                                  # a lifetime test with operating points
+        return bool(results.get(f"age_{J:g}", {}).get("rows"))
+
+    if ran(10):
         s = results["age_10"]["summary"]
         _luminance(results["age_10"]["rows"], done("fig1b_luminance_10mA.png"), 10.0, "paper: +90 %", 0.9, 1000.0,
                    shade=s["elevation_duration_h"])
-    _fig1c(results, done("fig1c_elevation_durations.png"))
-    if "age_50" in results:
+    _fig1c({k: v for k, v in results.items() if k.startswith("age_") and v.get("rows")},
+           done("fig1c_elevation_durations.png"))
+    if ran(50):
         _luminance(results["age_50"]["rows"], done("fig1d_luminance_50mA.png"), 50.0, "", None, 20.0,
                    shade=results["age_50"]["summary"]["elevation_duration_h"])
-    if "age_100" in results:
+    if ran(100):
         _fig2b(results["age_100"]["rows"], done("fig2b_EL_PL_100mA.png"))
         if emission is not None and "photons_X" in results["age_100"]["rows"][0]:
             _fig2c(results["age_100"]["rows"], emission, done("fig2c_EL_spectra_100mA.png"))
-    states = [k for k in ("pristine", "aged") if k in results]
-    if states:
-        _fig2d({k: results[k]["jv_rows"] for k in states}, {k: results[k]["jv"] for k in states},
+
+    def measured(what):                          # the states in which a measurement was made
+        return [k for k in ("pristine", "aged") if results.get(k, {}).get(what) is not None]
+
+    if measured("jv"):
+        _fig2d({k: results[k]["jv_rows"] for k in measured("jv")}, {k: results[k]["jv"] for k in measured("jv")},
                done("fig2d_jv.png"))
-        _fig2e({k: results[k]["cv_rows"] for k in states}, {k: results[k]["cv"] for k in states},
+    if measured("cv"):
+        _fig2e({k: results[k]["cv_rows"] for k in measured("cv")}, {k: results[k]["cv"] for k in measured("cv")},
                done("fig2e_cv.png"))
-    if len(states) == 2:
-        skpm.plot(results["pristine"]["skpm"], 3.0, done("fig3jk_skpm.png"), other=results["aged"]["skpm"],
-                  labels=("pristine", "aged"))
-        sims.plot([(results["pristine"]["sims"], "pristine"), (results["aged"]["sims"], "aged")],
-                  done("fig5c_sims.png"))
+    if measured("skpm"):
+        first, *other = measured("skpm")
+        skpm.plot(results[first]["skpm"], 3.0, done("fig3jk_skpm.png"),
+                  other=results[other[0]]["skpm"] if other else None, labels=(first, *other, "")[:2])
+    if measured("sims"):
+        sims.plot([(results[k]["sims"], k) for k in measured("sims")], done("fig5c_sims.png"))
     if (out / "rebuild" / "rebuild.png").is_file():
         shutil.copyfile(out / "rebuild" / "rebuild.png", done("fig4_peel_off.png"))
     return paths

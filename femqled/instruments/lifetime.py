@@ -33,7 +33,13 @@ def maximum_index(rows: list[dict]) -> int:
 
 
 def summarize(rows: list[dict], stopped: str | None = None) -> dict:
-    """``stopped``: why the test ended early (the voltage compliance), or None."""
+    """``stopped``: why the test ended early (the voltage compliance), or None. Without rows (a test that failed
+    before its first operating point) every value is NaN and the test ran for 0 h."""
+    if not rows:
+        nan = float("nan")
+        return {"t_end_h": 0.0, "L0_cd_m2": nan, "L_max_cd_m2": nan, "elevation": nan, "elevation_duration_h": nan,
+                "t_99_h": nan, "V0": nan, "V_at_max": nan, "eta_X0": nan, "eta_X_at_max": nan, "EQE0": nan,
+                "EQE_at_max": nan, "steps": 0, "stopped": stopped}
     t = np.array([r["t_h"] for r in rows])
     L = np.array([r["luminance_cd_m2"] for r in rows])
     k = maximum_index(rows)
@@ -46,6 +52,9 @@ def summarize(rows: list[dict], stopped: str | None = None) -> dict:
 
 
 def plot(rows: list[dict], summary: dict, path) -> None:
+    """L/L0, V and EQE, eta_X against time (nothing without rows)."""
+    if not rows:
+        return
     t = np.array([r["t_h"] for r in rows])
     with figure(path, 3, (13, 3.8)) as (fig, axes):
         axes[0].plot(t, [r["luminance_cd_m2"] / rows[0]["luminance_cd_m2"] for r in rows], "r-")
