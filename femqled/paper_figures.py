@@ -26,7 +26,7 @@ import numpy as np
 
 from femqled.instruments import cv, jv, sims, skpm
 from femqled.instruments.figure import figure
-from femqled.paper import ELEVATION_H
+from femqled.report import ELEVATION_H
 
 PAPER_DURATIONS_H = {10.0: 1000.0, **ELEVATION_H}      # Fig. 1b-c: ~1000 h at 10 mA cm^-2 and the report's rows
 

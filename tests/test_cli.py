@@ -732,7 +732,7 @@ def test_hypotheses_scorecard(tmp_path):
 def test_report_says_where_the_bias_goes_through_and_beside_the_trench():
     """REPORT.md's picture line in 2D: the drop across each layer, pristine -> aged, for each cutline with its x;
     a state without band diagrams leaves them out."""
-    from femqled.paper import _pictures_sentence
+    from femqled.report import pictures_sentence
 
     def state(trench, flat):
         layers = ("HIL", "HTL", "EML", "ETL", "IL")
@@ -741,14 +741,14 @@ def test_report_says_where_the_bias_goes_through_and_beside_the_trench():
 
     p, a = state((0, 0.26, 0.37, 0.06, 0), (0, 0.25, 0.38, 0.05, 0)), state((0, 0.27, 0.7, 7.67, 0.36),
                                                                             (0, 0.3, 0.8, 7.1, 0.2))
-    line = _pictures_sentence({"pristine": p, "aged": a})
+    line = pictures_sentence({"pristine": p, "aged": a})
     assert ("the band diagrams through the trench, x = 100 nm and through the flat contact, x = 199 nm; across "
             "HIL / HTL / EML / ETL / IL)") in line
     assert "through the trench 0.00 / 0.26 / 0.37 / 0.06 / 0.00 → 0.00 / 0.27 / 0.70 / 7.67 / 0.36 V;" in line
     assert line.endswith("through the flat contact 0.00 / 0.25 / 0.38 / 0.05 / 0.00 → 0.00 / 0.30 / 0.80 / 7.10 / "
                          "0.20 V.")
     del a["cutlines"]
-    assert "Where the bias goes" not in _pictures_sentence({"pristine": p, "aged": a})
+    assert "Where the bias goes" not in pictures_sentence({"pristine": p, "aged": a})
 
 
 def test_paper_reading_of_a_cv_rise():
