@@ -236,7 +236,10 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
                 out["walls"][f"{name}_{label}"] = time.perf_counter() - t0
 
         def from_zero(measure):
-            ag.device.solve(0.0)
+            try:
+                ag.device.solve(0.0)
+            except SolverError:                  # the way down failed: the state at 0 V is unique, start afresh
+                ag.device.reset()
             return measure()
 
         got = attempt("jv", "J-V", lambda: from_zero(lambda: jv.run(

@@ -5,7 +5,8 @@
 to ``max_step`` in the sup norm (in V_t for potentials: a damped Newton, as semiconductor solvers need) by a
 line-search pre-check. Convergence is judged on the update (sup norm below ``atol_update``) or the residual,
 because rows of drift-diffusion systems differ by many orders of magnitude, or on a residual stalled 13 orders
-below the first (its roundoff floor) while the update cannot fall. If Newton reaches that floor without stopping
+below the first (its roundoff floor) while the update cannot fall. A start whose residual is already below that
+floor of the last solve that iterated (the same answer solved again) is accepted without a step. If Newton reaches that floor without stopping
 and then fails (an ill-conditioned Jacobian amplifies roundoff into the step), the best iterate at the floor is
 the answer. The linear solver is MUMPS LU
 (parallel, with its own row/column scaling) unless other PETSc options are given.
@@ -77,6 +78,7 @@ class NewtonSolver:
         self.snes.setConvergenceTest(self._converged)
         self.snes.setLineSearchPreCheck(self._cap)
         self._f0 = None
+        self._f_last = 0.0                          # the first residual of the last solve that iterated
 
         self._best_x = u.x.petsc_vec.duplicate()    # the best iterate at the roundoff floor in this solve ...
         self._best_f = np.inf                       # ... and its residual norm (inf: the floor not reached)
@@ -128,6 +130,13 @@ class NewtonSolver:
             print(f"    newton {it:2d}: |F| {fnorm:.3e}  |du|inf "
                   f"{snes.getSolutionUpdate().norm(PETSc.NormType.NORM_INFINITY):.3e}", flush=True)
         if it == 0:
+            if fnorm < self.roundoff_floor * self._f_last:
+                # the start is already an answer: its residual lies at the roundoff floor of the last solve that
+                # iterated (the test that solve stopped by), e.g. the same state solved again with nothing
+                # changed. Iterating would only stir roundoff, and where the Jacobian is ill-conditioned (behind a
+                # thick tunnel layer) that never settles
+                self.last_update = 0.0
+                return 2    # SNES_CONVERGED_FNORM_ABS
             self._f0 = max(fnorm, 1e-300)
             self._fprev = self._f0
             return 0
@@ -164,6 +173,8 @@ class NewtonSolver:
         self._best_f = np.inf
         self.snes.solve(None, self.x)
         self.iterations = self.snes.getIterationNumber()
+        if self.iterations > 0:
+            self._f_last = self._f0             # the scale of the answers to come (see _converged)
         ok = self.snes.getConvergedReason() > 0
         if not ok and np.isfinite(self._best_f):
             # Newton reached the roundoff floor (residual 13 orders below the first) but did not stop there and

@@ -442,7 +442,11 @@ def test_paper_reports_what_it_could_not_measure(tmp_path, np_):
     for row in measured:                         # each row names a failure that the report lists
         assert row["simulated"].startswith("not measured: "), row
         assert row["simulated"][len("not measured: "):] in failures.values(), row
-    assert any(k.endswith("_pristine") for k in failures)          # the pristine state's own failures
+    assert {"jv_pristine", "cv_pristine", "skpm_pristine"} <= set(failures)      # the pristine state's own
+    for sweep in ("jv", "cv"):                   # ... each sweep keeps its points so far and its last good state
+        assert "converged points are in" in failures[f"{sweep}_pristine"]
+        assert (out / "pristine" / f"{sweep}.csv").exists()
+    assert (out / "pristine" / "last_good_state.bp").exists()
     text = (out / "REPORT.md").read_text()
     assert "What could not be measured" in text and failures["age_10"] in text
     assert "not measured (no lifetime test operated)" in text

@@ -360,13 +360,22 @@ def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool | float = True,
     ``Cp_<layer>_nF_cm2``), ``cv.json`` (onset, the carriers of the rise, settings), ``cv.png``. ``progress``:
     a bar (True), nothing (False) or a line at most every ``progress`` s, headed ``label``."""
     from femqled import io
+    from femqled.errors import SolverError
+    from femqled.fields import write_state
 
     ss = SmallSignal(dev)
     rows = []
     t0 = time.perf_counter()
     with io.Progress(label, len(voltages), progress, dev.comm) as bar, dev.sweeping():
         for V in voltages:
-            op = dev.solve(float(V))
+            try:
+                op = dev.solve(float(V))
+            except SolverError as e:          # keep what was computed: the curve so far and the last good state
+                bar.close()
+                io.write_csv(outdir / "cv.csv", rows, comm=dev.comm)
+                write_state(dev, outdir, "last_good_state")
+                raise SolverError(f"{e}; the {len(rows)} converged points are in {outdir / 'cv.csv'} and the "
+                                  f"last good state ({dev.bias:g} V) in {outdir / 'last_good_state.bp'}") from None
             C, G = ss.capacitance(f_Hz)
             parts = {column(k): val for k, val in ss.charge_response().items()}
             rows.append({"V": float(V), "C_nF_cm2": C * 1e9, "G_S_cm2": G, "J_mA_cm2": op.J, **parts})
