@@ -12,8 +12,8 @@ electrons and form fewer trions for the same current), with the band diagrams of
 through the trench and through the flat contact beside it (:mod:`femqled.instruments.bands`: ``bands_10mA.png``, a
 row per cutline; ``bands_10mA.csv`` and ``bands_10mA_flat.csv`` in ``pristine/`` and ``aged/``; along the middle of
 the width in a case without trenches).
-Every number in the report is read from the results these runs write (``results/paper/``), so the report is
-computed, never typed (``manifest.json`` beside it records the case as run, the versions and the git revision;
+Every number in the report (composed by :mod:`femqled.report`) is read from the results these runs write
+(``results/paper/``), so the report is computed, never typed (``manifest.json`` beside it records the case as run, the versions and the git revision;
 ``femqled compare`` puts runs side by side, :mod:`femqled.compare`); ``--quick`` runs the same chain in quasi-1D with short times (the test suite checks the
 chain, not the physics). The aged state is the 10 mA cm^-2 device at the
 end of its run.
