@@ -446,7 +446,7 @@ def test_paper_reports_what_it_could_not_measure(tmp_path, np_):
     for sweep in ("jv", "cv"):                   # ... each sweep keeps its points so far and its last good state
         assert "converged points are in" in failures[f"{sweep}_pristine"]
         assert (out / "pristine" / f"{sweep}.csv").exists()
-    assert (out / "pristine" / "last_good_state.bp").exists()
+    assert (out / "pristine" / "last_good_state.bp").exists() and (out / "pristine" / "cv_last_good_state.bp").exists()
     text = (out / "REPORT.md").read_text()
     assert "What could not be measured" in text and failures["age_10"] in text
     assert "not measured (no lifetime test operated)" in text

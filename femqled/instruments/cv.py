@@ -373,9 +373,9 @@ def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool | float = True,
             except SolverError as e:          # keep what was computed: the curve so far and the last good state
                 bar.close()
                 io.write_csv(outdir / "cv.csv", rows, comm=dev.comm)
-                write_state(dev, outdir, "last_good_state")
+                write_state(dev, outdir, "cv_last_good_state")         # (beside the J-V's, if one failed)
                 raise SolverError(f"{e}; the {len(rows)} converged points are in {outdir / 'cv.csv'} and the "
-                                  f"last good state ({dev.bias:g} V) in {outdir / 'last_good_state.bp'}") from None
+                                  f"last good state ({dev.bias:g} V) in {outdir / 'cv_last_good_state.bp'}") from None
             C, G = ss.capacitance(f_Hz)
             parts = {column(k): val for k, val in ss.charge_response().items()}
             rows.append({"V": float(V), "C_nF_cm2": C * 1e9, "G_S_cm2": G, "J_mA_cm2": op.J, **parts})
