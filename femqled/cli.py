@@ -157,8 +157,13 @@ def cmd_age(args, comm=MPI.COMM_WORLD) -> int:
         case["geometry"]["quasi_1d"] = True
     out = io.results_dir(case, args.out, comm)
     ag = Ageing(case, comm)
-    rows = ag.run(out, progress=not args.quiet, resume=args.resume, stops=args.stops or ())
+    failed = None
+    try:
+        rows = ag.run(out, progress=not args.quiet, resume=args.resume, stops=args.stops or ())
+    except SolverError as e:                     # the summary of what was reached, then the one-line failure
+        rows, failed = ag.rows, e
     summary = lifetime.summarize(rows, ag.stopped)
+    summary["failed"] = failed and str(failed)
     b = budget.of_test(ag.device.emission, rows)
     if b:
         summary["rise_budget"] = b["parts"]          # the points of the rise each channel gave up (femqled/budget.py)
@@ -166,6 +171,8 @@ def cmd_age(args, comm=MPI.COMM_WORLD) -> int:
     if comm.rank == 0:
         lifetime.plot(rows, summary, out / "lifetime.png")
     io.write_manifest(out, case, "age", {"summary": summary}, comm=comm)
+    if failed is not None:
+        raise failed
     first, last = rows[0], rows[-1]
     io.say(f"age: {last['t_h']:g} h at {case['ageing']['J_mA_cm2']:g} mA/cm2 in {len(rows) - 1} steps: "
            f"L x{last['luminance_cd_m2'] / first['luminance_cd_m2']:.3f} (max {1 + summary['elevation']:.3f} at "

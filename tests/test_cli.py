@@ -452,7 +452,12 @@ def test_paper_reports_what_it_could_not_measure(tmp_path, np_):
     assert "not measured (no lifetime test operated)" in text
     assert not (out / "stages" / f"state_pristine.rank0of{np_}.pkl").exists()    # --resume tries it again
     assert (out / "pristine" / "sims.json").exists()              # what did not need the solver was measured
-    if np_ == 1:                                 # the kinetics comparison alone says the same
+    if np_ == 1:                                 # the lifetime test and the kinetics comparison alone say the same
+        r = femqled("age", str(ROOT / "cases" / "default.toml"), "--quasi-1d", "--hours", "5", "--quiet",
+                    "--out", "age", "--set", "contacts.interfacial_layer_nm=4.6", cwd=tmp_path)
+        assert r.returncode == 3 and r.stderr.strip().startswith("femqled: solver failed: "), r.stderr
+        life = json.loads(next((tmp_path / "age").rglob("lifetime.json")).read_text())
+        assert life["steps"] == 0 and "stuck at" in life["failed"]
         r = femqled("mechanisms", str(ROOT / "cases" / "default.toml"), "--quasi-1d", "--hours-scale", "0.02",
                     "--out", "mech", "--set", "contacts.interfacial_layer_nm=4.6", cwd=tmp_path)
         assert r.returncode == 3 and r.stdout.count("  stopped: ") == 12, r.stdout
