@@ -364,10 +364,7 @@ def cmd_paper(args, comm=MPI.COMM_WORLD) -> int:
     passed = sum(r["pass"] for r in rep["rows"])
     io.say(f"paper: {passed} of {len(rep['rows'])} rows pass; wrote {out / 'REPORT.md'}", comm=comm)
     if rep["failures"]:                           # the report is written; the exit status says it is incomplete
-        if comm.rank == 0:
-            print(f"femqled: solver failed: {len(rep['failures'])} measurement(s) of the study failed; REPORT.md "
-                  "names them", file=sys.stderr, flush=True)
-        return 3
+        raise SolverError(f"{len(rep['failures'])} measurement(s) of the study failed; REPORT.md names them")
     return 0
 
 
@@ -427,10 +424,7 @@ def cmd_mechanisms(args, comm=MPI.COMM_WORLD) -> int:
     lines.append(f"  explain both: {', '.join(res['explains_both']) or 'none'}; wrote {out / 'mechanisms.png'}")
     io.say("\n".join(lines + [f"  stopped: {f}" for f in res["failed"]]), comm=comm)
     if res["failed"]:
-        if comm.rank == 0:
-            print(f"femqled: solver failed: {len(res['failed'])} of the lifetime tests stopped (listed above)",
-                  file=sys.stderr, flush=True)
-        return 3
+        raise SolverError(f"{len(res['failed'])} of the lifetime tests stopped (listed above)")
     return 0
 
 

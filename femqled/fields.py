@@ -137,6 +137,18 @@ def write_state(dev, outdir: Path, stem: str) -> list[Path]:
         fw.close()
 
 
+def sweep_stopped(dev, outdir: Path, rows: list[dict], name: str, error: Exception, state_stem: str):
+    """A bias sweep that stopped on ``error``: its converged points ``<name>.csv`` and the last good state
+    ``<state_stem>.bp`` written to ``outdir``; returns the SolverError that says so (for the caller to raise)."""
+    from femqled import io
+    from femqled.errors import SolverError
+
+    io.write_csv(Path(outdir) / f"{name}.csv", rows, comm=dev.comm)
+    write_state(dev, outdir, state_stem)
+    return SolverError(f"{error}; the {len(rows)} converged points are in {Path(outdir) / f'{name}.csv'} and the "
+                       f"last good state ({dev.bias:g} V) in {Path(outdir) / f'{state_stem}.bp'}")
+
+
 class AcetateWriter:
     """The acetate concentration a (cm^-3, discontinuous P1: a jumps with the solubility) as a VTX time series."""
 

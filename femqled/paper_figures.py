@@ -186,21 +186,20 @@ def write_all(outdir, results: dict, emission=None, comm=None) -> list[str]:
         if emission is not None and "photons_X" in results["age_100"]["rows"][0]:
             _fig2c(results["age_100"]["rows"], emission, done("fig2c_EL_spectra_100mA.png"))
 
-    def measured(what):                          # the states in which a measurement was made
-        return [k for k in ("pristine", "aged") if results.get(k, {}).get(what) is not None]
-
-    if measured("jv"):
-        _fig2d({k: results[k]["jv_rows"] for k in measured("jv")}, {k: results[k]["jv"] for k in measured("jv")},
+    measured = {what: [k for k in ("pristine", "aged") if results.get(k, {}).get(what) is not None]
+                for what in ("jv", "cv", "skpm", "sims")}          # the states in which each was measured
+    if measured["jv"]:
+        _fig2d({k: results[k]["jv_rows"] for k in measured["jv"]}, {k: results[k]["jv"] for k in measured["jv"]},
                done("fig2d_jv.png"))
-    if measured("cv"):
-        _fig2e({k: results[k]["cv_rows"] for k in measured("cv")}, {k: results[k]["cv"] for k in measured("cv")},
+    if measured["cv"]:
+        _fig2e({k: results[k]["cv_rows"] for k in measured["cv"]}, {k: results[k]["cv"] for k in measured["cv"]},
                done("fig2e_cv.png"))
-    if measured("skpm"):
-        first, *other = measured("skpm")
+    if measured["skpm"]:
+        first, *other = measured["skpm"]
         skpm.plot(results[first]["skpm"], 3.0, done("fig3jk_skpm.png"),
                   other=results[other[0]]["skpm"] if other else None, labels=(first, *other, "")[:2])
-    if measured("sims"):
-        sims.plot([(results[k]["sims"], k) for k in measured("sims")], done("fig5c_sims.png"))
+    if measured["sims"]:
+        sims.plot([(results[k]["sims"], k) for k in measured["sims"]], done("fig5c_sims.png"))
     if (out / "rebuild" / "rebuild.png").is_file():
         shutil.copyfile(out / "rebuild" / "rebuild.png", done("fig4_peel_off.png"))
     return paths

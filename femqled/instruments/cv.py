@@ -361,7 +361,7 @@ def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool | float = True,
     a bar (True), nothing (False) or a line at most every ``progress`` s, headed ``label``."""
     from femqled import io
     from femqled.errors import SolverError
-    from femqled.fields import write_state
+    from femqled.fields import sweep_stopped
 
     ss = SmallSignal(dev)
     rows = []
@@ -370,12 +370,9 @@ def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool | float = True,
         for V in voltages:
             try:
                 op = dev.solve(float(V))
-            except SolverError as e:          # keep what was computed: the curve so far and the last good state
+            except SolverError as e:          # keep what was computed (the state beside the J-V's, if one failed)
                 bar.close()
-                io.write_csv(outdir / "cv.csv", rows, comm=dev.comm)
-                write_state(dev, outdir, "cv_last_good_state")         # (beside the J-V's, if one failed)
-                raise SolverError(f"{e}; the {len(rows)} converged points are in {outdir / 'cv.csv'} and the "
-                                  f"last good state ({dev.bias:g} V) in {outdir / 'cv_last_good_state.bp'}") from None
+                raise sweep_stopped(dev, outdir, rows, "cv", e, "cv_last_good_state") from None
             C, G = ss.capacitance(f_Hz)
             parts = {column(k): val for k, val in ss.charge_response().items()}
             rows.append({"V": float(V), "C_nF_cm2": C * 1e9, "G_S_cm2": G, "J_mA_cm2": op.J, **parts})

@@ -96,7 +96,7 @@ def run(dev, voltages, outdir, progress: bool | float = True, J_min: float | Non
 
     from femqled import io
     from femqled.errors import SolverError
-    from femqled.fields import write_state
+    from femqled.fields import sweep_stopped
 
     comm = dev.comm
     rows = []
@@ -107,10 +107,7 @@ def run(dev, voltages, outdir, progress: bool | float = True, J_min: float | Non
                 op = dev.solve(float(V))
             except SolverError as e:          # keep what was computed: the curve so far and the last good state
                 bar.close()
-                io.write_csv(outdir / "jv.csv", rows, comm=comm)
-                write_state(dev, outdir, "last_good_state")
-                raise SolverError(f"{e}; the {len(rows)} converged points are in {outdir / 'jv.csv'} and the "
-                                  f"last good state ({dev.bias:g} V) in {outdir / 'last_good_state.bp'}") from None
+                raise sweep_stopped(dev, outdir, rows, "jv", e, "last_good_state") from None
             rows.append(op.as_row())
             bar.update(V=f"{V:.3g} V", J=f"{op.J:.3g} mA/cm2")
     wall = time.perf_counter() - t0
