@@ -118,3 +118,33 @@ def test_the_sweep_predictor_saves_iterations_and_changes_no_answer():
     fresh.solve(0.0)
     reference = fresh.solve(1.95)
     assert changed.J == pytest.approx(reference.J, rel=1e-8)
+
+
+@pytest.mark.mpi
+def test_constant_current_stops_where_the_steady_states_stop_resolving_it():
+    """Device.operate with a tolerance below what the steady states resolve (the terminal current is a sum of
+    cancelling fluxes): it ends at the evaluated bias closest to the target, with the current as close as the
+    arithmetic gives it, instead of bisecting the bias down to 1e-13 V; and it lands where a reachable
+    tolerance lands."""
+    from femqled.case import load_case
+
+    case = load_case("cases/default.toml")
+    case["geometry"]["quasi_1d"] = True
+    dev = Device(case)
+    reachable = dev.operate(10.0, rtol=1e-6)
+    solves = []
+    solve = dev.newton.solve
+
+    def counted():
+        solves.append(1)
+        return solve()
+
+    dev.newton.solve = counted
+    dev.contacts.set_barrier(dev.contacts.barrier0_eV + 0.25)      # a new operating point to find
+    unreachable = dev.operate(10.0, rtol=1e-15)
+    assert unreachable.J == pytest.approx(10.0, rel=1e-6)
+    assert len(solves) < 15                                           # ~25 with the bias bisected to its end
+    again = Device(case)
+    again.contacts.set_barrier(again.contacts.barrier0_eV + 0.25)
+    assert unreachable.V == pytest.approx(again.operate(10.0, rtol=1e-6).V, abs=1e-5)
+    assert reachable.J == pytest.approx(10.0, rel=1e-6)
