@@ -65,8 +65,15 @@ def between(emission, before: dict, after: dict) -> dict:
 def sentence(b: dict) -> str:
     """The budget in words: 'trions +62.1, leakage into the HTL +25.3, … points (of +89.2 %)'."""
     parts = sorted(b["parts"].items(), key=lambda kv: -abs(kv[1]))
-    return (", ".join(f"{name} {100 * v:+.1f}" for name, v in parts if np.isfinite(v))
-            + f" points (of {100 * b['rise']:+.1f} %)")
+    return (", ".join(f"{name} {signed(100 * v, 1)}" for name, v in parts if np.isfinite(v))
+            + f" points (of {signed(100 * b['rise'], 1)} %)")
+
+
+def signed(x: float, decimals: int) -> str:
+    """``x`` with its sign and ``decimals`` decimals, a value that rounds to zero as +0.0 (never -0.0: runs
+    that differ by roundoff read the same)."""
+    r = round(float(x), decimals) + 0.0
+    return f"{r:+.{decimals}f}"
 
 
 def of_test(emission, rows: list[dict]) -> dict | None:

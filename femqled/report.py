@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from femqled import acceptance, mechanisms
+from femqled import acceptance, budget, mechanisms
 from femqled.instruments import cv, skpm
 
 ELEVATION_H = {30.0: 60.0, 50.0: 20.0, 100.0: 10.0}     # the paper's elevation durations (h) at J (mA cm^-2)
@@ -46,8 +46,6 @@ def pictures_sentence(tot: dict) -> str:
 
 def budget_sentence(budgets: dict) -> str:
     """REPORT.md's line on where each lifetime test's rise comes from (femqled/budget.py)."""
-    from femqled import budget
-
     known = {J: b for J, b in budgets.items() if b}
     if not known:
         return ""
@@ -227,7 +225,7 @@ def rows(results: dict, walls: dict, failures: dict, *, floor: float | None, int
         st = rb["states"]
         eq_p, eq_zr = st["pristine"]["EQE_at_J"], st["rebuilt ZnO/Ag"]["EQE_at_J"]
         rec = st["rebuilt Ag"]["EQE_recovery"]
-        return f"{100 * (eq_zr / eq_p - 1):+.1f} %; {100 * rec:.0f} %", abs(eq_zr / eq_p - 1) <= 0.05 and rec >= 0.7
+        return f"{budget.signed(100 * (eq_zr / eq_p - 1), 1)} %; {100 * rec:.0f} %", abs(eq_zr / eq_p - 1) <= 0.05 and rec >= 0.7
 
     row("peel-off: EQE of rebuilt ZnO/Ag vs pristine; recovery by rebuilt Ag", "restored; largely restored",
         "±5 %; ≥ 70 %", walls["rebuild"], "predicted", peel_off_row)

@@ -24,3 +24,12 @@ def test_cv_onsets(c0, c1, ok):
                                               (4.0, 0.21, False), (math.nan, 0.1, False), (3.0, math.nan, False)])
 def test_skpm(near, change, ok):
     assert a.skpm_passes(near, change) is ok
+
+
+def test_signed_values_that_round_to_zero_read_plus_zero():
+    """REPORT.md and the rise budget print signed values; two runs that differ by roundoff around zero read the
+    same (`femqled compare` saw a peel-off change of +0.0 % in one run and -0.0 % in the next)."""
+    from femqled.budget import signed
+
+    assert [signed(x, 1) for x in (-1e-9, -0.04, 0.0, 0.04)] == ["+0.0"] * 4
+    assert signed(-0.06, 1) == "-0.1" and signed(88.66, 1) == "+88.7" and signed(-2.5e-3, 2) == "+0.00"
