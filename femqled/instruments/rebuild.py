@@ -36,15 +36,28 @@ def set_state(ag, c_values, theta=None):
 
 def measure(ag, voltages, J_mA_cm2: float, J_min: float | None = None, progress: bool | float = False,
             label: str = "peel-off J-V") -> dict:
-    """J-V (ideality over J > ``J_min``, see femqled.instruments.jv) and the state at ``J_mA_cm2``."""
+    """J-V (ideality over J > ``J_min``, see femqled.instruments.jv) and the state at ``J_mA_cm2``, found from the
+    sweep's last steady state below that current (not from the sweep's end, volts above it)."""
     from femqled import io
 
     dev = ag.device
     dev.solve(0.0)
+    below = []                     # the last state of the sweep below the test current: where operate starts
+
+    def point(op):
+        bar.update(V=f"{op.V:.3g} V", J=f"{op.J:.3g} mA/cm2")
+        if op.J < J_mA_cm2:
+            below[:] = [op.V, dev.u.x.array.copy()]
+
     with io.Progress(label, len(voltages), progress, dev.comm) as bar:
-        rows = dev.sweep(voltages, progress=lambda op: bar.update(V=f"{op.V:.3g} V", J=f"{op.J:.3g} mA/cm2"))
+        rows = dev.sweep(voltages, progress=point)
     rows = [r.as_row() for r in rows]
     summary = jv.summarize(rows, dev.case["temperature_K"], J_min=J_min)
+    if below and dev.bias != below[0]:         # not from the end of the sweep, volts above (fewer solves)
+        dev.u.x.array[:] = below[1]
+        dev.u.x.scatter_forward()
+        dev.bias = below[0]
+        dev.contacts.set_bias(dev.bias)
     op = dev.operate(J_mA_cm2)
     e = op.extra
     summary.update({"V_at_J": op.V, "EQE_at_J": e["EQE"], "eta_X_at_J": e["eta_X"], "peak_nm": e["peak_nm"],
