@@ -241,13 +241,24 @@ class Device:
         525 against 672). The answer is the same steady state (Newton stops at its roundoff floor either way). The
         prediction is used only while the present state is the one the last step reached (the same array on
         every rank: nothing else changed it), for steps at most twice the last one; where the predicted start
-        does not converge the step is retried from the present state. Outside (the lifetime tests, constant-
-        current operation) every step starts from the present state as before."""
+        does not converge the step is retried from the present state. Constant-current operation (:meth:`operate`,
+        without mobile ions) predicts so as well: the default case at 10 mA cm^-2 to 1000 h, 2 ranks, 720 -> 651
+        Newton iterations over the lifetime test (2026-12-05). Elsewhere every step starts from the present
+        state."""
         self._sweeping, self._previous = True, None
         try:
             yield self
         finally:
             self._sweeping, self._previous = False, None
+
+    @contextlib.contextmanager
+    def _predicting(self):
+        """:meth:`sweeping`, unless already inside it (a sweep's own memory is kept)."""
+        if self._sweeping:
+            yield
+        else:
+            with self.sweeping():
+                yield
 
     def _step(self, V: float) -> tuple[bool, int]:
         """One continuation step to bias V: from the secant prediction (in :meth:`sweeping`) where it applies,
@@ -375,7 +386,8 @@ class Device:
             raise InputError("J_target", f"must be > 0 mA/cm2, got {J_target!r}")
         ions = self.ions
         if ions is None or ions.target <= 0:
-            return self._operate(J_target, rtol, max_it, V_max)
+            with self._predicting():
+                return self._operate(J_target, rtol, max_it, V_max)
         if ions.anchor_bias is not None:
             self.solve(ions.anchor_bias)        # back (frozen) to the state the profile was made in
         ions.thaw()
