@@ -132,7 +132,7 @@ def run(case: dict, outdir: Path, comm=MPI.COMM_WORLD, hours_scale: float = 1.0,
 
 
 def plot(result: dict, series: dict, path, hours_scale: float = 1.0) -> None:
-    from femqled.instruments.figure import figure
+    from femqled.instruments.figure import figure, legend
 
     with figure(path, 2, (10, 4)) as (fig, (ax1, ax2)):
         Js = sorted(CURRENTS)
@@ -146,7 +146,7 @@ def plot(result: dict, series: dict, path, hours_scale: float = 1.0) -> None:
                          label=kin)
         ax1.set(xlabel="J (mA cm$^{-2}$)", ylabel="elevation duration (h)",
                 title=f"t ~ J$^{{-m}}$, paper m = {result['paper_exponent']:.2f}")
-        ax1.legend(fontsize=8)
+        legend(ax1, fontsize=8)
         ax2.set(xlabel="t (h) at 100 mA cm$^{-2}$", ylabel="acetate entered the Ag (per width)",
                 title="direction of acetate motion")
-        ax2.legend(fontsize=8)
+        legend(ax2, fontsize=8)

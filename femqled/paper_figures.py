@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from femqled.instruments import cv, jv, sims, skpm
-from femqled.instruments.figure import figure
+from femqled.instruments.figure import figure, legend
 from femqled.report import ELEVATION_H
 
 PAPER_DURATIONS_H = {10.0: 1000.0, **ELEVATION_H}      # Fig. 1b-c: ~1000 h at 10 mA cm^-2 and the report's rows
@@ -48,7 +48,7 @@ def _luminance(rows, path, J, paper_text, paper_rise=None, paper_time=None, shad
         a1.set_xlabel("time (h)")
         a1.set_ylabel("L / L0")
         a1.set_title(f"luminance at {J:g} mA cm$^{{-2}}$")
-        a1.legend(fontsize=8)
+        legend(a1, fontsize=8)
         a2.plot(t, _series(rows, "V"), "k-")
         a2.set_xlabel("time (h)")
         a2.set_ylabel("V (V)")
@@ -68,7 +68,7 @@ def _fig1c(results, path):
             ax.set_title(f"elevation duration: femqled t ~ J^{m:.2f} (30-100 mA cm$^{{-2}}$)", fontsize=9)
         ax.set_xlabel("J (mA cm$^{-2}$)")
         ax.set_ylabel("elevation duration (h)")
-        ax.legend()
+        legend(ax)
 
 
 def _fig2b(rows, path):
@@ -81,7 +81,7 @@ def _fig2b(rows, path):
         ax.set_xlabel("time (h)")
         ax.set_ylabel("intensity (% of initial)")
         ax.set_title("EL and PL at 100 mA cm$^{-2}$")
-        ax.legend(fontsize=8)
+        legend(ax, fontsize=8)
 
 
 def _fig2c(rows, emission, path):
@@ -105,7 +105,7 @@ def _fig2c(rows, emission, path):
         a1.axvline(623, ls=":", c="b")
         a1.set_ylabel("EL (normalised)")
         a1.set_title("EL at 100 mA cm$^{-2}$, pristine to EL maximum (paper 626 -> 623 nm)", fontsize=9)
-        a1.legend(fontsize=7)
+        legend(a1, fontsize=7)
         a2.set_xlim(400, 750)
         a2.set_ylim(1e-4, 2)
         a2.set_title("semi-log: the TFB band (~435 nm)", fontsize=9)
@@ -123,13 +123,13 @@ def _fig2d(jv_rows, jv_sums, path, T: float = 300.0):
                     label=f"{label}: min {jv_sums[label]['min_ideality']:.2f}")
         a1.set_xlabel("V (V)")
         a1.set_ylabel("J (mA cm$^{-2}$)")
-        a1.legend()
+        legend(a1)
         a2.set_ylim(0, 8)
         a2.axhline(3.45, ls=":", c="r", label="paper pristine 3.45")
         a2.axhline(4.14, ls=":", c="b", label="paper aged 4.14")
         a2.set_xlabel("V (V)")
         a2.set_ylabel("ideality factor")
-        a2.legend(fontsize=8)
+        legend(a2, fontsize=8)
 
 
 def _fig2e(cv_rows, cv_sums, path):
@@ -151,11 +151,11 @@ def _fig2e(cv_rows, cv_sums, path):
         ax.set_xlabel("V (V)")
         ax.set_ylabel("C (nF cm$^{-2}$)")
         ax.set_title("C-V at 1 kHz")
-        ax.legend(fontsize=7)
+        legend(ax, fontsize=7)
         a2.set_xlabel("V (V)")
         a2.set_ylabel("in-phase carrier charge per volt (nF cm$^{-2}$)")
         a2.set_title("which charge rises (paper: electrons in the QDs)")
-        a2.legend(fontsize=7)
+        legend(a2, fontsize=7)
 
 
 def write_all(outdir, results: dict, emission=None, comm=None) -> list[str]:

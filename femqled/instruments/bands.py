@@ -21,7 +21,7 @@ import numpy as np
 from mpi4py import MPI
 
 from femqled.errors import InputError
-from femqled.instruments.figure import figure
+from femqled.instruments.figure import figure, legend
 from femqled.probe import evaluate
 from femqled.scaling import N0_CM3
 
@@ -154,4 +154,4 @@ def plot(diagrams: dict[str, dict], layers: dict, path, ncols: int | None = None
             ax.set_xlabel("y (nm, from the anode)")
             ax.set_ylabel("energy (eV, cathode Fermi level 0)")
             ax.set_title(title, fontsize=10)
-            ax.legend(fontsize=8, loc="best")
+            legend(ax, fontsize=8, loc="best")

@@ -112,7 +112,7 @@ def write(results: list[dict], outdir, comm) -> None:
 
 
 def plot(rows: list[dict], path) -> None:
-    from femqled.instruments.figure import figure
+    from femqled.instruments.figure import figure, legend
 
     J = [r["J_mA_cm2"] for r in rows]
     with figure(path, 1, (5.5, 4)) as (fig, ax):
@@ -123,4 +123,4 @@ def plot(rows: list[dict], path) -> None:
         ax.set_xlabel("J (mA cm$^{-2}$)")
         ax.set_ylabel("largest rise at the compliance (%)")
         ax.set_title("contact-limit test")
-        ax.legend(fontsize=8)
+        legend(ax, fontsize=8)

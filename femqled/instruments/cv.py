@@ -51,7 +51,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from femqled import compat
-from femqled.instruments.figure import figure
+from femqled.instruments.figure import figure, legend
 from femqled.scaling import Q
 from femqled.snes import lu_options
 
@@ -402,6 +402,6 @@ def plot(rows, summary, path) -> None:
                 ax.plot(Vs, vals, lw=1, ls=":", label=part_words(part))
         if summary["onset_V"] == summary["onset_V"]:
             ax.axvline(summary["onset_V"], ls="--", c="r", label=f"onset {summary['onset_V']:.2f} V")
-        ax.legend(fontsize=7)
+        legend(ax, fontsize=7)
         ax.set_xlabel("V (V)")
         ax.set_ylabel(f"C (nF cm$^{{-2}}$) at {summary['f_Hz']:g} Hz")

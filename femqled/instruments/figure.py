@@ -21,3 +21,10 @@ def figure(path, ncols: int = 1, figsize=(6, 4), nrows: int = 1):
         fig.savefig(path, dpi=120)
     finally:
         plt.close(fig)
+
+
+def legend(ax, **kwargs) -> None:
+    """``ax.legend(**kwargs)`` where the axes hold labelled artists; nothing where they hold none (a figure drawn
+    from what a failed run left: matplotlib would warn on stderr)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)

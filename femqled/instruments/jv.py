@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from femqled.scaling import KB, Q
-from femqled.instruments.figure import figure
+from femqled.instruments.figure import figure, legend
 
 
 def ideality(V, J, T: float = 300.0) -> np.ndarray:
@@ -140,6 +140,6 @@ def plot(rows, summary, path) -> None:
                                       ("trion_fraction_mean", "m:", "trion fraction (%)")):
                 ax.plot(V[lit], [100 * r[key] for r, ok in zip(rows, lit) if ok], style, label=label)
             ax.set_xlabel("V (V)")
-            ax.legend()
+            legend(ax)
         eta = summary.get("min_ideality")
         axes[0].set_title(f"min ideality {eta:.2f}" if eta == eta else "J-V")

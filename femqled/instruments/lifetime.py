@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from femqled.instruments.figure import figure
+from femqled.instruments.figure import figure, legend
 
 PLATEAU = 1e-4
 
@@ -64,7 +64,7 @@ def plot(rows: list[dict], summary: dict, path) -> None:
         axes[1].set_ylabel("V (V)")
         axes[2].plot(t, [100 * r["EQE"] for r in rows], "b-", label="EQE (%)")
         axes[2].plot(t, [100 * r["eta_X"] for r in rows], "g--", label=r"$\eta_X$ (%)")
-        axes[2].legend()
+        legend(axes[2])
         for ax in axes:
             ax.set_xlabel("t (h)")
         fig.suptitle(f"elevation {100 * summary['elevation']:+.0f} % at {summary['elevation_duration_h']:.3g} h")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from femqled.instruments import jv
-from femqled.instruments.figure import figure
+from femqled.instruments.figure import figure, legend
 
 
 def set_state(ag, c_values, theta=None):
@@ -113,4 +113,4 @@ def plot(results, path) -> None:
         a2.set_xscale("log")
         a2.set_xlabel("J (mA cm$^{-2}$)")
         a2.set_ylabel("EQE (%)")
-        a1.legend(fontsize=8)
+        legend(a1, fontsize=8)

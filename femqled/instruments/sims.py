@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
-from femqled.instruments.figure import figure
+from femqled.instruments.figure import figure, legend
 
 
 def gaussian_convolve(z: np.ndarray, f: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -129,4 +129,4 @@ def plot(profiles, path) -> None:
                 ax.plot(p["z_conv_nm"], p["normalised"][key], ls, color=c, label=f"{key.split('_')[0]} {label}")
         ax.set_xlabel("depth from the Ag surface (nm)")
         ax.set_ylabel("normalised intensity")
-        ax.legend(fontsize=7)
+        legend(ax, fontsize=7)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
-from femqled.instruments.figure import figure
+from femqled.instruments.figure import figure, legend
 from femqled.probe import evaluate
 
 
@@ -112,4 +112,4 @@ def plot(prof, V, path, other=None, labels=("", "")) -> None:
         a2.set_xlabel("y (nm, from the anode)")
         a2.set_ylabel("field (MV/cm)")
         if other is not None:
-            a1.legend()
+            legend(a1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from femqled.instruments.figure import figure
+from femqled.instruments.figure import figure, legend
 
 
 def measure(dev, J_mA_cm2: float | None = None, V: float | None = None) -> dict:
@@ -47,4 +47,4 @@ def plot(measurements, path) -> None:
         ax.set_xlabel("wavelength (nm)")
         ax.set_ylabel("EL (normalised)")
         ax.set_xlim(400, 750)
-        ax.legend(fontsize=8)
+        legend(ax, fontsize=8)
