@@ -289,10 +289,7 @@ class Ageing:
         self.update_acetate_charge()
         self.theta = theta
         self.apply_barrier(theta)
-        self.device.u.x.array[:] = state
-        self.device.u.x.scatter_forward()
-        self.device.bias = bias
-        self.device.contacts.set_bias(bias)
+        self.device.set_state(state, bias)
         if self.device.ions is not None:
             self.device.ions.freeze()        # the profile of the state before the step
 
@@ -414,19 +411,13 @@ class Ageing:
         if self._before is not None and 0.0 < step <= 2.0 * self._before[0]:
             dt0, V0, u0 = self._before
             r = step / dt0
-            dev.u.x.array[:] = state + r * (state - u0)
-            dev.u.x.scatter_forward()
-            dev.bias = float(min(bias + r * (bias - V0), V_max))
-            dev.contacts.set_bias(dev.bias)
+            dev.set_state(state + r * (state - u0), min(bias + r * (bias - V0), V_max))
             try:
                 return dev.operate(J, rtol=OPERATE_RTOL, V_max=V_max)
             except ComplianceReached:
                 raise
             except SolverError:                   # back to the present state and the usual way
-                dev.u.x.array[:] = state
-                dev.u.x.scatter_forward()
-                dev.bias = bias
-                dev.contacts.set_bias(bias)
+                dev.set_state(state, bias)
         return dev.operate(J, rtol=OPERATE_RTOL, V_max=V_max)
 
     def _luminance_change(self, op) -> float:

@@ -218,6 +218,13 @@ class Device:
         self._dlnJ_dV = None
         return self.equilibrium()
 
+    def set_state(self, u_values, bias: float) -> None:
+        """Put a state (local values of ``u``, ghosts included) and the bias it belongs to into the device."""
+        self.u.x.array[:] = u_values
+        self.u.x.scatter_forward()
+        self.bias = float(bias)
+        self.contacts.set_bias(self.bias)
+
     def _try(self, V: float) -> tuple[bool, int]:
         saved = self.u.x.array.copy()
         self.contacts.set_bias(V)

@@ -54,10 +54,7 @@ def measure(ag, voltages, J_mA_cm2: float, J_min: float | None = None, progress:
     rows = [r.as_row() for r in rows]
     summary = jv.summarize(rows, dev.case["temperature_K"], J_min=J_min)
     if below and dev.bias != below[0]:         # not from the end of the sweep, volts above (fewer solves)
-        dev.u.x.array[:] = below[1]
-        dev.u.x.scatter_forward()
-        dev.bias = below[0]
-        dev.contacts.set_bias(dev.bias)
+        dev.set_state(below[1], below[0])
     op = dev.operate(J_mA_cm2)
     e = op.extra
     summary.update({"V_at_J": op.V, "EQE_at_J": e["EQE"], "eta_X_at_J": e["eta_X"], "peak_nm": e["peak_nm"],
