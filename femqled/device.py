@@ -250,7 +250,8 @@ class Device:
         every rank: nothing else changed it), for steps at most twice the last one; where the predicted start
         does not converge the step is retried from the present state. Constant-current operation (:meth:`operate`,
         without mobile ions) predicts so as well: the default case at 10 mA cm^-2 to 1000 h, 2 ranks, 720 -> 651
-        Newton iterations over the lifetime test (2026-12-05). Elsewhere every step starts from the present
+        Newton iterations over the lifetime test (2026-12-05; Newton's solves counted over ``Ageing.run`` by a
+        scratch script, the bench's way). Elsewhere every step starts from the present
         state."""
         self._sweeping, self._previous = True, None
         try:
