@@ -44,7 +44,9 @@ from femqled.scaling import KB, N0_CM3, Q
 
 
 COMPLIANCE_RTOL = 1e-2   # the time at which the voltage compliance is reached, relative
-OPERATE_RTOL = 1e-8    # constant current to 1e-8: the steady states resolve J to ~1e-9 (Newton update 1e-9 V_t)
+OPERATE_RTOL = 1e-8    # constant current to 1e-8 by the secant; the bordered Newton (the default) stops at what
+                       # the steady states resolve, 1e-6 (at a converged 2D state J moves by ~1e-7 under Newton
+                       # updates of 4e-14 V_t: a sum of cancelling fluxes; femqled/current_control.py)
 
 
 class Ageing:
@@ -406,7 +408,8 @@ class Ageing:
         from the present state otherwise, or where the predicted start fails. ``make bench`` (``ageing``: the
         default case at 10 mA cm^-2 to 1000 h, 2 ranks, 2026-12-05): 963 -> 718 Newton iterations, 164.7 ->
         110.1 s, the same 34 steps; ``femqled age cases/default.toml --quasi-1d --J 10`` (and ``--J 100``)
-        ``--hours 2000`` before and after: the same steps, every column of ageing.csv within 3.1e-7. The answer is the same steady state (the constant current to OPERATE_RTOL)."""
+        ``--hours 2000`` before and after: the same steps, every column of ageing.csv within 3.1e-7. The answer is the same steady state
+        (the constant current to what the steady states resolve)."""
         dev = self.device
         if self._before is not None and 0.0 < step <= 2.0 * self._before[0]:
             dt0, V0, u0 = self._before

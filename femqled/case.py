@@ -192,6 +192,10 @@ SOLVER = Table({
                                "reproducible on several ranks; mumps agrees to roundoff only)"),
     "newton_max_update_Vt": Field(float, 5.0, gt=0.0, doc="largest Newton update of any potential (units of "
                                                           "kT/q; per-dof clipping)"),
+    "current_control": Field(str, "bordered", choices=("bordered", "secant"),
+                             doc="constant-current operation: bordered (Newton on the state and the bias "
+                                 "together, femqled/current_control.py; where it does not converge, the secant) "
+                                 "or secant (a steady state at each trial bias, a secant on ln J(V))"),
 })
 
 CASE_SCHEMA = Table({

@@ -115,6 +115,19 @@ def bench_ageing(comm):
         return ok, n
 
     newton.solve = counted
+    from femqled.current_control import CurrentControl
+
+    bordered, cc_solve = [], CurrentControl.solve
+
+    def counted_bordered(self, *args, **kw):    # every constant-current solve by the bordered Newton
+        its = None
+        try:
+            its = cc_solve(self, *args, **kw)
+        finally:
+            bordered.append(len(self.history) if its is None else its)
+        return its
+
+    CurrentControl.solve = counted_bordered
     t0 = time.perf_counter()
     rows = ag.run(progress=False)
     wall = time.perf_counter() - t0
@@ -125,7 +138,8 @@ def bench_ageing(comm):
             "hours": case["ageing"]["hours"], "steps": len(rows) - 1,
             "newton_solves": len(its), "newton_iterations_total": int(sum(its)),
             "newton_iterations_median": float(np.median(its)), "newton_iterations_max": int(max(its)),
-            "setup_s": t_setup, "wall_s": wall, "s_per_step": wall / max(1, len(rows) - 1),
+            "bordered_solves": len(bordered), "bordered_iterations_total": int(sum(bordered)),
+            "factorisations": int(sum(its) + sum(bordered)), "setup_s": t_setup, "wall_s": wall, "s_per_step": wall / max(1, len(rows) - 1),
             "peak_rss_mb": peak_rss_mb(comm), "ranks": comm.size, "elevation": s["elevation"],
             "elevation_duration_h": s["elevation_duration_h"], "V_start": rows[0]["V"], "V_end": rows[-1]["V"]}
 

@@ -122,7 +122,7 @@ def test_the_sweep_predictor_saves_iterations_and_changes_no_answer():
 
 @pytest.mark.mpi
 def test_constant_current_stops_where_the_steady_states_stop_resolving_it():
-    """Device.operate with a tolerance below what the steady states resolve (the terminal current is a sum of
+    """Device.operate (the secant) with a tolerance below what the steady states resolve (the terminal current is a sum of
     cancelling fluxes): it ends at the evaluated bias closest to the target, with the current as close as the
     arithmetic gives it, instead of bisecting the bias down to 1e-13 V; and it lands where a reachable
     tolerance lands."""
@@ -130,6 +130,7 @@ def test_constant_current_stops_where_the_steady_states_stop_resolving_it():
 
     case = load_case("cases/default.toml")
     case["geometry"]["quasi_1d"] = True
+    case["solver"]["current_control"] = "secant"       # the bordered Newton stops by its own rule (below)
     dev = Device(case)
     reachable = dev.operate(10.0, rtol=1e-6)
     solves = []
@@ -148,3 +149,79 @@ def test_constant_current_stops_where_the_steady_states_stop_resolving_it():
     again.contacts.set_barrier(again.contacts.barrier0_eV + 0.25)
     assert unreachable.V == pytest.approx(again.operate(10.0, rtol=1e-6).V, abs=1e-5)
     assert reachable.J == pytest.approx(10.0, rel=1e-6)
+
+
+def _factorisations(dev) -> list[int]:
+    """Count the LU factorisations of the device's solves from now on: fixed-bias Newton (one per iteration)
+    and the bordered Newton of constant-current operation (one per iteration)."""
+    from femqled.current_control import CurrentControl
+
+    count = []
+    solve = dev.newton.solve
+
+    def newton():
+        ok, its = solve()
+        count.append(its)
+        return ok, its
+
+    dev.newton.solve = newton
+    if dev._current_control is None:
+        dev._current_control = CurrentControl(dev)
+    cc = dev._current_control
+    bordered = cc.solve
+
+    def counted(*args, **kw):
+        its = bordered(*args, **kw)
+        count.append(len(cc.history) if its is None else its)
+        return its
+
+    cc.solve = counted
+    return count
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("quasi_1d", [True, False])
+def test_bordered_constant_current_gives_the_secant_answer_with_fewer_factorisations(quasi_1d):
+    """Constant-current operation by the bordered Newton (the bias one more unknown) reaches the steady state
+    the secant on ln J(V) reaches, the current to what the steady states resolve (1e-6), with fewer LU
+    factorisations: from an operating point, the contact changed (a new point to find), and from a state one
+    ageing step away (the contact changed again, the start the old state at the old bias)."""
+    from femqled.case import load_case
+
+    case = load_case("cases/default.toml")
+    case["geometry"]["quasi_1d"] = quasi_1d
+    if not quasi_1d:
+        case["mesh"]["interface_size_nm"] = 1.0         # a coarse 2D device: the same equations, fewer cells
+    answers, counts = {}, {}
+    for how in ("secant", "bordered"):
+        case["solver"]["current_control"] = how
+        dev = Device(case)
+        dev.operate(10.0)
+        count = _factorisations(dev)
+        points = []
+        for rise in (0.1, 0.12):
+            dev.contacts.set_barrier(dev.contacts.barrier0_eV + rise)
+            points.append(dev.operate(10.0, rtol=1e-8))
+        answers[how], counts[how] = points, sum(count)
+    for sec, bor in zip(answers["secant"], answers["bordered"]):
+        assert bor.J == pytest.approx(10.0, rel=1e-6)
+        assert bor.V == pytest.approx(sec.V, abs=1e-6)
+    assert counts["bordered"] < 0.7 * counts["secant"]
+
+
+@pytest.mark.mpi
+def test_bordered_constant_current_above_the_compliance_leaves_the_device_there():
+    """Where the current needs more than the compliance voltage, the bordered Newton (which finds the
+    operating point above it) ends as the secant does: ComplianceReached, the device at the compliance."""
+    from femqled.case import load_case
+    from femqled.errors import ComplianceReached
+
+    case = load_case("cases/default.toml")
+    case["geometry"]["quasi_1d"] = True
+    dev = Device(case)
+    op = dev.operate(10.0)
+    dev.contacts.set_barrier(dev.contacts.barrier0_eV + 0.1)       # the same current now needs more
+    with pytest.raises(ComplianceReached, match="compliance of"):
+        dev.operate(10.0, V_max=op.V)
+    assert dev.bias == op.V
+    assert dev.currents()[0] < 10.0

@@ -53,6 +53,7 @@ from petsc4py import PETSc
 from femqled import compat
 from femqled.instruments.figure import figure, legend
 from femqled.scaling import Q
+from femqled.linearised import Linearised, lu_solver
 from femqled.snes import lu_options
 
 
@@ -88,16 +89,9 @@ class SmallSignal:
         n, p = dev.n, dev.p
         storage = (-n * wn + p * wp) * dev.charge_weight * dev.dm.dx(lumped=True)
         self.M_form = fem.form(ufl.derivative(storage, dev.u))
-        self.K_form = dev.newton.J_form
-        self.Kf = compat.create_matrix(self.K_form)         # unconstrained (the reactions)
-        self.Mf = compat.create_matrix(self.M_form)
-        self.K = self.M = None                              # with Dirichlet rows (the system): _assemble
-        self._K_lu = None                                   # K's LU, refactorised at each bias (split path)
-        self.bcs = dev.contacts.bcs
-        S = dev.S
-        nown = S.dofmap.index_map.size_local
-        a = dev.contacts.anode_dofs
-        self.anode_owned = a[a < nown]
+        self.lin = Linearised(dev, prefix=f"femqled_cv_{id(self)}_split_")   # K, Kf and K's LU (split path)
+        self.Mf = compat.create_matrix(self.M_form)         # unconstrained (the reactions)
+        self.M = None                                       # with Dirichlet rows (the system): _assemble
         # in-phase carrier response per layer: int_k n (dpsi - dphin), int_k p (dphip - dpsi) for a given du
         self.du = fem.Function(V)
         dpsi, dphin, dphip = self.du[0], self.du[1], self.du[2]
@@ -105,32 +99,23 @@ class SmallSignal:
         self.response_forms = {f"{c}_{k}": fem.form(d * dev.charge_weight * dev.dm.dx(k, lumped=True))
                                for k in dev.dm.layout.stack for c, d in (("n", dn), ("p", dp))}
         self._last = None
-        # Dirichlet dofs (blocked local indices) and the anode's: du there is known
-        self.dirichlet = np.unique(np.concatenate([compat.bc_dofs(bc) for bc in self.bcs]))
-        nloc, r0 = 3 * nown, dev.u.x.petsc_vec.getOwnershipRange()[0]
-        self.dirichlet_rows = (self.dirichlet[self.dirichlet < nloc] + r0).astype(PETSc.IntType)   # owned, global
-        self.anode_all = np.concatenate([3 * a, 3 * a + 1, 3 * a + 2])
         self.prefix = f"femqled_cv_{id(self)}_"
         self.lu = lu_options(dev.case["solver"]["linear_solver"])
 
     def _assemble(self):
-        """Kf, Mf unconstrained (the reactions); K, M the same with the Dirichlet rows and columns zeroed and
-        1 (K) or 0 (M) on their diagonal, as the constrained assembly would give them (to roundoff)."""
-        dev = self.dev
-        for A, form in ((self.Kf, self.K_form), (self.Mf, self.M_form)):
-            A.zeroEntries()
-            compat.assemble_matrix(A, form, bcs=[], diagonal=0.0)
-            A.assemble()
-        dev.fluxes.add_jacobian(self.Kf, full=True)
-        if self.K is None:                  # the same matrices at every bias: K's LU keeps its symbolic part
-            self.K, self.M = self.Kf.duplicate(copy=True), self.Mf.duplicate(copy=True)
-            for A in (self.K, self.M):
-                A.setOption(PETSc.Mat.Option.KEEP_NONZERO_PATTERN, True)
+        """K, Kf (:class:`femqled.linearised.Linearised`); Mf unconstrained (the reactions) and M the same with
+        the Dirichlet rows and columns zeroed, as the constrained assembly would give it (to roundoff)."""
+        self.lin.assemble()
+        Mf = self.Mf
+        Mf.zeroEntries()
+        compat.assemble_matrix(Mf, self.M_form, bcs=[], diagonal=0.0)
+        Mf.assemble()
+        if self.M is None:                  # the same pattern at every bias
+            self.M = Mf.duplicate(copy=True)
+            self.M.setOption(PETSc.Mat.Option.KEEP_NONZERO_PATTERN, True)
         else:
-            self.Kf.copy(self.K, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
-            self.Mf.copy(self.M, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
-        self.K.zeroRowsColumns(self.dirichlet_rows, diag=1.0)
-        self.M.zeroRowsColumns(self.dirichlet_rows, diag=0.0)
+            Mf.copy(self.M, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
+        self.M.zeroRowsColumns(self.lin.dirichlet_rows, diag=0.0)
 
     def admittance(self, f_Hz: float) -> complex:
         """Y = dJ/dV (A cm^-2 V^-1) at frequency f (Hz)."""
@@ -139,16 +124,13 @@ class SmallSignal:
         self._assemble()
         w = 2 * np.pi * f_Hz * sc.t0                                 # scaled angular frequency
         comm = dev.comm
-        g = dev.u.x.petsc_vec.duplicate()                             # du on the anode for dV = 1 V
-        with g.localForm() as gl:
-            gl.set(0.0)
-            gl.array[self.anode_all] = 1.0 / sc.Vt
+        lin = self.lin
+        g = lin.bias_step()                                          # du on the anode for dV = 1 V
         Kg, Mg = g.duplicate(), g.duplicate()
-        self.Kf.mult(g, Kg)
+        lin.Kf.mult(g, Kg)
         self.Mf.mult(g, Mg)
-        nloc = g.getLocalSize()
-        dmask = np.zeros(nloc, dtype=bool)
-        dmask[self.dirichlet[self.dirichlet < nloc]] = True
+        dmask = np.zeros(g.getLocalSize(), dtype=bool)
+        dmask[lin.dirichlet_owned] = True
         b_r = -Kg.array.copy()
         b_i = -w * Mg.array.copy()
         b_r[dmask] = g.array[dmask]
@@ -160,14 +142,8 @@ class SmallSignal:
         # currents from the unconstrained rows at the anode (owned nodes)
         out = []
         for vec in (xr, xi):
-            Kx, Mx = vec.duplicate(), vec.duplicate()
-            self.Kf.mult(vec, Kx)
-            self.Mf.mult(vec, Mx)
-            a = self.anode_owned
-            out.append((Kx.array[3 * a + 1].sum() + Kx.array[3 * a + 2].sum(),
-                        Mx.array[3 * a + 1].sum() + Mx.array[3 * a + 2].sum(), Kx.array[3 * a].sum()))
-            for v in (Kx, Mx):
-                v.destroy()
+            (Kc, Kp), (Mc, _) = lin.anode_rows(lin.Kf, vec), lin.anode_rows(self.Mf, vec)
+            out.append((Kc, Mc, Kp))
         (Kc_r, Mc_r, Kp_r), (Kc_i, Mc_i, Kp_i) = (comm.allreduce(np.array(o), op=MPI.SUM) for o in out)
         # dJ = (Kc + i w Mc) + i w Kp, with du = xr + i xi
         re = Kc_r - w * Mc_i - w * Kp_i
@@ -178,24 +154,6 @@ class SmallSignal:
             obj.destroy()
         return complex(re * to, im * to)
 
-    def _lu(self, A, prefix: str, ksp: PETSc.KSP | None = None) -> PETSc.KSP:
-        """A KSP (new, or ``ksp`` again) that solves with the LU factorisation of A as it is now (the options
-        in the database only while it factorises: MUMPS reads its own then, so none is left unused at exit)."""
-        if ksp is None:
-            ksp = PETSc.KSP().create(self.dev.comm)
-            ksp.setOptionsPrefix(prefix)
-        ksp.setOperators(A)
-        opts = PETSc.Options()
-        for k, v in self.lu.items():
-            opts[prefix + k] = v
-        try:
-            ksp.setFromOptions()
-            ksp.setUp()
-        finally:
-            for k in self.lu:
-                opts.delValue(prefix + k)
-        return ksp
-
     def _solve_split(self, w, b_r, b_i, xr, xi) -> bool:
         """The block system through one LU of K: eliminating x_r = K^-1 (b_r + w M x_i) leaves
 
@@ -204,10 +162,8 @@ class SmallSignal:
         an identity plus a small term at C-V frequencies, solved by GMRES to ``SPLIT_RTOL`` of x_i itself (each
         application two direct solves with K), then x_r directly. True if K factorised and GMRES converged within
         ``SPLIT_ITERATIONS``."""
-        try:
-            ksp = self._K_lu = self._lu(self.K, self.prefix + "split_", self._K_lu)
-        except PETSc.Error:                 # K alone cannot be factorised: the whole block system may still be
-            self._K_lu = None
+        ksp = self.lin.lu()
+        if ksp is None:                     # K alone cannot be factorised: the whole block system may still be
             return False
         t1, t2, c = xr.duplicate(), xr.duplicate(), xr.duplicate()
         n, N = xr.getLocalSize(), xr.getSize()
@@ -245,14 +201,15 @@ class SmallSignal:
         wM, mwM = self.M.copy(), self.M.copy()
         wM.scale(w)
         mwM.scale(-w)
-        nest = PETSc.Mat().createNest([[self.K, mwM], [wM, self.K]], comm=self.dev.comm)
+        K = self.lin.K
+        nest = PETSc.Mat().createNest([[K, mwM], [wM, K]], comm=self.dev.comm)
         A = nest.convert("aij")
         b = A.createVecRight()
         x = A.createVecRight()
         # nest ordering of a converted matrix: each rank holds its block-0 rows then its block-1 rows
         b.array[:nloc] = b_r
         b.array[nloc:] = b_i
-        ksp = self._lu(A, self.prefix)
+        ksp = lu_solver(A, self.prefix, self.lu)
         try:
             ksp.solve(b, x)
             if ksp.getConvergedReason() <= 0:
