@@ -64,7 +64,9 @@ def between(emission, before: dict, after: dict) -> dict:
 
 def sentence(b: dict) -> str:
     """The budget in words: 'trions +62.1, leakage into the HTL +25.3, … points (of +89.2 %)'."""
-    parts = sorted(b["parts"].items(), key=lambda kv: -abs(kv[1]))
+    # largest first as printed; equal printed values in the order of the budget (runs that differ by
+    # roundoff list them alike)
+    parts = sorted(b["parts"].items(), key=lambda kv: -abs(round(100 * kv[1], 1)))
     return (", ".join(f"{name} {signed(100 * v, 1)}" for name, v in parts if np.isfinite(v))
             + f" points (of {signed(100 * b['rise'], 1)} %)")
 

@@ -33,3 +33,18 @@ def test_signed_values_that_round_to_zero_read_plus_zero():
 
     assert [signed(x, 1) for x in (-1e-9, -0.04, 0.0, 0.04)] == ["+0.0"] * 4
     assert signed(-0.06, 1) == "-0.1" and signed(88.66, 1) == "+88.7" and signed(-2.5e-3, 2) == "+0.00"
+
+
+def test_the_rise_budget_reads_the_same_for_runs_that_differ_by_roundoff():
+    """Parts of the rise budget that print alike keep the budget's order whatever their roundoff (`femqled
+    compare` saw 'elsewhere +0.0, electron current +0.0' in one run and the reverse in the next)."""
+    from femqled.budget import sentence
+
+    def budget(elsewhere, current):
+        return {"rise": 0.89, "parts": {"trions": 0.6, "leakage into the HTL": 0.264, "trap-assisted": 0.025,
+                                        "elsewhere": elsewhere, "electron current": current}}
+
+    first, second = sentence(budget(1e-12, -3e-12)), sentence(budget(-4e-12, 2e-13))
+    assert first == second
+    assert first.startswith("trions +60.0, leakage into the HTL +26.4, trap-assisted +2.5, elsewhere +0.0")
+    assert sentence(budget(0.0, -0.03)).index("electron current -3.0") < sentence(budget(0.0, -0.03)).index("else")
