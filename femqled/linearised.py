@@ -17,7 +17,6 @@ operation (the bordered Newton of :mod:`femqled.current_control`). They use
 from __future__ import annotations
 
 import numpy as np
-from mpi4py import MPI
 from petsc4py import PETSc
 
 from femqled import compat
@@ -111,10 +110,6 @@ class Linearised:
             return float(r[3 * a + 1].sum() + r[3 * a + 2].sum()), float(r[3 * a].sum())
         finally:
             y.destroy()
-
-    def anode_current_along(self, x: PETSc.Vec) -> float:
-        """The derivative of the anode's current (scaled, as ``Device._reactions()['anode']``) along x."""
-        return self.dev.comm.allreduce(self.anode_rows(self.Kf, x)[0], op=MPI.SUM)
 
     def destroy(self) -> None:
         self.forget_lu()
