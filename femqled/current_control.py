@@ -18,10 +18,12 @@ One factorisation and two back-substitutions per iteration solve for the state a
 the secant on ln J(V) (:meth:`femqled.device.Device.operate`'s fallback) converges a steady state at each trial
 bias. The bias moves only where the step at a fixed bias is small (below ``COUPLE``; farther, the linear
 model of the current is no guide), by at most ``MAX_DV`` per iteration; each component of du is capped to the
-fixed-bias Newton's ``max_step`` (V_t). The answer is a steady state (the update below the fixed-bias Newton's
-``atol_update``, V_t) whose current is the target to ``rtol``, or as close as the steady states resolve it
-(within ``RESOLVED`` and no closer than the iteration before: in quasi-1D the terminal current, a sum of
-cancelling fluxes, takes values ~1e-7 of itself apart, see ``Device._resolution_reached``).
+fixed-bias Newton's ``max_step`` (V_t). The answer is a steady state (the step at a fixed bias below the
+fixed-bias Newton's ``atol_update``, or an update below ``SETTLED``, whose successor is about its square; V_t)
+whose current is the target to ``rtol`` or ``RESOLVED``, whichever is larger: what the steady states resolve
+(the terminal current is a sum of cancelling fluxes: at one converged state of the default 2D device it moves
+by ~1e-7 of itself under updates of 4e-14 V_t; in quasi-1D it takes values ~1.3e-7 apart, see
+``Device._resolution_reached``).
 """
 
 from __future__ import annotations
