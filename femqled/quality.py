@@ -17,9 +17,9 @@ eta_X (0.3779) in quasi-1D. The 2D
 default case at 10 mA cm^-2 on 2 ranks (2026-11-26; a scratch script timing ``Device(apply(case, preset))`` and its
 ``operate(10.0)`` under ``mpirun -n 2``): default 35,765 cells, one operating point 21.9 s, eta_X
 0.3434; fine 210,398 cells, 154 s, eta_X 0.3778 (with grading 0.1 as well: 431,786 cells, 505 s, 0.3782). With the
-finer ageing steps, ``make paper-fine`` takes ~3 hours here (2026-12-05: lifetime tests ~100 min, measurements
-~90 min; docs/model.md "Calibration"; measured before the same day's faster constant-current solves, which took
-the four lifetime tests of ``make paper`` from 700 to 457 s). The calibration absorbed the
+finer ageing steps, ``make paper-fine`` takes about 2 hours here, not yet timed whole (2026-12-05, a clean clone
+of a8ce75e: the four lifetime tests 33.5 min with the bordered Newton of constant-current operation, ~100 min
+before; the measurements ~90 min, timed before; docs/model.md "Calibration"). The calibration absorbed the
 default's discretisation error, so a publication-quality reproduction recalibrates with the same preset (``femqled
 calibrate ... --fine``) before ``femqled paper --fine``: ``cases/fine.toml`` holds steps 1-2 redone so (2026-12-05,
 docs/model.md "Calibration"), and ``make paper-fine`` runs it; ``paper --fine`` with the default-calibrated
