@@ -140,7 +140,3 @@ class CurrentControl:
         for bc in dev.contacts.bcs:
             compat.apply_dirichlet(bc, dev.u.x.array)
         dev.u.x.scatter_forward()
-
-    def destroy(self) -> None:
-        self.g.destroy()
-        self.lin.destroy()

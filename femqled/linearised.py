@@ -90,13 +90,10 @@ class Linearised:
         try:
             self._ksp = lu_solver(self.K, self.prefix, self.lu_opts, self._ksp)
         except PETSc.Error:
-            self.forget_lu()
-        return self._ksp
-
-    def forget_lu(self) -> None:
-        if self._ksp is not None:
-            self._ksp.destroy()
+            if self._ksp is not None:
+                self._ksp.destroy()
             self._ksp = None
+        return self._ksp
 
     def anode_rows(self, A: PETSc.Mat, x: PETSc.Vec) -> tuple[float, float]:
         """Local sums over this rank's owned anode nodes of (A x) in the carrier rows and in the psi rows (with
@@ -110,9 +107,3 @@ class Linearised:
             return float(r[3 * a + 1].sum() + r[3 * a + 2].sum()), float(r[3 * a].sum())
         finally:
             y.destroy()
-
-    def destroy(self) -> None:
-        self.forget_lu()
-        for A in (self.Kf, self.K):
-            if A is not None:
-                A.destroy()
