@@ -54,7 +54,6 @@ from femqled import compat
 from femqled.instruments.figure import figure, legend
 from femqled.scaling import Q
 from femqled.linearised import Linearised, lu_solver
-from femqled.snes import lu_options
 
 
 SPLIT_RTOL = 1e-13        # the imaginary part, eliminated, solved by GMRES to this fraction of itself
@@ -100,7 +99,6 @@ class SmallSignal:
                                for k in dev.dm.layout.stack for c, d in (("n", dn), ("p", dp))}
         self._last = None
         self.prefix = f"femqled_cv_{id(self)}_"
-        self.lu = lu_options(dev.case["solver"]["linear_solver"])
 
     def _assemble(self):
         """K, Kf (:class:`femqled.linearised.Linearised`); Mf unconstrained (the reactions) and M the same with
@@ -129,12 +127,11 @@ class SmallSignal:
         Kg, Mg = g.duplicate(), g.duplicate()
         lin.Kf.mult(g, Kg)
         self.Mf.mult(g, Mg)
-        dmask = np.zeros(g.getLocalSize(), dtype=bool)
-        dmask[lin.dirichlet_owned] = True
+        D = lin.dirichlet_owned
         b_r = -Kg.array.copy()
         b_i = -w * Mg.array.copy()
-        b_r[dmask] = g.array[dmask]
-        b_i[dmask] = 0.0
+        b_r[D] = g.array[D]
+        b_i[D] = 0.0
         xr, xi = g.duplicate(), g.duplicate()
         self.path = "split" if self.split and self._solve_split(w, b_r, b_i, xr, xi) else "coupled"
         if self.path == "coupled":
@@ -209,7 +206,7 @@ class SmallSignal:
         # nest ordering of a converted matrix: each rank holds its block-0 rows then its block-1 rows
         b.array[:nloc] = b_r
         b.array[nloc:] = b_i
-        ksp = lu_solver(A, self.prefix, self.lu)
+        ksp = lu_solver(A, self.prefix, self.lin.lu_opts)
         try:
             ksp.solve(b, x)
             if ksp.getConvergedReason() <= 0:
