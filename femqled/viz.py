@@ -25,18 +25,21 @@ from femqled import compat
 os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
 
 _XVFB = None
+_X_CONNECTION = None         # kept open: an X server resets (refusing connections) when its last client leaves
 LOG_DECADES = 10.0           # decades a log picture spans below its largest value
 NO_DATA = "#d9d9d9"          # where a log picture's quantity is zero
 
 
 def ensure_display() -> None:
-    """Give VTK an X display when there is none: a private Xvfb on a free display number, ended at exit.
+    """Give VTK an X display when there is none that opens: a private Xvfb on a free display number, ended
+    at exit.
 
     Debian's VTK renders off-screen through X; ``Xvfb -displayfd`` picks a free display, so concurrent
-    processes never collide.
+    processes never collide; ``-noreset``, so that a child process rendering on it never meets a server
+    between two lives.
     """
     global _XVFB
-    if os.environ.get("DISPLAY") or _XVFB is not None:
+    if _XVFB is not None or _X_CONNECTION is not None or _display_opens(os.environ.get("DISPLAY")):
         return
     import atexit
     import shutil
@@ -45,7 +48,8 @@ def ensure_display() -> None:
     if shutil.which("Xvfb") is None:
         raise RuntimeError("rendering needs an X display or Xvfb (Debian package xvfb)")
     r, w = os.pipe()
-    _XVFB = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
+    _XVFB = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1200x24", "-nolisten", "tcp",
+                              "-noreset"],
                              pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(w)
     with os.fdopen(r) as f:
@@ -54,6 +58,29 @@ def ensure_display() -> None:
         raise RuntimeError("Xvfb did not start")
     os.environ["DISPLAY"] = f":{number}"
     atexit.register(_XVFB.terminate)
+
+
+def _display_opens(display: str | None) -> bool:
+    """Whether Xlib can open ``display``: a DISPLAY that does not open (seen in CI: ``:0``) would make VTK
+    abort the process, so it counts as none. The connection stays open for the process's life, so the server
+    cannot reset between this check and VTK's own connection."""
+    global _X_CONNECTION
+    if not display:
+        return False
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("X11")
+    if name is None:
+        return False
+    xlib = ctypes.CDLL(name)
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    handle = xlib.XOpenDisplay(display.encode())
+    if not handle:
+        return False
+    _X_CONNECTION = handle
+    return True
 
 
 def _gather(dm, cell_values: np.ndarray | None = None, point_values: dict | None = None) -> dict | None:

@@ -81,6 +81,21 @@ def test_mesh_command_writes_xdmf_png_and_summary(case_file, tmp_path):
     assert json.loads((out / "manifest.json").read_text())["runs"][0]["command"] == "mesh"
 
 
+def test_pictures_render_where_display_names_no_x_server(case_file, tmp_path):
+    """CI once ran with DISPLAY=:0 and nothing listening: VTK aborted the process. A display that does not open
+    counts as none (a private Xvfb is started instead)."""
+    from femqled.viz import _display_opens, image_variance
+
+    dead = ":4711"
+    if _display_opens(dead):
+        pytest.skip("an X server answers on :4711 here")
+    cmd = [sys.executable, "-m", "femqled", "mesh", str(case_file)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEMQLED_MESH_DIR": str(tmp_path / "meshes"), "DISPLAY": dead}
+    r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert image_variance(tmp_path / "results" / "small" / "mesh.png") > 0
+
+
 def test_jv_command_quasi_1d(case_file, tmp_path):
     r = femqled("jv", str(case_file), "--quasi-1d", "--V", "0:3:0.25", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
