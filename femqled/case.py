@@ -100,6 +100,10 @@ MESH = Table({
     "interface_size_nm": Field(float, 0.5, gt=0.0, doc="element size at every interface and contact (nm)"),
     "bulk_size_nm": Field(float, 5.0, gt=0.0, doc="element size far from interfaces (nm)"),
     "grading": Field(float, 0.25, gt=0.0, max=1.0, doc="growth of element size per unit distance (nm/nm)"),
+    "flat_lateral_size_nm": Field(float, None, gt=0.0,
+                                  doc="2D: mesh the flat layers (all but the last) and a band at the bottom of "
+                                      "the last one structured, split rectangles of this width (nm) over the "
+                                      "rows of the quasi-1D column; default: isotropic like the rest"),
 })
 
 CONTACTS = Table({
@@ -294,6 +298,8 @@ def _check_stack(case: dict) -> None:
     W = case["geometry"]["width_nm"]
     if mesh["interface_size_nm"] > W and not case["geometry"]["quasi_1d"]:
         raise InputError("mesh.interface_size_nm", f"must be <= geometry.width_nm ({W:g})")
+    if mesh["flat_lateral_size_nm"] is not None and mesh["flat_lateral_size_nm"] > W:
+        raise InputError("mesh.flat_lateral_size_nm", f"must be <= geometry.width_nm ({W:g})")
     spans = []
     for i, t in enumerate(case["trench"]):
         a, b = t["x_nm"] - t["width_nm"] / 2, t["x_nm"] + t["width_nm"] / 2

@@ -9,6 +9,10 @@ Everything is built with the built-in (geo) kernel from explicit points and line
 regions, so each interface is known by construction: regions and facet sets become Gmsh physical groups whose
 names are recorded in a :class:`Layout` (the name <-> tag registry used by the physics).
 
+With ``mesh.flat_lateral_size_nm`` the flat layers, and a band at the bottom of the last one, are transfinite:
+rectangles of that width over the rows of the quasi-1D column, split into right triangles; the rough part around
+the cathode keeps the isotropic size field.
+
 ``quasi_1d`` cases become a single column of triangles (two per row) over a graded 1D node distribution, written
 as a discrete Gmsh model so that both kinds of mesh are read the same way.
 """
@@ -193,6 +197,8 @@ def _build_2d(case: dict, gmsh) -> Layout:
         return [geo.addLine(a, b) for a, b in zip(points[:-1], points[1:])]
 
     # horizontal curves, each a list of line tags oriented left -> right; remember their end points
+    names = [l["name"] for l in heterojunction.stack(case)]
+    lat = ms["flat_lateral_size_nm"]            # None: the flat layers meshed isotropically like the rest
     left_pts, right_pts = [], []
     flat = []                         # y[0] .. y[-2]: anode and the flat interfaces
     for yy in y[:-1]:
@@ -226,32 +232,61 @@ def _build_2d(case: dict, gmsh) -> Layout:
             pts = [p_cat[a]] + pts + [p_cat[b]]
         trench_tops.append(chain(pts))
 
-    # lateral sides: one line per region on each side
-    left = chain(left_pts)
-    right = chain(right_pts)
+    # the lateral sides, one chain per region of the column; structured flat layers get a node at every row
+    rows = {}                         # region index -> interior y of its side nodes (structured layers)
+    band = None                       # structured: the rows of the bottom band of the last layer
+    if lat is not None:
+        growth = min(0.2, ms["grading"])             # the rows of the quasi-1D column
+        for i in range(len(names) - 1):
+            rows[i] = graded_nodes(y[i], y[i + 1], ms["interface_size_nm"], ms["bulk_size_nm"], growth)[1:-1]
+        band = _band_rows(y[-2], float(np.min(y_cat - d_il + h)), ms["interface_size_nm"], lat, growth)
+        rows[len(names) - 1] = band
+    left, right = [], []
+    band_ends = []
+    rungs = []                        # the side lines of structured surfaces: one cell each
+    for side, pts, x_side in ((left, left_pts, 0.0), (right, right_pts, W)):
+        for i in range(len(pts) - 1):
+            inner = [point(x_side, yy) for yy in rows.get(i, [])]
+            side.append(chain([pts[i]] + inner + [pts[i + 1]]))
+            if band is not None and i == len(names) - 1:
+                band_ends.append(inner[-1])
+                rungs += side[i][:len(inner)]
+            elif i in rows:
+                rungs += side[i]
 
     def loop(bottom, r_side, top_c, l_side):
-        curves = list(bottom) + [r_side] + [-c for c in reversed(top_c)] + [-l_side]
+        curves = list(bottom) + list(r_side) + [-c for c in reversed(top_c)] + [-c for c in reversed(l_side)]
         return geo.addPlaneSurface([geo.addCurveLoop(curves)])
 
     surfaces = {}
-    names = [l["name"] for l in heterojunction.stack(case)]
+    structured = []                   # (surface, its long sides, its corners): split rectangles, never obtuse
     thin = []                         # thermionic interface layers: structured, one cell across
     for i, name in enumerate(names):
         top_c = flat[i + 1] if i + 1 < len(flat) else etl_top
-        surfaces[name] = loop(flat[i], right[i], top_c, left[i])
-        if heterojunction.is_interface_layer(name):
-            thin.append((surfaces[name], flat[i] + flat[i + 1], [left[i], right[i]]))
+        if band is not None and i == len(names) - 1:
+            n_band = len(band)
+            band_top = chain(band_ends)
+            lower = loop(flat[i], right[i][:n_band], band_top, left[i][:n_band])
+            upper = loop(band_top, right[i][n_band:], top_c, left[i][n_band:])
+            surfaces[name] = [lower, upper]
+            structured.append((lower, flat[i] + band_top, [left_pts[i], right_pts[i]] + band_ends[::-1]))
+            continue
+        surfaces[name] = [loop(flat[i], right[i], top_c, left[i])]
+        if lat is not None:
+            structured.append((surfaces[name][0], flat[i] + flat[i + 1],
+                               [left_pts[i], right_pts[i], right_pts[i + 1], left_pts[i + 1]]))
+        elif heterojunction.is_interface_layer(name):
+            thin.append((surfaces[name][0], flat[i] + flat[i + 1], [left[i][0], right[i][0]]))
     il, ag = case["interlayer"]["name"], case["cathode"]["name"]
     cathode_all = sum(pieces, [])
-    surfaces[il] = loop(etl_top, right[len(names)], cathode_all, left[len(names)])
+    surfaces[il] = [loop(etl_top, right[len(names)], cathode_all, left[len(names)])]
     ag_bottom = []
     for k, piece in enumerate(pieces):
         if k % 2 == 0:
             ag_bottom += piece
         else:
             ag_bottom += trench_tops[k // 2]
-    surfaces[ag] = loop(ag_bottom, right[len(names) + 1], top, left[len(names) + 1])
+    surfaces[ag] = [loop(ag_bottom, right[len(names) + 1], top, left[len(names) + 1])]
     trench_names = []
     for k in range(len(trenches)):
         name = f"trench{k + 1}"
@@ -259,13 +294,13 @@ def _build_2d(case: dict, gmsh) -> Layout:
         bottom = pieces[2 * k + 1]
         tt = trench_tops[k]
         curves = list(bottom) + [-c for c in reversed(tt)]
-        surfaces[name] = geo.addPlaneSurface([geo.addCurveLoop(curves)])
+        surfaces[name] = [geo.addPlaneSurface([geo.addCurveLoop(curves)])]
         lay.materials[name] = trenches[k]["material"]
     geo.synchronize()
 
     # physical groups: regions 1.., facets 101..
     for tag, (name, s) in enumerate(surfaces.items(), start=1):
-        gmsh.model.addPhysicalGroup(2, [s], tag, name=name)
+        gmsh.model.addPhysicalGroup(2, s, tag, name=name)
         lay.regions[name] = tag
     facet_sets: dict[str, list[int]] = {"anode": flat[0]}
     region_seq = names + [il]
@@ -279,8 +314,8 @@ def _build_2d(case: dict, gmsh) -> Layout:
     facet_sets["top"] = top
     column = names + [il, ag]
     for i, region in enumerate(column):
-        facet_sets[f"{region}.left"] = [left[i]]
-        facet_sets[f"{region}.right"] = [right[i]]
+        facet_sets[f"{region}.left"] = left[i]
+        facet_sets[f"{region}.right"] = right[i]
     for tag, (name, curves) in enumerate(facet_sets.items(), start=101):
         gmsh.model.addPhysicalGroup(1, [abs(c) for c in curves], tag, name=name)
         lay.facets[name] = tag
@@ -289,11 +324,19 @@ def _build_2d(case: dict, gmsh) -> Layout:
 
     if case["geometry"]["lateral"] == "periodic":
         affine = [1, 0, 0, W, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
-        for lc, rc in zip(left, right):
+        for lc, rc in zip(sum(left, []), sum(right, [])):
             gmsh.model.mesh.setPeriodic(1, [rc], [lc], affine)
 
-    _size_field(gmsh, [abs(c) for n, cs in facet_sets.items() if n != "top" and "." not in n for c in cs]
+    in_structure = {abs(c) for _, curves, _ in structured for c in curves}
+    _size_field(gmsh, [abs(c) for n, cs in facet_sets.items() if n != "top" and "." not in n for c in cs
+                       if abs(c) not in in_structure]
                 + [abs(c) for cs in trench_tops for c in cs], ms)
+    for surface, long_sides, corners in structured:
+        for c in long_sides:
+            gmsh.model.mesh.setTransfiniteCurve(c, int(np.ceil(W / lat)) + 1)
+        gmsh.model.mesh.setTransfiniteSurface(surface, "Left", corners)
+    for c in rungs:
+        gmsh.model.mesh.setTransfiniteCurve(c, 2)
     for surface, long_sides, short_sides in thin:
         # right triangles (split rectangles), never obtuse: the fitted fluxes stay monotone at any aspect ratio
         for c in long_sides:
@@ -303,6 +346,21 @@ def _build_2d(case: dict, gmsh) -> Layout:
         gmsh.model.mesh.setTransfiniteSurface(surface)
     gmsh.model.mesh.generate(2)
     return lay
+
+
+def _band_rows(y0: float, y_low: float, h0: float, lat: float, growth: float) -> list[float]:
+    """Rows of the structured band at the bottom of the last layer: from ``y0`` up, sizes ``h0`` growing by
+    ``1 + growth`` per row until they reach the lateral size ``lat`` (there the band's cells are square and the
+    unstructured mesh above starts), within half the room below the rough top's lowest point ``y_low``."""
+    rows, yy, size = [], y0, h0
+    room = 0.5 * (y_low - y0)
+    while yy + size <= y0 + room:
+        yy += size
+        rows.append(yy)
+        if size >= lat:
+            break
+        size = min(size * (1 + growth), lat)
+    return rows or [y0 + room]
 
 
 def _size_field(gmsh, curves, ms):

@@ -17,6 +17,9 @@ eta_X (0.3779) in quasi-1D. The 2D
 default case at 10 mA cm^-2 on 2 ranks (2026-11-26; a scratch script timing ``Device(apply(case, preset))`` and its
 ``operate(10.0)`` under ``mpirun -n 2``): default 35,765 cells, one operating point 21.9 s, eta_X
 0.3434; fine 210,398 cells, 154 s, eta_X 0.3778 (with grading 0.1 as well: 431,786 cells, 505 s, 0.3782). With the
+flat layers structured 2 nm wide (``[mesh] flat_lateral_size_nm``, the default case's since 2026-12-05; the same
+scratch timing that day on a ~1.5x slower machine): fine 84,203 cells, 53.2 s, eta_X 0.3887, against isotropic
+210,398 cells, 122.6 s, 0.3884 (1 nm wide: 108,883 cells, 93.4 s, 0.3890). With the
 finer ageing steps, ``make paper-fine`` takes about 2 hours here, not yet timed whole (2026-12-05, a clean clone
 of a8ce75e: the four lifetime tests 33.5 min with the bordered Newton of constant-current operation, ~100 min
 before; the measurements ~90 min, timed before; docs/model.md "Calibration"). The calibration absorbed the
@@ -60,6 +63,8 @@ def apply(case: dict, preset: str) -> dict:
 def describe(case: dict, preset: str) -> str:
     """One line for reports: the preset and the settings it gives."""
     m, a = case["mesh"], case["ageing"]
-    return (f"{preset} settings: interface elements {m['interface_size_nm']:g} nm (grading {m['grading']:g}), "
+    flat = (f", flat layers structured {m['flat_lateral_size_nm']:g} nm wide"
+            if m.get("flat_lateral_size_nm") is not None else "")
+    return (f"{preset} settings: interface elements {m['interface_size_nm']:g} nm (grading {m['grading']:g}{flat}), "
             f"ageing steps <= {100 * a['max_dtheta']:g} % in theta and {100 * a['max_dL']:g} % in luminance, "
             f"J-V for the ideality every {JV_STEP_V[preset]:g} V, other sweeps every {SWEEP_STEP_V[preset]:g} V")

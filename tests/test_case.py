@@ -46,6 +46,8 @@ def test_every_shipped_case_is_valid():
     (dict(geometry={"lateral": "wrap"}), "geometry.lateral", "'periodic'"),
     (dict(mesh={"interface_size_nm": 3.0}), "mesh.interface_size_nm", "thinnest layer"),
     (dict(mesh={"bulk_size_nm": 0.1}), "mesh.bulk_size_nm", ">= mesh.interface_size_nm"),
+    (dict(mesh={"flat_lateral_size_nm": 500.0}), "mesh.flat_lateral_size_nm", "<= geometry.width_nm"),
+    (dict(mesh={"flat_lateral_size_nm": -1.0}), "mesh.flat_lateral_size_nm", "> 0"),
     (dict(roughness={"rms_nm": 6.0, "correlation_length_nm": 10.0}), "roughness.rms_nm", "rough interface"),
     (dict(trench=[{"x_nm": 30.0, "width_nm": 8.0, "depth_nm": 30.0}]), "trench[0].depth_nm", "deeper"),
     (dict(trench=[{"x_nm": 58.0, "width_nm": 8.0, "depth_nm": 3.0}]), "trench[0].x_nm", "inside"),

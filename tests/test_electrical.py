@@ -85,6 +85,22 @@ def test_same_currents_on_one_and_two_ranks():
     assert world.extra["eta_X"] == pytest.approx(alone.extra["eta_X"], rel=1e-8)
 
 
+def test_structured_flat_layers_give_the_isotropic_answer_within_the_discretisation():
+    """The same rough device meshed isotropically and with its flat layers structured
+    (`mesh.flat_lateral_size_nm` 2 nm: ~40 % fewer unknowns here) carries, at 2.5 V, a current and an exciton
+    fraction that differ from the isotropic mesh's by no more than refining the isotropic mesh (interface size
+    0.5 -> 0.35 nm) moves them (measured: J -2.6 % against +4.9 %, eta_X -2.7 % against +3.9 %)."""
+    rough = dict(roughness={"rms_nm": 0.8, "correlation_length_nm": 10.0, "seed": 2},
+                 trench=[{"x_nm": 30.0, "width_nm": 8.0, "depth_nm": 4.0}])
+    iso = Device(small_case(**rough), MPI.COMM_SELF)
+    structured = Device(small_case(mesh={"flat_lateral_size_nm": 2.0}, **rough), MPI.COMM_SELF)
+    finer = Device(small_case(mesh={"interface_size_nm": 0.35}, **rough), MPI.COMM_SELF)
+    assert structured.u.x.index_map.size_global < 0.7 * iso.u.x.index_map.size_global
+    a, b, c = iso.solve(2.5), structured.solve(2.5), finer.solve(2.5)
+    assert abs(b.J / a.J - 1) <= abs(c.J / a.J - 1)
+    assert abs(b.extra["eta_X"] / a.extra["eta_X"] - 1) <= abs(c.extra["eta_X"] / a.extra["eta_X"] - 1)
+
+
 @pytest.mark.mpi
 def test_the_sweep_predictor_saves_iterations_and_changes_no_answer():
     """Device.sweeping(): a J-V sweep of the quasi-1D default QLED started from the secant through the last two

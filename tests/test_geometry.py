@@ -145,6 +145,66 @@ def test_periodic_mesh_has_matching_lateral_nodes():
     assert np.array_equal(left, right)
 
 
+def triangle_angles_deg(dm, cells):
+    """The three angles of each of the given local cells, (n, 3) in degrees."""
+    from femqled import compat
+
+    p = dm.mesh.geometry.x[compat.cell_nodes(dm.mesh)[cells]][:, :, :2]
+    out = []
+    for k in range(3):
+        a, b = p[:, (k + 1) % 3] - p[:, k], p[:, (k + 2) % 3] - p[:, k]
+        cos = np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        out.append(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+    return np.stack(out, axis=1)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("lateral", ["zero-flux", "periodic"])
+def test_structured_flat_layers_are_split_rectangles_on_the_quasi_1d_rows(lateral):
+    """`mesh.flat_lateral_size_nm`: the flat layers, and a band at the bottom of the last one, are rectangles of
+    that width split into right triangles (never obtuse at any aspect ratio: the fitted fluxes stay monotone)
+    whose rows are the quasi-1D column's; the rough part keeps its isotropic mesh and every area stays."""
+    geometry = {"lateral": lateral}
+    case = small_case(mesh={"flat_lateral_size_nm": 2.0}, geometry=geometry, **ROUGH)
+    dm = fmesh.device_mesh(case)
+    W = case["geometry"]["width_nm"]
+    y_etl = case["layer"][-1]
+    flat = [layer["name"] for layer in case["layer"][:-1]]
+    angles = triangle_angles_deg(dm, dm.cells(*flat))
+    assert angles.size and np.allclose(angles.max(axis=1), 90.0, atol=1e-6)
+    x = dm.mesh.geometry.x
+    from femqled import compat
+
+    nodes = compat.cell_nodes(dm.mesh)[dm.cells(*flat)]
+    widths = np.ptp(x[nodes][:, :, 0], axis=1)
+    assert np.allclose(widths, W / np.ceil(W / 2.0))
+    y_bottom = sum(layer["thickness_nm"] for layer in case["layer"][:-1])
+    etl = dm.cells("ETL")
+    centre_y = x[compat.cell_nodes(dm.mesh)[etl]][:, :, 1].mean(axis=1)
+    band = triangle_angles_deg(dm, etl[centre_y < y_bottom + 1.0])
+    assert dm.comm.allreduce(band.shape[0]) > 0 and np.allclose(band.max(axis=1), 90.0, atol=1e-6)
+
+    column = fmesh.device_mesh(small_case(geometry={"quasi_1d": True}, **ROUGH), MPI.COMM_SELF)
+    rows = np.unique(np.round(column.mesh.geometry.x[:, 1], 9))
+    rows = rows[rows <= y_bottom + 1e-9]
+    mine = np.unique(np.round(np.concatenate(dm.comm.allgather(x[nodes.ravel(), 1])), 9))
+    assert np.array_equal(mine, rows)
+
+    for layer in case["layer"][:-1]:
+        assert area(dm, layer["name"]) == pytest.approx(layer["thickness_nm"] * W, rel=1e-12)
+    assert area(dm, "ETL") == pytest.approx(y_etl["thickness_nm"] * W, rel=1e-2)
+    assert area(dm) == pytest.approx((10 + 12 + 10 + 15 + 2 + 12) * W, rel=1e-9)
+    h = case["mesh"]["interface_size_nm"]
+    for name in ("ETL/IL", "IL/Ag", "IL/trench1"):
+        local = fmesh.facet_lengths(dm, name)
+        assert dm.comm.allreduce(float(local.max()) if local.size else 0.0, op=MPI.MAX) <= 1.02 * h
+    if lateral == "periodic":
+        xy = np.concatenate(dm.comm.allgather(x[:, :2]))
+        left = np.unique(np.round(xy[np.isclose(xy[:, 0], 0.0)][:, 1], 9))
+        right = np.unique(np.round(xy[np.isclose(xy[:, 0], W)][:, 1], 9))
+        assert np.array_equal(left, right)
+
+
 @pytest.mark.mpi
 @pytest.mark.parametrize("quasi_1d", [False, True])
 def test_parts_of_the_mesh(quasi_1d):

@@ -20,6 +20,7 @@ def test_fine_preset_refines_and_default_is_the_case():
     case["mesh"]["interface_size_nm"] = 0.05                  # a finer setting of the case stays
     assert quality.apply(case, "fine")["mesh"]["interface_size_nm"] == 0.05
     assert "0.05 V" in quality.describe(fine, "fine")
+    assert "flat layers structured 2 nm wide" in quality.describe(fine, "fine")
 
 
 def test_unknown_preset_is_refused():
