@@ -22,7 +22,9 @@ scratch timing that day on a ~1.5x slower machine): fine 84,203 cells, 53.2 s, e
 210,398 cells, 122.6 s, 0.3884 (1 nm wide: 108,883 cells, 93.4 s, 0.3890). With the
 finer ageing steps, ``make paper-fine`` takes about 2 hours here, not yet timed whole (2026-12-05, a clean clone
 of a8ce75e: the four lifetime tests 33.5 min with the bordered Newton of constant-current operation, ~100 min
-before; the measurements ~90 min, timed before; docs/model.md "Calibration"). The calibration absorbed the
+before; the measurements ~90 min, timed before; docs/model.md "Calibration"; with the flat layers structured, a
+clean clone of 5ce4d3b on the slower machine: the four tests 22.2 min, the pristine state's measurements 12.2 min
+against 17.9 before). The calibration absorbed the
 default's discretisation error, so a publication-quality reproduction recalibrates with the same preset (``femqled
 calibrate ... --fine``) before ``femqled paper --fine``: ``cases/fine.toml`` holds steps 1-2 redone so (2026-12-05,
 docs/model.md "Calibration"), and ``make paper-fine`` runs it; ``paper --fine`` with the default-calibrated
