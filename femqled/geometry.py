@@ -259,8 +259,11 @@ def _build_2d(case: dict, gmsh) -> Layout:
         return geo.addPlaneSurface([geo.addCurveLoop(curves)])
 
     surfaces = {}
-    structured = []                   # (surface, its long sides, its corners): split rectangles, never obtuse
-    thin = []                         # thermionic interface layers: structured, one cell across
+    # (surface, its long sides, its corners): split rectangles into right triangles, never obtuse,
+    # so the fitted fluxes stay monotone at any aspect ratio; with no lateral size, only the thermionic interface
+    # layers, one cell across at the interface size
+    structured = []
+    nx = int(np.ceil(W / (lat if lat is not None else ms["interface_size_nm"]))) + 1
     for i, name in enumerate(names):
         top_c = flat[i + 1] if i + 1 < len(flat) else etl_top
         if band is not None and i == len(names) - 1:
@@ -272,11 +275,11 @@ def _build_2d(case: dict, gmsh) -> Layout:
             structured.append((lower, flat[i] + band_top, [left_pts[i], right_pts[i]] + band_ends[::-1]))
             continue
         surfaces[name] = [loop(flat[i], right[i], top_c, left[i])]
-        if lat is not None:
+        if lat is not None or heterojunction.is_interface_layer(name):
             structured.append((surfaces[name][0], flat[i] + flat[i + 1],
                                [left_pts[i], right_pts[i], right_pts[i + 1], left_pts[i + 1]]))
-        elif heterojunction.is_interface_layer(name):
-            thin.append((surfaces[name][0], flat[i] + flat[i + 1], [left[i][0], right[i][0]]))
+            if lat is None:
+                rungs += [left[i][0], right[i][0]]
     il, ag = case["interlayer"]["name"], case["cathode"]["name"]
     cathode_all = sum(pieces, [])
     surfaces[il] = [loop(etl_top, right[len(names)], cathode_all, left[len(names)])]
@@ -327,23 +330,16 @@ def _build_2d(case: dict, gmsh) -> Layout:
         for lc, rc in zip(sum(left, []), sum(right, [])):
             gmsh.model.mesh.setPeriodic(1, [rc], [lc], affine)
 
-    in_structure = {abs(c) for _, curves, _ in structured for c in curves}
+    in_structure = {abs(c) for _, curves, _ in structured for c in curves} if lat is not None else set()
     _size_field(gmsh, [abs(c) for n, cs in facet_sets.items() if n != "top" and "." not in n for c in cs
                        if abs(c) not in in_structure]
                 + [abs(c) for cs in trench_tops for c in cs], ms)
     for surface, long_sides, corners in structured:
         for c in long_sides:
-            gmsh.model.mesh.setTransfiniteCurve(c, int(np.ceil(W / lat)) + 1)
+            gmsh.model.mesh.setTransfiniteCurve(c, nx)
         gmsh.model.mesh.setTransfiniteSurface(surface, "Left", corners)
     for c in rungs:
         gmsh.model.mesh.setTransfiniteCurve(c, 2)
-    for surface, long_sides, short_sides in thin:
-        # right triangles (split rectangles), never obtuse: the fitted fluxes stay monotone at any aspect ratio
-        for c in long_sides:
-            gmsh.model.mesh.setTransfiniteCurve(c, int(np.ceil(W / ms["interface_size_nm"])) + 1)
-        for c in short_sides:
-            gmsh.model.mesh.setTransfiniteCurve(c, 2)
-        gmsh.model.mesh.setTransfiniteSurface(surface)
     gmsh.model.mesh.generate(2)
     return lay
 
