@@ -300,6 +300,13 @@ def _check_stack(case: dict) -> None:
         raise InputError("mesh.interface_size_nm", f"must be <= geometry.width_nm ({W:g})")
     if mesh["flat_lateral_size_nm"] is not None and mesh["flat_lateral_size_nm"] > W:
         raise InputError("mesh.flat_lateral_size_nm", f"must be <= geometry.width_nm ({W:g})")
+    # the rough interface rises up to ~3 RMS into the modelled Ag, which must keep an interface element above it
+    rms, iface = case["roughness"]["rms_nm"], mesh["interface_size_nm"]
+    if 3 * rms + iface >= case["cathode"]["thickness_nm"]:
+        raise InputError("roughness.rms_nm", f"{rms:g} nm leaves no room in the modelled Ag; allowed: < "
+                                             f"{(case['cathode']['thickness_nm'] - iface) / 3:.3g} nm ((cathode."
+                                             f"thickness_nm - mesh.interface_size_nm) / 3), or raise "
+                                             f"cathode.thickness_nm")
     spans = []
     for i, t in enumerate(case["trench"]):
         a, b = t["x_nm"] - t["width_nm"] / 2, t["x_nm"] + t["width_nm"] / 2
