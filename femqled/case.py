@@ -247,12 +247,7 @@ def _check_materials(case: dict, lib: dict) -> None:
             raise InputError("emission.qd_layer", f"layer {qd!r} has no QD parameters (qd_density_cm3)")
     for i, t in enumerate(case["trench"]):
         need(f"trench[{i}].material", t["material"], ("metal",))
-    for name, values in case["materials"].items():
-        for key in ("trap_density_cm3", "tau_n_s", "tau_p_s"):
-            v = values.get(key)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0):
-                raise InputError(f"materials.{name}.{key}", f"must be a number >= 0 (0: no trap-assisted "
-                                                            f"recombination); got {v!r}")
+    materials.model_parameters(case["model"])     # [model]: known keys, each within its domain
     host = case["ions"]["layer"]
     if host:
         hosts = names + [case["interlayer"]["name"]]
@@ -472,7 +467,13 @@ def reference_markdown() -> str:
     table("", CASE_SCHEMA)
     lines.extend(["## `[materials.NAME]`", "",
                   "Overrides or new materials, merged over `femqled/data/parameters.toml` (where every library",
-                  "value has its source). `base = \"NAME\"` inherits from another material.", ""])
+                  "value has its source). `base = \"NAME\"` inherits from another material. A new material needs",
+                  "`role` (" + ", ".join(f"`{r}`" for r in materials.ROLES) + "); a semiconductor the band and",
+                  "transport keys, an insulator `eps_r`, a metal `work_function_eV`. Other keys are rejected.", "",
+                  "| key | allowed |", "|---|---|"])
+    lines.extend(f"| `{k}` | {materials.WORDS[d]} |" for k, d in materials.PARAMETERS.items())
+    lines.extend(["", "Keys of `[model]` (parameters of no single material):", "", "| key | allowed |", "|---|---|"])
+    lines.extend(f"| `{k}` | {materials.WORDS[d]} |" for k, d in materials.MODEL_PARAMETERS.items())
     return "\n".join(lines)
 
 

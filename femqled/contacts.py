@@ -73,9 +73,16 @@ class Contacts:
         lib = device.lib
         metal = lib[dm.layout.materials[dm.layout.groups["cathode"][0].split("/")[1]]]
         il_mat = lib[dm.layout.materials[self.cathode_region]]
-        default_barrier = float(metal.get("work_function_eV", 4.3)) - float(il_mat.get("electron_affinity_eV", 0))
         barrier0 = self.cfg["cathode_barrier_eV"]
-        self.barrier0_eV = default_barrier if barrier0 is None else barrier0
+        if barrier0 is None and self.kind == "ohmic" and "work_function_eV" not in metal:
+            barrier0 = 0.0              # unused: an ohmic cathode fixes psi from neutrality
+        if barrier0 is None:
+            if "work_function_eV" not in metal:
+                name = dm.layout.materials[dm.layout.groups["cathode"][0].split("/")[1]]
+                raise InputError(f"materials.{name}.work_function_eV", "is required for the cathode's barrier "
+                                                                      "(eV; or give contacts.cathode_barrier_eV)")
+            barrier0 = float(metal["work_function_eV"]) - float(il_mat.get("electron_affinity_eV", 0))
+        self.barrier0_eV = barrier0
         self.barrier = fem.Function(S, name="cathode_barrier_eV")
         self.barrier.x.array[:] = self.barrier0_eV
         self.psi_cathode = fem.Function(S)

@@ -62,6 +62,16 @@ def test_every_shipped_case_is_valid():
     (dict(temperature_K=-4.0), "temperature_K", "> 0"),
     (dict(materials={"QD": {"trap_density_cm3": -1e17}}), "materials.QD.trap_density_cm3", ">= 0"),
     (dict(materials={"QD": {"tau_n_s": "long"}}), "materials.QD.tau_n_s", ">= 0"),
+    (dict(materials={"QD": {"mu_n_cm2Vs": -1.0}}), "materials.QD.mu_n_cm2Vs", "> 0"),
+    (dict(materials={"QD": {"band_gap_eV": 0.0}}), "materials.QD.band_gap_eV", "> 0"),
+    (dict(materials={"QD": {"eps_r": 0.0}}), "materials.QD.eps_r", "> 0"),
+    (dict(materials={"QD": {"Nc_cm3": 0.0}}), "materials.QD.Nc_cm3", "> 0"),
+    (dict(materials={"ZnO-NP": {"Nd_cm3": -1.0}}), "materials.ZnO-NP.Nd_cm3", ">= 0"),
+    (dict(materials={"TFB": {"emission_yield": 1.5}}), "materials.TFB.emission_yield", "from 0 to 1"),
+    (dict(materials={"QD": {"mu_n_cm2vs": 1e-3}}), "materials.QD.mu_n_cm2vs", "mu_n_cm2Vs"),
+    (dict(materials={"PMMA": {"base": "TFB", "eps_r": float("nan")}}), "materials.PMMA.eps_r", "> 0"),
+    (dict(model={"outcoupling": 2.0}), "model.outcoupling", "from 0 to 1"),
+    (dict(model={"outcouplng": 0.2}), "model.outcouplng", "allowed: "),
 ])
 def test_bad_input_names_the_field(changes, field, words):
     text = message(raw_case(**changes))

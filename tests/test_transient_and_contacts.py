@@ -112,3 +112,18 @@ def test_thick_interfacial_layer_reaches_equilibrium():
     u = dev.u.x.array
     assert np.abs(u[1::3]).max() < 1e-3 and np.abs(u[2::3]).max() < 1e-3      # phi_n, phi_p in V_t
     assert abs(dev.operating_point().J) < 1e-12
+
+
+@pytest.mark.parametrize("given, needs", [({}, "materials.Al.work_function_eV: is required"),
+                                          ({"work_function_eV": -1.0}, "materials.Al.work_function_eV: must be")])
+def test_a_cathode_metal_of_the_case_needs_a_work_function(given, needs):
+    """A metal defined by a case without its work function is named, not given a silent 4.3 eV."""
+    from femqled.errors import InputError
+
+    al = {"role": "metal", **given}
+    case = lambda: small_case(cathode={"material": "Al"}, materials={"Al": al})      # noqa: E731
+    with pytest.raises(InputError) as e:
+        Device(case())
+    assert str(e.value).startswith(needs), str(e.value)
+    al["work_function_eV"] = 4.3
+    assert Device(case()).contacts.barrier0_eV == pytest.approx(4.3 - 3.6)   # minus the interlayer's affinity
