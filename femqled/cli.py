@@ -217,9 +217,6 @@ def cmd_limit(args, comm=MPI.COMM_WORLD) -> int:
     from femqled import io
     from femqled.instruments import contact_limit
 
-    bad = [J for J in args.J if not J > 0]
-    if bad or (args.compliance is not None and not args.compliance > 0):
-        raise InputError("--J" if bad else "--compliance", "must be > 0 (mA/cm2, V)")
     case, out, dev, _ = _setup(args, comm)
     V_c = args.compliance if args.compliance is not None else case["ageing"]["compliance_V"]
     results = []
@@ -498,8 +495,39 @@ def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
     return status
 
 
+def _number(kind=float, zero: bool = False, upper: float | None = None):
+    """An argparse type: a finite number > 0 (>= 0 with ``zero``; <= ``upper``), else one line naming the option."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}")
+        if not ((value >= 0 if zero else value > 0) and value < float("inf")) or \
+                (upper is not None and value > upper):
+            allowed = (">= 0" if zero else "> 0") + (f" and <= {upper:g}" if upper is not None else "")
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text}")
+        return value
+    return parse
+
+
+POSITIVE, COUNT, FRACTION = _number(float), _number(int), _number(float, zero=True, upper=1.0)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Command-line mistakes are one line, like a case's: ``femqled: error: --J: must be > 0, got -5`` (exit 2;
+    ``femqled COMMAND --help`` shows the usage)."""
+
+    def error(self, message: str):
+        if message.startswith("argument "):
+            message = message[len("argument "):]
+        if MPI.COMM_WORLD.rank == 0:
+            print(f"femqled: error: {message} (femqled {self.prog.split()[-1]} --help: the options)"
+                  if self.prog != "femqled" else f"femqled: error: {message}", file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="femqled", description="Finite-element simulator of ageing QLEDs.")
+    p = _Parser(prog="femqled", description="Finite-element simulator of ageing QLEDs.")
     from femqled import __version__
 
     p.add_argument("--version", action="version", version=f"femqled {__version__}")
@@ -523,8 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quasi-1d", action="store_true", help="solve the flat stack in one column of cells")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp = command("age", cmd_age, "constant-current ageing: acetate, contact state, L(t), V(t), eta_X(t) (CSV)")
-    sp.add_argument("--hours", type=float, help="operating time (default: [ageing] hours)")
-    sp.add_argument("--J", type=float, help="current density, mA/cm2 (default: [ageing] J_mA_cm2)")
+    sp.add_argument("--hours", type=POSITIVE, help="operating time (default: [ageing] hours)")
+    sp.add_argument("--J", type=POSITIVE, help="current density, mA/cm2 (default: [ageing] J_mA_cm2)")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp.add_argument("--quiet", action="store_true", help="no per-step progress lines")
     sp.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the results")
@@ -532,49 +560,49 @@ def build_parser() -> argparse.ArgumentParser:
     state_help = "an aged state to measure: <results>/checkpoint.npz written by 'age' (default: pristine)"
     sp = command("cv", cmd_cv, "C-V by small-signal AC analysis; onset of the capacitance rise")
     sp.add_argument("--V", default="0:3:0.1", help="START:STOP:STEP in volts (default 0:3:0.1)")
-    sp.add_argument("--f", type=float, default=1e3, help="frequency in Hz (default 1000)")
+    sp.add_argument("--f", type=POSITIVE, default=1e3, help="frequency in Hz (default 1000)")
     sp.add_argument("--state", help=state_help)
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp = command("spectrum", cmd_spectrum, "EL spectrum (peak, FWHM, luminance, channel shares) and PL yield")
-    sp.add_argument("--J", type=float, default=10.0, help="current density, mA/cm2 (default 10)")
+    sp.add_argument("--J", type=POSITIVE, default=10.0, help="current density, mA/cm2 (default 10)")
     sp.add_argument("--V", type=float, help="a bias (V) instead of a current density")
     sp.add_argument("--state", help=state_help)
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp = command("limit", cmd_limit, "contact-limit test: the largest EL and PL rise a degrading cathode can give "
                                      "at constant current, up to the voltage compliance")
-    sp.add_argument("--J", type=float, nargs="+", default=[10.0, 100.0], help="current densities, mA/cm2 "
+    sp.add_argument("--J", type=POSITIVE, nargs="+", default=[10.0, 100.0], help="current densities, mA/cm2 "
                                                                                "(default 10 100)")
-    sp.add_argument("--compliance", type=float, help="voltage compliance (V; default: [ageing] compliance_V)")
+    sp.add_argument("--compliance", type=POSITIVE, help="voltage compliance (V; default: [ageing] compliance_V)")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp = command("bands", cmd_bands, "band diagram along a vertical cutline: E_c, E_v and the quasi-Fermi levels")
     at = sp.add_mutually_exclusive_group()
     at.add_argument("--V", type=float, help="bias (V, default 0: equilibrium)")
-    at.add_argument("--J", type=float, help="instead of a bias, a current density (mA/cm2, constant current)")
+    at.add_argument("--J", type=POSITIVE, help="instead of a bias, a current density (mA/cm2, constant current)")
     sp.add_argument("--x", help="the cutline's position across the width: nm, 'trench' (through the first trench) "
                                 "or 'flat' (the contact farthest from the trenches); default the middle")
     sp.add_argument("--state", help=state_help)
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp = command("skpm", cmd_skpm, "Kelvin probe across the stack: potential and field at a bias")
     sp.add_argument("--V", type=float, default=3.0, help="bias (V, default 3)")
-    sp.add_argument("--lines", type=int, default=5, help="vertical lines averaged (default 5)")
+    sp.add_argument("--lines", type=COUNT, default=5, help="vertical lines averaged (default 5)")
     sp.add_argument("--state", help=state_help)
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp = command("sims", cmd_sims, "ToF-SIMS depth profiles of acetate, Ag and Zn")
-    sp.add_argument("--resolution", type=float, default=1.0, help="depth resolution (nm, Gaussian sigma)")
+    sp.add_argument("--resolution", type=POSITIVE, default=1.0, help="depth resolution (nm, Gaussian sigma)")
     sp.add_argument("--state", help=state_help)
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp = command("rebuild", cmd_rebuild, "peel-off and rebuild from an aged state: ZnO/Ag, or Ag only")
     sp.add_argument("--state", help="the aged state: <results>/checkpoint.npz written by 'age'")
-    sp.add_argument("--residual", type=float, default=0.1, help="fraction of the Ag-side acetate left (0.1)")
-    sp.add_argument("--J", type=float, default=10.0, help="current density of the EQE comparison (mA/cm2)")
+    sp.add_argument("--residual", type=FRACTION, default=0.1, help="fraction of the Ag-side acetate left (0.1)")
+    sp.add_argument("--J", type=POSITIVE, default=10.0, help="current density of the EQE comparison (mA/cm2)")
     sp.add_argument("--V", default="0:4:0.1", help="J-V sweep START:STOP:STEP (default 0:4:0.1)")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp = command("plot", cmd_plot, "2D pictures of the pristine state and of --state beside it: psi, n, p, "
                                    "recombination channels, acetate; with --state one comparison near the trench")
     at = sp.add_mutually_exclusive_group()
     at.add_argument("--V", type=float, help="bias of the pictured states (V, default 3)")
-    at.add_argument("--J", type=float, help="instead of a bias, the current density of the pictured states "
+    at.add_argument("--J", type=POSITIVE, help="instead of a bias, the current density of the pictured states "
                                             "(mA/cm2: constant-current operation, as in a lifetime test)")
     sp.add_argument("--state", help=state_help)
     sp = command("paper", cmd_paper, "reproduce the study's figures; REPORT.md (simulated vs measured)")
@@ -588,13 +616,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("targets", help="targets file (TOML): [[parameter]] and [[target]] tables, see "
                                     "femqled/calibrate.py and cases/targets-*.toml")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
-    sp.add_argument("--max-evaluations", type=int, help="cap on model evaluations (default: the targets file's)")
+    sp.add_argument("--max-evaluations", type=COUNT, help="cap on model evaluations (default: the targets file's)")
     sp.add_argument("--fine", action="store_true", help="publication-quality discretisation (femqled/quality.py), "
                                                         "as for 'paper --fine'")
     sp = command("mechanisms", cmd_mechanisms, "the acetate-driving kinetics side by side: elevation time vs J "
                                                "(fitted exponent) and direction of acetate motion; one figure")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
-    sp.add_argument("--hours-scale", type=float, default=1.0, help="shorten every test by this factor")
+    sp.add_argument("--hours-scale", type=POSITIVE, default=1.0, help="shorten every test by this factor")
     cp = sub.add_parser("compare", help="runs of 'femqled paper' side by side: rows, PASS/FAIL, where they differ",
                         description="runs of 'femqled paper' side by side: each directory's REPORT rows in a "
                                     "column, PASS/FAIL, and the rows whose verdicts differ; compare.md, .csv, "
