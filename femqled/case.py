@@ -188,8 +188,15 @@ IONS = Table({
 SOLVER = Table({
     "bias_step_V": Field(float, 0.1, gt=0.0, doc="first continuation step of a bias change (V); grows by 1.5x "
                                                   "after easy steps, up to 4x"),
-    "min_bias_step_V": Field(float, 1e-4, gt=0.0, doc="a failed step is halved until this; then the solve fails "
-                                                      "and the last good state is kept"),
+    "min_bias_step_V": Field(float, 1e-4, gt=0.0, doc="a failed step is halved until this; then the step is "
+                                                      "taken in time (sweep_rate_V_s) or the solve fails and the "
+                                                      "last good state is kept"),
+    "sweep_rate_V_s": Field(float, 1.0, min=0.0, doc="where a bias step finds no steady state, it is taken in time "
+                                                     "at this rate (backward Euler, the current then includes the "
+                                                     "displacement current), as a swept instrument would: a region "
+                                                     "all but cut off from the contacts (behind a thick tunnel "
+                                                     "layer) keeps its charge; 0: fail instead (docs/model.md, "
+                                                     "'Numerics')"),
     "newton_max_iterations": Field(int, 60, min=1, doc="Newton iterations per steady state"),
     "linear_solver": Field(str, "mumps", choices=("mumps", "superlu_dist"),
                            doc="parallel LU of every linear solve: mumps (fastest) or superlu_dist (bitwise "

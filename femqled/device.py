@@ -123,6 +123,7 @@ class Device:
         self._current_control = None     # the bordered Newton of operate (built at its first use)
         self._sweeping = False           # inside sweeping(): bias steps start from the secant predictor ...
         self._previous = None            # ... through (bias, state) before the last step and the state it reached
+        self._in_time = False            # the last bias step was taken in time (solve: no steady state there)
         self._initial_guess()
         self.equilibrium()
         if self.ions is not None and case["ions"]["sheet_cm2"] > 0:   # a device at rest: ions settled at 0 V
@@ -222,7 +223,7 @@ class Device:
         """Back to thermal equilibrium from the neutral guess (after the contact changed under a biased state:
         the path down from a high bias through a changed barrier need not converge, the state at 0 V is unique)."""
         self._initial_guess()
-        self._dlnJ_dV = None
+        self._dlnJ_dV, self._in_time = None, False
         return self.equilibrium()
 
     def set_state(self, u_values, bias: float) -> None:
@@ -231,6 +232,7 @@ class Device:
         self.u.x.scatter_forward()
         self.bias = float(bias)
         self.contacts.set_bias(self.bias)
+        self._in_time = False
 
     def _try(self, V: float) -> tuple[bool, int]:
         saved = self.u.x.array.copy()
@@ -300,29 +302,62 @@ class Device:
 
     def solve(self, V: float, dV: float | None = None, dV_min: float | None = None) -> OperatingPoint:
         """Steady state at bias V (volts), by continuation from the present state with adaptive steps
-        (defaults: the case's [solver] bias_step_V and min_bias_step_V). On failure the last good state is kept
+        (defaults: the case's [solver] bias_step_V and min_bias_step_V).
+
+        Where a step finds no steady state even at the smallest step, it is taken in time instead (one backward-
+        Euler step at ``[solver] sweep_rate_V_s``, :meth:`transient_step`) and the next step tries the steady
+        state again. That is what a swept instrument sees where the steady state is out of reach: behind a thick
+        tunnel layer the electrons in the ETL and the dots reach the cathode through a transmission ~e^-46, so
+        the steady state fixes their charge only through currents ~1e-20 of the internal ones, below what the
+        arithmetic resolves (Newton wanders at its roundoff floor), and in time that charge stays put (its
+        relaxation time is days). A point reached so is marked ``extra["sweep_dt_s"]``, and its J is the total
+        current, displacement included. On failure (or with ``sweep_rate_V_s = 0``) the last good state is kept
         (``u``, ``bias``) and :class:`SolverError` says where it stopped."""
         dV = self.solver_cfg["bias_step_V"] if dV is None else dV
         dV_min = self.solver_cfg["min_bias_step_V"] if dV_min is None else dV_min
-        total = 0
+        rate = self.solver_cfg["sweep_rate_V_s"]
+        total, in_time = 0, None
         step = min(dV, abs(V - self.bias)) or dV
         while abs(V - self.bias) > 1e-12:
             target = self.bias + np.sign(V - self.bias) * min(step, abs(V - self.bias))
             ok, its = self._step(target)
             total += its
             if ok:
+                in_time, self._in_time = None, False
                 if its <= 6:
                     step = min(step * 1.5, 4 * dV)
-            else:
-                step /= 2
-                if step < dV_min:
-                    raise SolverError(f"no convergence on the way to V = {V:g} V: stuck at {self.bias:g} V "
-                                      f"(step {step:.2g} V < {dV_min:g} V)")
-        if total == 0:   # re-solve at the same bias (e.g. after a parameter change)
+                continue
+            step /= 2
+            if step >= dV_min and not self._in_time:   # (after a step in time the next failure skips the halving)
+                continue
+            if rate > 0:
+                target = self.bias + np.sign(V - self.bias) * min(dV, abs(V - self.bias))
+                try:
+                    in_time = self.transient_step(target, abs(target - self.bias) / rate)
+                except SolverError:
+                    in_time = None
+                if in_time is not None:
+                    total += in_time.iterations
+                    self._previous, step, self._in_time = None, dV, True   # the next step tries a steady state
+                    continue
+            raise SolverError(f"no convergence on the way to V = {V:g} V: stuck at {self.bias:g} V (no steady "
+                              f"state in steps down to {dV_min:g} V" + (f", nor a step in time at {rate:g} V/s)"
+                                                                         if rate > 0 else ")"))
+        if total == 0:   # re-solve at the same bias (e.g. after a parameter change); else held there in time
             ok, total = self._try(V)
+            if not ok and rate > 0:
+                try:
+                    in_time = self.transient_step(V, dV / rate)
+                    ok, total, self._in_time = True, total + in_time.iterations, True
+                except SolverError:
+                    pass
             if not ok:
                 raise SolverError(f"no convergence at V = {V:g} V")
-        return self.operating_point(total)
+        op = self.operating_point(total)
+        if in_time is not None:                    # the last step was taken in time: the current it measured
+            op.J, op.J_cathode = in_time.J, in_time.J_cathode
+            op.extra["sweep_dt_s"] = in_time.extra["dt_s"]
+        return op
 
     def sweep(self, voltages, progress=None) -> list[OperatingPoint]:
         """Steady states at each bias in turn (with the secant predictor of :meth:`sweeping`); ``progress(op)``
@@ -430,7 +465,8 @@ class Device:
         V_lo, V_hi = -np.inf, np.inf
         pts = []
         for _ in range(max_it):
-            if op.J > 0 and abs(op.J - J_target) <= rtol * J_target:
+            steady = "sweep_dt_s" not in op.extra                # (a point reached in time is no operating point)
+            if steady and op.J > 0 and abs(op.J - J_target) <= rtol * J_target:
                 return op
             if bordered and op.J > 0 and abs(np.log(op.J) - lnT) < np.log(10.0):
                 bop = self._operate_bordered(J_target, rtol, V_max)     # near enough for its linear model

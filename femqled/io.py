@@ -107,10 +107,12 @@ def write_json(path: Path, data, comm=MPI.COMM_WORLD) -> None:
 
 
 def write_csv(path: Path, rows: list[dict], comm=MPI.COMM_WORLD) -> None:
+    """Rows as CSV (rank 0); the columns are every key of any row, in order of appearance (a key some rows
+    lack, e.g. ``sweep_dt_s`` of a point a sweep reached in time, is left empty in the others)."""
     if comm.rank != 0 or not rows:
         return
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in rows for k in row)), restval="")
         w.writeheader()
         w.writerows(rows)
 

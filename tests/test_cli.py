@@ -156,9 +156,10 @@ def test_age_command_quasi_1d(case_file, tmp_path):
 
 
 def test_newton_failure_keeps_the_curve_and_the_last_good_state(case_file, tmp_path):
-    """A Newton that cannot converge (at most 4 iterations, no step cutting below 0.5 V) stops the sweep with
-    one line saying where; the converged points and the last good state are written."""
-    case_file.write_text(SMALL + "[solver]\nnewton_max_iterations = 4\nbias_step_V = 0.5\nmin_bias_step_V = 0.5\n")
+    """A Newton that cannot converge (at most 4 iterations, no step cutting below 0.5 V, no step in time) stops
+    the sweep with one line saying where; the converged points and the last good state are written."""
+    case_file.write_text(SMALL + "[solver]\nnewton_max_iterations = 4\nbias_step_V = 0.5\nmin_bias_step_V = 0.5\n"
+                                 "sweep_rate_V_s = 0\n")
     out = tmp_path / "res"
     r = femqled("jv", str(case_file), "--V", "0:3:0.5", "--quasi-1d", "--quiet", "--out", str(out), cwd=tmp_path)
     assert r.returncode == 3, r.stderr
@@ -440,14 +441,18 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
         assert image_variance(out / f"{fig}.png") > 1e-4, fig            # one drawn PNG per figure of the study
 
 
+NO_STEPS_IN_TIME = "solver.sweep_rate_V_s=0"
+
+
 @pytest.mark.parametrize("np_", [1, 2])
 def test_paper_reports_what_it_could_not_measure(tmp_path, np_):
-    """A device that cannot be driven (a 4.6 nm tunnel layer at the cathode: the way up from 0 V stalls near
-    0.5 V, docs/model.md "Not yet") still gets its REPORT.md, on 1 and 2 ranks: each row that needs a failed
+    """A device that cannot be driven (a 4.6 nm tunnel layer at the cathode, with no steps in time where the steady
+    state is out of reach, [solver] sweep_rate_V_s = 0: the way up from 0 V stalls near 0.5 V, docs/model.md
+    "Numerics") still gets its REPORT.md, on 1 and 2 ranks: each row that needs a failed
     measurement says "not measured: <what failed>" and fails, the report lists the failures, the stage with a
     failed measurement is not kept for --resume, and the exit status is 3 with one line on stderr (no traceback)."""
     r = femqled("paper", str(ROOT / "cases" / "default.toml"), "--quick", "--out", "paper",
-                "--set", "contacts.interfacial_layer_nm=4.6", cwd=tmp_path, np=np_)
+                "--set", "contacts.interfacial_layer_nm=4.6", "--set", NO_STEPS_IN_TIME, cwd=tmp_path, np=np_)
     assert r.returncode == 3, r.stderr
     ours = [l for l in r.stderr.splitlines() if l.startswith("femqled")]    # (mpirun adds its own lines)
     assert len(ours) == 1 and ours[0].startswith("femqled: solver failed: ") and "REPORT.md" in ours[0], r.stderr
@@ -474,12 +479,14 @@ def test_paper_reports_what_it_could_not_measure(tmp_path, np_):
     assert (out / "pristine" / "sims.json").exists()              # what did not need the solver was measured
     if np_ == 1:                                 # the lifetime test and the kinetics comparison alone say the same
         r = femqled("age", str(ROOT / "cases" / "default.toml"), "--quasi-1d", "--hours", "5", "--quiet",
-                    "--out", "age", "--set", "contacts.interfacial_layer_nm=4.6", cwd=tmp_path)
+                    "--out", "age", "--set", "contacts.interfacial_layer_nm=4.6", "--set", NO_STEPS_IN_TIME,
+                    cwd=tmp_path)
         assert r.returncode == 3 and r.stderr.strip().startswith("femqled: solver failed: "), r.stderr
         life = json.loads(next((tmp_path / "age").rglob("lifetime.json")).read_text())
         assert life["steps"] == 0 and "stuck at" in life["failed"]
         r = femqled("mechanisms", str(ROOT / "cases" / "default.toml"), "--quasi-1d", "--hours-scale", "0.02",
-                    "--out", "mech", "--set", "contacts.interfacial_layer_nm=4.6", cwd=tmp_path)
+                    "--out", "mech", "--set", "contacts.interfacial_layer_nm=4.6", "--set", NO_STEPS_IN_TIME,
+                    cwd=tmp_path)
         assert r.returncode == 3 and r.stdout.count("  stopped: ") == 12, r.stdout
         assert r.stderr.strip().startswith("femqled: solver failed: 12 of the lifetime tests stopped"), r.stderr
 

@@ -23,6 +23,22 @@ def test_ideality_of_a_synthetic_exponential_is_recovered(n):
     assert np.allclose(jv.ideality(V, J, 300.0), n, rtol=1e-2)
 
 
+def test_points_reached_in_time_are_left_out_of_the_ideality():
+    """A sweep's points reached in time (no steady state: a displacement current, Device.solve) are counted and
+    left out of the ideality; counted as steady, their flat current would read as a smaller ideality."""
+    Vt = KB * 300.0 / Q
+    V = np.linspace(0.0, 3.0, 61)
+    J = 1e-9 * np.exp(V / (2.0 * Vt))
+    rows = [{"V": v, "J_mA_cm2": j} for v, j in zip(V, J)]
+    for k in range(50, 54):                     # a plateau of charging current where the steady state failed
+        rows[k].update(J_mA_cm2=J[49] * (1 + 0.2 * (k - 49)), sweep_dt_s=0.05)
+    s = jv.summarize(rows, 300.0)
+    assert s["points_in_time"] == 4 and s["min_ideality"] == pytest.approx(2.0, rel=1e-2)
+    for r in rows:
+        r.pop("sweep_dt_s", None)
+    assert jv.summarize(rows, 300.0)["min_ideality"] < 1.5
+
+
 def test_one_ideality_window_for_curves_of_one_device():
     """A curve with n = 1 below 1e-4 mA cm^-2 and n = 2 above: its own relative floor (1e-6 of a small maximum)
     reaches the n = 1 part; the floor of a brighter reference curve (passed as J_min) does not."""

@@ -114,6 +114,44 @@ def test_thick_interfacial_layer_reaches_equilibrium():
     assert abs(dev.operating_point().J) < 1e-12
 
 
+@pytest.mark.mpi
+def test_a_sweep_behind_a_thick_tunnel_layer_steps_in_time_and_reads_the_capacitance():
+    """Behind a 4.6 nm tunnel layer the way up from 0 V finds no steady state from ~0.3 V (the ETL and the dots
+    float: their charge is fixed only by currents below the arithmetic's resolution). The sweep then steps in
+    time at [solver] sweep_rate_V_s, as an instrument sweeping at that rate would, and reads a displacement
+    current: the same at both contacts, proportional to the rate, and equal to rate x the capacitance of the
+    small-signal analysis (femqled.instruments.cv) at that bias. With the rate 0 the sweep fails as before."""
+    from femqled.errors import SolverError
+    from femqled.instruments.cv import SmallSignal
+
+    def swept(rate):
+        """{V: (J, J_cathode, dt, C)} of the points reached in time after a point reached in time (so that the
+        step's charge change is the capacitor's alone), C from the small-signal analysis there."""
+        dev = Device(small_case(geometry={"quasi_1d": True}, contacts={"interfacial_layer_nm": 4.6},
+                                solver={"sweep_rate_V_s": rate}))
+        points, before = {}, False
+        with dev.sweeping():
+            for V in np.round(np.arange(0.1, 0.81, 0.1), 2):
+                op = dev.solve(float(V))
+                now = "sweep_dt_s" in op.extra
+                if now and before:
+                    points[V] = (op.J, op.J_cathode, op.extra["sweep_dt_s"], SmallSignal(dev).capacitance(1e3)[0])
+                before = now
+        return points
+
+    with pytest.raises(SolverError, match="no steady state in steps down to"):
+        swept(0.0)
+    one, two = swept(1.0), swept(2.0)
+    both = sorted(set(one) & set(two))
+    assert both, (one, two)                           # (where the steady state fails depends on roundoff)
+    for V in both:
+        (J1, Jc1, dt1, C1), (J2, _, dt2, _) = one[V], two[V]
+        assert dt1 == pytest.approx(0.1) and dt2 == pytest.approx(0.05)
+        assert Jc1 == pytest.approx(J1, rel=1e-2)                  # the same current at both contacts
+        assert J2 / J1 == pytest.approx(2.0, rel=1e-2)              # a displacement current
+        assert J1 * 1e-3 / 1.0 == pytest.approx(C1, rel=1e-2)      # mA cm^-2 at 1 V/s = C (F cm^-2)
+
+
 @pytest.mark.parametrize("given, needs", [({}, "materials.Al.work_function_eV: is required"),
                                           ({"work_function_eV": -1.0}, "materials.Al.work_function_eV: must be")])
 def test_a_cathode_metal_of_the_case_needs_a_work_function(given, needs):

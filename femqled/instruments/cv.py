@@ -311,7 +311,8 @@ def describe_rise(shares: dict[str, float], most: int = 3, least: float = 0.1) -
 def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool | float = True,
         label: str = "C-V") -> tuple[list[dict], dict]:
     """C-V sweep: ``cv.csv`` (V, C, G, J and the in-phase carrier response per layer, ``Cn_<layer>_nF_cm2``,
-    ``Cp_<layer>_nF_cm2``), ``cv.json`` (onset, the carriers of the rise, settings), ``cv.png``. ``progress``:
+    ``Cp_<layer>_nF_cm2``; ``sweep_dt_s`` where the DC point was reached in time, :meth:`Device.solve`),
+    ``cv.json`` (onset, the carriers of the rise, settings), ``cv.png``. ``progress``:
     a bar (True), nothing (False) or a line at most every ``progress`` s, headed ``label``."""
     from femqled import io
     from femqled.errors import SolverError
@@ -329,7 +330,8 @@ def run(dev, voltages, outdir, f_Hz: float = 1e3, progress: bool | float = True,
                 raise sweep_stopped(dev, outdir, rows, "cv", e, "cv_last_good_state") from None
             C, G = ss.capacitance(f_Hz)
             parts = {column(k): val for k, val in ss.charge_response().items()}
-            rows.append({"V": float(V), "C_nF_cm2": C * 1e9, "G_S_cm2": G, "J_mA_cm2": op.J, **parts})
+            rows.append({"V": float(V), "C_nF_cm2": C * 1e9, "G_S_cm2": G, "J_mA_cm2": op.J, **parts,
+                         **({"sweep_dt_s": op.extra["sweep_dt_s"]} if "sweep_dt_s" in op.extra else {})})
             bar.update(V=f"{V:.3g} V", C=f"{C * 1e9:.4g} nF/cm2")
     Vs = [r["V"] for r in rows]
     Cs = [r["C_nF_cm2"] for r in rows]

@@ -63,12 +63,15 @@ def ideality_floor(J) -> float:
 
 def summarize(rows: list[dict], T: float, J_min: float | None = None) -> dict:
     """Summary of a sweep: minimum ideality over J > ``J_min`` (default :func:`ideality_floor` of this curve;
-    the floor used is recorded as ``ideality_floor_mA_cm2``), turn-on, EQE maximum, values at 10 mA cm^-2."""
+    the floor used is recorded as ``ideality_floor_mA_cm2``), turn-on, EQE maximum, values at 10 mA cm^-2.
+    Points a sweep reached in time (``sweep_dt_s``: no steady state there, a displacement current) are counted
+    (``points_in_time``) and left out of the ideality, a property of steady states."""
     V = np.array([r["V"] for r in rows])
     J = np.array([r["J_mA_cm2"] for r in rows])
-    out = {"points": len(rows)}
+    in_time = np.array(["sweep_dt_s" in r and r["sweep_dt_s"] not in (None, "") for r in rows], dtype=bool)
+    out = {"points": len(rows), "points_in_time": int(in_time.sum())}
     floor = ideality_floor(J) if J_min is None else float(J_min)
-    eta_min, V_eta = min_ideality(V, J, T, J_min=floor)
+    eta_min, V_eta = min_ideality(V, np.where(in_time, np.nan, J), T, J_min=floor)
     out.update(min_ideality=eta_min, V_min_ideality=V_eta, ideality_floor_mA_cm2=floor)
     if rows and "luminance_cd_m2" in rows[0]:
         L = np.array([r["luminance_cd_m2"] for r in rows])
