@@ -39,6 +39,22 @@ def test_points_reached_in_time_are_left_out_of_the_ideality():
     assert jv.summarize(rows, 300.0)["min_ideality"] < 1.5
 
 
+def test_currents_not_conserved_are_left_out_of_the_ideality():
+    """Steady states whose anode and cathode currents disagree (Newton's roundoff floor) are not resolved: they are
+    counted and left out of the ideality (here a noisy stretch that would read as an ideality of ~0.3)."""
+    Vt = KB * 300.0 / Q
+    V = np.linspace(0.0, 3.0, 61)
+    J = 1e-9 * np.exp(V / (2.0 * Vt))
+    rows = [{"V": v, "J_mA_cm2": j, "J_cathode_mA_cm2": j * (1 + 1e-9)} for v, j in zip(V, J)]
+    for k in range(50, 54):
+        rows[k].update(J_mA_cm2=J[k] * 10.0 ** (k % 2), J_cathode_mA_cm2=J[k] * 0.5)
+    s = jv.summarize(rows, 300.0)
+    assert s["points_unresolved"] == 4 and s["min_ideality"] == pytest.approx(2.0, rel=1e-2)
+    for r in rows:
+        r["J_cathode_mA_cm2"] = r["J_mA_cm2"]
+    assert jv.summarize(rows, 300.0)["min_ideality"] < 1.0
+
+
 def test_one_ideality_window_for_curves_of_one_device():
     """A curve with n = 1 below 1e-4 mA cm^-2 and n = 2 above: its own relative floor (1e-6 of a small maximum)
     reaches the n = 1 part; the floor of a brighter reference curve (passed as J_min) does not."""

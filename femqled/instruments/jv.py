@@ -61,17 +61,24 @@ def ideality_floor(J) -> float:
     return 1e-6 * float(np.nanmax(np.asarray(J, dtype=float)))
 
 
+UNRESOLVED = 1e-2   # a steady state whose terminal currents differ by more than this (relative) is not resolved
+
+
 def summarize(rows: list[dict], T: float, J_min: float | None = None) -> dict:
     """Summary of a sweep: minimum ideality over J > ``J_min`` (default :func:`ideality_floor` of this curve;
     the floor used is recorded as ``ideality_floor_mA_cm2``), turn-on, EQE maximum, values at 10 mA cm^-2.
-    Points a sweep reached in time (``sweep_dt_s``: no steady state there, a displacement current) are counted
-    (``points_in_time``) and left out of the ideality, a property of steady states."""
-    V = np.array([r["V"] for r in rows])
-    J = np.array([r["J_mA_cm2"] for r in rows])
-    in_time = np.array(["sweep_dt_s" in r and r["sweep_dt_s"] not in (None, "") for r in rows], dtype=bool)
-    out = {"points": len(rows), "points_in_time": int(in_time.sum())}
+    The ideality is a property of resolved steady states: points a sweep reached in time (``sweep_dt_s``: no
+    steady state there, a displacement current; counted as ``points_in_time``) and points whose anode and
+    cathode currents differ by more than ``UNRESOLVED`` of the larger (currents at Newton's roundoff floor,
+    e.g. near 0 V or behind a thick tunnel layer; ``points_unresolved``) are left out of it."""
+    V = np.array([float(r["V"]) for r in rows])
+    J = np.array([float(r["J_mA_cm2"]) for r in rows])
+    in_time = np.array([r.get("sweep_dt_s") not in (None, "") for r in rows], dtype=bool)
+    Jc = np.array([float(r.get("J_cathode_mA_cm2", j)) for r, j in zip(rows, J)])
+    unresolved = np.abs(J - Jc) > UNRESOLVED * np.maximum(np.abs(J), np.abs(Jc))
+    out = {"points": len(rows), "points_in_time": int(in_time.sum()), "points_unresolved": int(unresolved.sum())}
     floor = ideality_floor(J) if J_min is None else float(J_min)
-    eta_min, V_eta = min_ideality(V, np.where(in_time, np.nan, J), T, J_min=floor)
+    eta_min, V_eta = min_ideality(V, np.where(in_time | unresolved, np.nan, J), T, J_min=floor)
     out.update(min_ideality=eta_min, V_min_ideality=V_eta, ideality_floor_mA_cm2=floor)
     if rows and "luminance_cd_m2" in rows[0]:
         L = np.array([r["luminance_cd_m2"] for r in rows])
