@@ -196,7 +196,7 @@ SOLVER = Table({
                                                      "displacement current), as a swept instrument would: a region "
                                                      "all but cut off from the contacts (behind a thick tunnel "
                                                      "layer) keeps its charge; 0: fail instead (docs/model.md, "
-                                                     "'Numerics')"),
+                                                     "'Electrical problem')"),
     "newton_max_iterations": Field(int, 60, min=1, doc="Newton iterations per steady state"),
     "linear_solver": Field(str, "mumps", choices=("mumps", "superlu_dist"),
                            doc="parallel LU of every linear solve: mumps (fastest) or superlu_dist (bitwise "

@@ -448,7 +448,7 @@ NO_STEPS_IN_TIME = "solver.sweep_rate_V_s=0"
 def test_paper_reports_what_it_could_not_measure(tmp_path, np_):
     """A device that cannot be driven (a 4.6 nm tunnel layer at the cathode, with no steps in time where the steady
     state is out of reach, [solver] sweep_rate_V_s = 0: the way up from 0 V stalls near 0.5 V, docs/model.md
-    "Numerics") still gets its REPORT.md, on 1 and 2 ranks: each row that needs a failed
+    "Electrical problem") still gets its REPORT.md, on 1 and 2 ranks: each row that needs a failed
     measurement says "not measured: <what failed>" and fails, the report lists the failures, the stage with a
     failed measurement is not kept for --resume, and the exit status is 3 with one line on stderr (no traceback)."""
     r = femqled("paper", str(ROOT / "cases" / "default.toml"), "--quick", "--out", "paper",
