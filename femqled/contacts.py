@@ -71,16 +71,16 @@ class Contacts:
         # cathode barrier (eV) as a P1 function; psi at the cathode follows it
         self.kind = self.cfg["cathode"]
         lib = device.lib
-        metal = lib[dm.layout.materials[dm.layout.groups["cathode"][0].split("/")[1]]]
-        il_mat = lib[dm.layout.materials[self.cathode_region]]
+        metal_name = dm.layout.materials[dm.layout.groups["cathode"][0].split("/")[1]]
+        metal, il_mat = lib[metal_name], lib[dm.layout.materials[self.cathode_region]]
         barrier0 = self.cfg["cathode_barrier_eV"]
         if barrier0 is None and self.kind == "ohmic" and "work_function_eV" not in metal:
             barrier0 = 0.0              # unused: an ohmic cathode fixes psi from neutrality
         if barrier0 is None:
             if "work_function_eV" not in metal:
-                name = dm.layout.materials[dm.layout.groups["cathode"][0].split("/")[1]]
-                raise InputError(f"materials.{name}.work_function_eV", "is required for the cathode's barrier "
-                                                                      "(eV; or give contacts.cathode_barrier_eV)")
+                raise InputError(f"materials.{metal_name}.work_function_eV", "is required for the cathode's "
+                                                                            "barrier (eV; or give "
+                                                                            "contacts.cathode_barrier_eV)")
             barrier0 = float(metal["work_function_eV"]) - float(il_mat.get("electron_affinity_eV", 0))
         self.barrier0_eV = barrier0
         self.barrier = fem.Function(S, name="cathode_barrier_eV")
