@@ -138,6 +138,10 @@ def plot(rows, summary, path) -> None:
         pos = J > 1e-9 * J.max()          # below that: the numerical current floor
         lit = J > 1e-3 * J.max()
         ax.semilogy(V[pos], J[pos], "k-", label="J")
+        timed = pos & np.array([r.get("sweep_dt_s") not in (None, "") for r in rows], dtype=bool)
+        if timed.any():                   # no steady state there: stepped in time (Device.solve)
+            ax.semilogy(V[timed], J[timed], "ko", mfc="none", ms=4, label="reached in time")
+            legend(ax)
         ax.set_xlabel("V (V)")
         ax.set_ylabel("J (mA cm$^{-2}$)")
         if "luminance_cd_m2" in rows[0]:
