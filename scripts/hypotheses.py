@@ -31,8 +31,9 @@ Hypotheses (``--only`` takes a comma-separated subset of the names):
 ``--set`` judges them on another device (the default with those values of the parameter file changed, as in
 ``elevation_cost.py``). Rank 0 prints a table (a hypothesis that cannot reach the rise says where it stopped);
 ``--out DIR`` writes hypotheses.json (every number, the settings, versions, git revision), hypotheses.csv and
-hypotheses.png (the readings against the paper's windows). Runs on any number of ranks; 29 s for the list on
-one core here (2026-12-05; 54 s before that day's faster constant-current solves).
+hypotheses.png (the readings against the paper's windows). Runs on any number of ranks; 70 s for the list on
+one core here (2026-12-05, the tunnel layer's readings included since its sweeps step in time where no steady
+state exists; 29 s while they stopped at 0.56 V).
 """
 
 import argparse
