@@ -25,7 +25,8 @@ def test_ideality_of_a_synthetic_exponential_is_recovered(n):
 
 def test_points_reached_in_time_are_left_out_of_the_ideality():
     """A sweep's points reached in time (no steady state: a displacement current, Device.solve) are counted and
-    left out of the ideality; counted as steady, their flat current would read as a smaller ideality."""
+    left out of the ideality; counted as steady, the jump from their charging current back to the steady curve
+    would read as an ideality below 1.5."""
     Vt = KB * 300.0 / Q
     V = np.linspace(0.0, 3.0, 61)
     J = 1e-9 * np.exp(V / (2.0 * Vt))
