@@ -330,33 +330,38 @@ class Device:
             step /= 2
             if step >= dV_min and not self._in_time:   # (after a step in time the next failure skips the halving)
                 continue
-            if rate > 0:
-                target = self.bias + np.sign(V - self.bias) * min(dV, abs(V - self.bias))
-                try:
-                    in_time = self.transient_step(target, abs(target - self.bias) / rate)
-                except SolverError:
-                    in_time = None
-                if in_time is not None:
-                    total += in_time.iterations
-                    self._previous, step, self._in_time = None, dV, True   # the next step tries a steady state
-                    continue
+            target = self.bias + np.sign(V - self.bias) * min(dV, abs(V - self.bias))
+            in_time = self._step_in_time(target, abs(target - self.bias), rate)
+            if in_time is not None:
+                total += in_time.iterations
+                step = dV                                     # the next step tries a steady state
+                continue
             raise SolverError(f"no convergence on the way to V = {V:g} V: stuck at {self.bias:g} V (no steady "
                               f"state in steps down to {dV_min:g} V" + (f", nor a step in time at {rate:g} V/s)"
                                                                          if rate > 0 else ")"))
         if total == 0:   # re-solve at the same bias (e.g. after a parameter change); else held there in time
             ok, total = self._try(V)
-            if not ok and rate > 0:
-                try:
-                    in_time = self.transient_step(V, dV / rate)
-                    ok, total, self._in_time = True, total + in_time.iterations, True
-                except SolverError:
-                    pass
+            if not ok:
+                in_time = self._step_in_time(V, dV, rate)
+                ok = in_time is not None
+                total += in_time.iterations if ok else 0
             if not ok:
                 raise SolverError(f"no convergence at V = {V:g} V")
         op = self.operating_point(total)
         if in_time is not None:                    # the last step was taken in time: the current it measured
             op.J, op.J_cathode = in_time.J, in_time.J_cathode
             op.extra["sweep_dt_s"] = in_time.extra["dt_s"]
+        return op
+
+    def _step_in_time(self, V: float, dV: float, rate: float) -> OperatingPoint | None:
+        """The step of :meth:`solve` to bias V taken in time, over dV / rate (s), or None (no rate, or it failed)."""
+        if not rate > 0:
+            return None
+        try:
+            op = self.transient_step(V, dV / rate)
+        except SolverError:
+            return None
+        self._previous, self._in_time = None, True
         return op
 
     def sweep(self, voltages, progress=None) -> list[OperatingPoint]:

@@ -236,10 +236,9 @@ def _build_2d(case: dict, gmsh) -> Layout:
     rows = {}                         # region index -> interior y of its side nodes (structured layers)
     band = None                       # structured: the rows of the bottom band of the last layer
     if lat is not None:
-        growth = min(0.2, ms["grading"])             # the rows of the quasi-1D column
         for i in range(len(names) - 1):
-            rows[i] = graded_nodes(y[i], y[i + 1], ms["interface_size_nm"], ms["bulk_size_nm"], growth)[1:-1]
-        band = _band_rows(y[-2], float(np.min(y_cat - d_il + h)), ms["interface_size_nm"], lat, growth)
+            rows[i] = column_rows(y[i], y[i + 1], ms)[1:-1]
+        band = _band_rows(y[-2], float(np.min(y_cat - d_il + h)), ms["interface_size_nm"], lat, row_growth(ms))
         rows[len(names) - 1] = band
     left, right = [], []
     band_ends = []
@@ -414,6 +413,18 @@ def graded_nodes(y0: float, y1: float, h_min: float, h_max: float, growth: float
     return y0 + np.unique(np.round(nodes, 12))
 
 
+def row_growth(ms: dict) -> float:
+    """Growth of the rows of the quasi-1D column (and of the structured flat layers) per row: the case's grading,
+    at most 20 %."""
+    return min(0.2, ms["grading"])
+
+
+def column_rows(y0: float, y1: float, ms: dict) -> np.ndarray:
+    """The nodes of the quasi-1D column over one region [y0, y1] (``ms``: the case's [mesh]); the structured flat
+    layers of 2D meshes use the same rows."""
+    return graded_nodes(y0, y1, ms["interface_size_nm"], ms["bulk_size_nm"], row_growth(ms))
+
+
 def _build_quasi_1d(case: dict, gmsh) -> Layout:
     lay = _layout_skeleton(case)
     w = case["geometry"]["quasi_1d_width_nm"]
@@ -421,13 +432,12 @@ def _build_quasi_1d(case: dict, gmsh) -> Layout:
     y, y_cat, y_top = _stack_positions(case)
     bounds = y + [y_cat, y_top]
     ms = case["mesh"]
-    growth = min(0.2, ms["grading"])
     names = [l["name"] for l in heterojunction.stack(case)] + [case["interlayer"]["name"], case["cathode"]["name"]]
 
     ys = [bounds[0]]
     region_rows = []
     for i in range(len(names)):
-        seg = graded_nodes(bounds[i], bounds[i + 1], ms["interface_size_nm"], ms["bulk_size_nm"], growth)
+        seg = column_rows(bounds[i], bounds[i + 1], ms)
         region_rows.append((len(ys) - 1, len(ys) - 1 + len(seg) - 1))
         ys += list(seg[1:])
     ys = np.array(ys)

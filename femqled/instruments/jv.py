@@ -64,6 +64,11 @@ def ideality_floor(J) -> float:
 UNRESOLVED = 1e-2   # a steady state whose terminal currents differ by more than this (relative) is not resolved
 
 
+def reached_in_time(rows: list[dict]) -> np.ndarray:
+    """Which points of a sweep were reached in time (``sweep_dt_s`` given: no steady state there, Device.solve)."""
+    return np.array([r.get("sweep_dt_s") not in (None, "") for r in rows], dtype=bool)
+
+
 def summarize(rows: list[dict], T: float, J_min: float | None = None) -> dict:
     """Summary of a sweep: minimum ideality over J > ``J_min`` (default :func:`ideality_floor` of this curve;
     the floor used is recorded as ``ideality_floor_mA_cm2``), turn-on, EQE maximum, values at 10 mA cm^-2.
@@ -73,7 +78,7 @@ def summarize(rows: list[dict], T: float, J_min: float | None = None) -> dict:
     e.g. near 0 V or behind a thick tunnel layer; ``points_unresolved``) are left out of it."""
     V = np.array([float(r["V"]) for r in rows])
     J = np.array([float(r["J_mA_cm2"]) for r in rows])
-    in_time = np.array([r.get("sweep_dt_s") not in (None, "") for r in rows], dtype=bool)
+    in_time = reached_in_time(rows)
     Jc = np.array([float(r.get("J_cathode_mA_cm2", j)) for r, j in zip(rows, J)])
     unresolved = np.abs(J - Jc) > UNRESOLVED * np.maximum(np.abs(J), np.abs(Jc))
     out = {"points": len(rows), "points_in_time": int(in_time.sum()), "points_unresolved": int(unresolved.sum())}
@@ -138,7 +143,7 @@ def plot(rows, summary, path) -> None:
         pos = J > 1e-9 * J.max()          # below that: the numerical current floor
         lit = J > 1e-3 * J.max()
         ax.semilogy(V[pos], J[pos], "k-", label="J")
-        timed = pos & np.array([r.get("sweep_dt_s") not in (None, "") for r in rows], dtype=bool)
+        timed = pos & reached_in_time(rows)
         if timed.any():                   # no steady state there: stepped in time (Device.solve)
             ax.semilogy(V[timed], J[timed], "ko", mfc="none", ms=4, label="reached in time")
             legend(ax)
