@@ -56,6 +56,31 @@ def test_currents_not_conserved_are_left_out_of_the_ideality():
     assert jv.summarize(rows, 300.0)["min_ideality"] < 1.0
 
 
+def test_the_emission_readings_of_a_sweep_come_from_its_steady_states():
+    """Turn-on, EQE maximum and the values at 10 mA cm^-2 are read from resolved steady states only: points
+    reached in time (here a charging plateau at 10 mA cm^-2 around 1.1 V, bright and with an EQE of 20 %) and
+    a point whose anode and cathode currents disagree (EQE 20 % at 2.95 V) would move each of them."""
+    Vt = KB * 300.0 / Q
+    V = np.round(np.linspace(0.0, 3.0, 61), 6)
+    J = 10.0 * np.exp((V - 1.5) / (2.0 * Vt))        # 10 mA cm^-2 at 1.5 V; L = 1 cd m^-2 at J = 0.1
+    rows = [{"V": v, "J_mA_cm2": j, "luminance_cd_m2": 10.0 * j, "EQE": 5.0 + v, "eta_X": 0.5}
+            for v, j in zip(V, J)]
+    for k in range(20, 24):
+        rows[k].update(J_mA_cm2=10.0, luminance_cd_m2=50.0, EQE=20.0, sweep_dt_s=0.05)
+    rows[59].update(EQE=20.0, J_cathode_mA_cm2=0.5 * J[59])     # and one steady state not resolved
+    s = jv.summarize(rows, 300.0)
+    assert s["turn_on_V"] == pytest.approx(1.5 + 2.0 * Vt * np.log(1e-2), abs=2e-3)
+    assert (s["max_EQE"], s["V_max_EQE"]) == (pytest.approx(8.0), pytest.approx(3.0))
+    assert s["V_at_10mA"] == pytest.approx(1.5, abs=1e-9)
+    assert s["EQE_at_10mA"] == pytest.approx(6.5, abs=1e-9)
+    for r in rows:
+        r.pop("sweep_dt_s", None)
+        r.pop("J_cathode_mA_cm2", None)
+    counted = jv.summarize(rows, 300.0)
+    assert counted["turn_on_V"] < 1.05 and counted["max_EQE"] == 20.0 and counted["V_at_10mA"] < 1.2
+    assert np.isnan(jv.summarize([dict(rows[k], sweep_dt_s=0.05) for k in range(3)], 300.0)["max_EQE"])
+
+
 def test_one_ideality_window_for_curves_of_one_device():
     """A curve with n = 1 below 1e-4 mA cm^-2 and n = 2 above: its own relative floor (1e-6 of a small maximum)
     reaches the n = 1 part; the floor of a brighter reference curve (passed as J_min) does not."""

@@ -72,10 +72,11 @@ def reached_in_time(rows: list[dict]) -> np.ndarray:
 def summarize(rows: list[dict], T: float, J_min: float | None = None) -> dict:
     """Summary of a sweep: minimum ideality over J > ``J_min`` (default :func:`ideality_floor` of this curve;
     the floor used is recorded as ``ideality_floor_mA_cm2``), turn-on, EQE maximum, values at 10 mA cm^-2.
-    The ideality is a property of resolved steady states: points a sweep reached in time (``sweep_dt_s``: no
+    Every reading is a property of resolved steady states: points a sweep reached in time (``sweep_dt_s``: no
     steady state there, a displacement current; counted as ``points_in_time``) and points whose anode and
     cathode currents differ by more than ``UNRESOLVED`` of the larger (currents at Newton's roundoff floor,
-    e.g. near 0 V or behind a thick tunnel layer; ``points_unresolved``) are left out of it."""
+    e.g. near 0 V or behind a thick tunnel layer; ``points_unresolved``) are left out of them (NaN where no
+    resolved point is left)."""
     V = np.array([float(r["V"]) for r in rows])
     J = np.array([float(r["J_mA_cm2"]) for r in rows])
     in_time = reached_in_time(rows)
@@ -83,21 +84,31 @@ def summarize(rows: list[dict], T: float, J_min: float | None = None) -> dict:
     unresolved = np.abs(J - Jc) > UNRESOLVED * np.maximum(np.abs(J), np.abs(Jc))
     out = {"points": len(rows), "points_in_time": int(in_time.sum()), "points_unresolved": int(unresolved.sum())}
     floor = ideality_floor(J) if J_min is None else float(J_min)
-    eta_min, V_eta = min_ideality(V, np.where(in_time | unresolved, np.nan, J), T, J_min=floor)
+    steady = ~(in_time | unresolved)
+    eta_min, V_eta = min_ideality(V, np.where(steady, J, np.nan), T, J_min=floor)
     out.update(min_ideality=eta_min, V_min_ideality=V_eta, ideality_floor_mA_cm2=floor)
     if rows and "luminance_cd_m2" in rows[0]:
-        L = np.array([r["luminance_cd_m2"] for r in rows])
-        EQE = np.array([r["EQE"] for r in rows])
-        eta = np.array([r["eta_X"] for r in rows])
-        lit = J > 1e-3 * J.max()            # EQE is meaningless at the numerical current floor
-        k = np.flatnonzero(lit)[np.argmax(EQE[lit])]
-        out.update(turn_on_V=turn_on_voltage(V, L), max_EQE=float(EQE[k]), V_max_EQE=float(V[k]))
-        if J.max() >= 10.0 and J.min() < 10.0:     # at 10 mA cm^-2 (the paper's operating point)
-            k = np.searchsorted(J, 10.0) if np.all(np.diff(J) > 0) else int(np.argmin(abs(J - 10)))
-            k = min(max(k, 1), len(J) - 1)
-            w = (np.log(10.0) - np.log(J[k - 1])) / (np.log(J[k]) - np.log(J[k - 1]))
-            for key, arr in (("V", V), ("eta_X", eta), ("EQE", EQE), ("luminance_cd_m2", L)):
-                out[f"{key}_at_10mA"] = float(arr[k - 1] + w * (arr[k] - arr[k - 1]))
+        out.update(emission_readings(V[steady], J[steady], *(np.array([r[k] for r in rows])[steady]
+                                                           for k in ("luminance_cd_m2", "EQE", "eta_X"))))
+    return out
+
+
+def emission_readings(V, J, L, EQE, eta) -> dict:
+    """Turn-on, EQE maximum (over J > 1e-3 of the largest) and V, eta_X, EQE, L at 10 mA cm^-2 (interpolated
+    in ln J, when the curve spans it) of the points given; NaN where there are none."""
+    nan = float("nan")
+    out = {"turn_on_V": nan, "max_EQE": nan, "V_max_EQE": nan}
+    if len(J) == 0:
+        return out
+    lit = J > 1e-3 * J.max()            # EQE is meaningless at the numerical current floor
+    k = np.flatnonzero(lit)[np.argmax(EQE[lit])]
+    out.update(turn_on_V=turn_on_voltage(V, L), max_EQE=float(EQE[k]), V_max_EQE=float(V[k]))
+    if J.max() >= 10.0 and J.min() < 10.0:     # at 10 mA cm^-2 (the paper's operating point)
+        k = np.searchsorted(J, 10.0) if np.all(np.diff(J) > 0) else int(np.argmin(abs(J - 10)))
+        k = min(max(k, 1), len(J) - 1)
+        w = (np.log(10.0) - np.log(J[k - 1])) / (np.log(J[k]) - np.log(J[k - 1]))
+        for key, arr in (("V", V), ("eta_X", eta), ("EQE", EQE), ("luminance_cd_m2", L)):
+            out[f"{key}_at_10mA"] = float(arr[k - 1] + w * (arr[k] - arr[k - 1]))
     return out
 
 
