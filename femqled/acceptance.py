@@ -1,6 +1,6 @@
 """The paper's readings of a device before and after the elevation, with issue 7's tolerances (He et al. 2023).
 
-One place for the numbers and the tests that both ``femqled paper`` (REPORT.md) and ``scripts/hypotheses.py``
+One place for the numbers and the tests that both ``femqled paper`` (REPORT.md) and ``femqled hypotheses``
 (each candidate mechanism, quasi-1D) apply to the three readings the study predicts rather than fits:
 
 - minimum ideality factor, aged / pristine: 3.45 -> 4.14 (Fig. 2d), a ratio of 1.20 +- 0.08;

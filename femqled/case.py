@@ -433,10 +433,15 @@ def apply_sets(raw: dict, sets=()) -> dict:
     return out
 
 
+def raw_case(path, sets=()) -> dict:
+    """A case file's data as read (with the ``base`` it starts from, if any, and the ``sets`` overrides of
+    :func:`apply_sets`), before validation: what a variant of the case is built from (:mod:`femqled.elevation`)."""
+    return apply_sets(_read_with_base(path), sets)
+
+
 def load_case(path, sets=()) -> dict:
-    """Read and validate a case file (with the ``base`` it starts from, if any, and the ``sets`` overrides of
-    :func:`apply_sets`); the result carries its path as ``case['_path']``."""
-    case = validate(apply_sets(_read_with_base(path), sets))
+    """Read and validate a case file (:func:`raw_case`); the result carries its path as ``case['_path']``."""
+    case = validate(raw_case(path, sets))
     case["_path"] = str(path)
     return case
 

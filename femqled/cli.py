@@ -1,7 +1,7 @@
 """The command line: ``femqled <command> CASE [options]`` (also ``python3 -m femqled``), under mpirun or not.
 
 Commands: mesh, jv, demo, age (lifetime test), cv, spectrum, limit, bands, skpm, sims, rebuild, sweep, plot,
-calibrate, mechanisms, paper, compare (paper runs side by side).
+calibrate, mechanisms, hypotheses, paper, compare (paper runs side by side).
 Instruments that measure a state take ``--state CHECKPOINT`` to measure an aged state saved by ``age``
 (default: pristine).
 Bad input prints one line naming the field and what is allowed, and exits with status 2; a solver failure
@@ -425,6 +425,36 @@ def cmd_mechanisms(args, comm=MPI.COMM_WORLD) -> int:
     return 0
 
 
+def cmd_hypotheses(args, comm=MPI.COMM_WORLD) -> int:
+    """The scorecard of the hypotheses of the elevation on a case (femqled/hypotheses.py)."""
+    from femqled import hypotheses, io
+    from femqled.case import load_case, raw_case
+    from femqled.elevation import roles
+
+    names = hypotheses.names_of(args.only)
+    case = load_case(args.case, args.set)            # bad input: one line before anything runs
+    roles(case)
+    root = io.results_dir(case, args.out, comm)
+    out = root / "hypotheses"
+    say = lambda line: io.say(line, comm=comm)     # noqa: E731
+    for line in hypotheses.header(args.rise, args.J, f"{args.case}, quasi-1D"):
+        say(line)
+    t0 = time.perf_counter()
+    rows = hypotheses.score(raw_case(args.case, args.set), comm, names, args.rise, args.J, args.V_max, say)
+    wall = time.perf_counter() - t0
+    settings = {"case": args.case, "set": args.set, "rise": args.rise, "J_mA_cm2": args.J, "V_max": args.V_max,
+                "wall_s": wall}
+    hypotheses.write(out, rows, settings, comm)
+    keys = ("rows_passed", "V0", "V", "skpm_near", "skpm_elsewhere", "cv_pristine_V", "cv_aged_V",
+            "ideality_pristine", "ideality_aged")
+    summary = {r["hypothesis"]: {k: r[k] for k in keys} if "failed" not in r else {"failed": r["failed"]}
+               for r in rows}
+    io.write_manifest(root, case, "hypotheses", {"summary": summary}, comm=comm)   # where `sweep` reads it
+    say(f"hypotheses: {sum('failed' not in r for r in rows)} of {len(rows)} read in {wall:.0f} s; wrote "
+        f"{out / 'hypotheses.json'}, hypotheses.csv, hypotheses.png")
+    return 0
+
+
 def _variants(vary: list[str]) -> list[list[str]]:
     """``--vary KEY=V1,V2,...`` (repeatable: every combination) as lists of ``--set`` items."""
     import itertools
@@ -623,6 +653,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                "(fitted exponent) and direction of acetate motion; one figure")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp.add_argument("--hours-scale", type=POSITIVE, default=1.0, help="shorten every test by this factor")
+    sp = command("hypotheses", cmd_hypotheses, "what the ageing might change, each turned up (quasi-1D) until the "
+                                               "luminance has risen, judged on the paper's ideality, C-V and SKPM "
+                                               "readings: a scorecard (table, CSV, JSON, figure)")
+    from femqled.hypotheses import HYPOTHESES
+
+    sp.add_argument("--only", default="", metavar="NAME,...",
+                    help=f"a subset, comma-separated: {', '.join(HYPOTHESES)}")
+    sp.add_argument("--rise", type=POSITIVE, default=0.9, help="luminance rise to reach (default 0.9: +90 %%)")
+    sp.add_argument("--J", type=POSITIVE, default=10.0, help="operating current density, mA/cm2 (default 10)")
+    sp.add_argument("--V-max", type=POSITIVE, default=30.0, help="largest voltage tried (V, default 30)")
     cp = sub.add_parser("compare", help="runs of 'femqled paper' side by side: rows, PASS/FAIL, where they differ",
                         description="runs of 'femqled paper' side by side: each directory's REPORT rows in a "
                                     "column, PASS/FAIL, and the rows whose verdicts differ; compare.md, .csv, "

@@ -71,7 +71,7 @@ def mechanism_sentence(case: dict) -> str:
     return ("In this model a degrading cathode raises the exciton-generation efficiency at a constant current "
             "only once it can no longer keep the ETL supplied, so the elevation costs volts; the SKPM and C–V "
             "rows read the same fact at 3 V and near the built-in voltage (docs/model.md, \"What the elevation "
-            "costs\"; scripts/elevation_cost.py); scripts/hypotheses.py judges the alternatives tried (a tunnel "
+            "costs\"; scripts/elevation_cost.py); `femqled hypotheses CASE` judges the alternatives tried (a tunnel "
             "layer, fixed charge, mobile anions) on the ideality, C–V and SKPM rows with these tolerances. The "
             "ideality rises because the aged dots hold fewer electrons at "
             "every bias and trap-assisted recombination, largest where electrons and holes balance, then sets the "

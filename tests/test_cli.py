@@ -788,14 +788,55 @@ def test_report_says_where_the_bias_goes_through_and_beside_the_trench():
 
 
 def test_paper_reading_of_a_cv_rise():
-    """scripts/hypotheses.py: electrons in the dots with the holes held back; a TFB/QD dipole is not it."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import hypotheses
+    """femqled/hypotheses.py: electrons in the dots with the holes held back; a TFB/QD dipole is not it; the QD
+    layer and the HTL by the case's names."""
+    from femqled import hypotheses
 
     assert not hypotheses.electrons_in_dots_lead({"p_HTL": 0.47, "n_EML": 0.46})
     assert not hypotheses.electrons_in_dots_lead({"n_EML": 0.50, "p_HTL": 0.47})
     assert hypotheses.electrons_in_dots_lead({"n_EML": 0.55, "p_HIL": 0.45})
     assert not hypotheses.electrons_in_dots_lead({})
+    assert hypotheses.electrons_in_dots_lead({"n_dots": 0.55, "p_HTL": 0.45}, eml="dots", htl="tfb")
+    assert not hypotheses.electrons_in_dots_lead({"n_dots": 0.55, "p_tfb": 0.45}, eml="dots", htl="tfb")
+
+
+def test_hypotheses_command_judges_a_device_of_ones_own(tmp_path):
+    """`femqled hypotheses CASE`: the scorecard on any case, its layers found by their place (QD layer, the one
+    below it, the one under the cathode), whatever they are called; the same row as the default's; `sweep` runs
+    it over devices; bad input is one line."""
+    renamed = ["--set", "layer.HTL.name=tfb", "--set", "layer.EML.name=dots", "--set", "layer.ETL.name=zno"]
+    r = femqled("hypotheses", str(ROOT / "cases" / "default.toml"), *renamed, "--only", "charge-dots",
+                "--rise", "0.5", "--out", str(tmp_path / "own"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    own = json.loads((tmp_path / "own" / "hypotheses" / "hypotheses.json").read_text())
+    row = own["hypotheses"][0]
+    assert row["luminance_rise"] == pytest.approx(0.5, abs=0.01) and row["cv_aged_V"] > row["cv_pristine_V"] + 0.2
+    assert "dots" in row["cv_rise_pristine"] and "EML" not in row["cv_rise_pristine"]
+    assert own["settings"]["set"] == renamed[1::2]
+    assert (tmp_path / "own" / "hypotheses" / "hypotheses.png").stat().st_size > 10_000
+    assert "charge-dots" in r.stdout and "C-V rise: " in r.stdout
+    r = femqled("hypotheses", str(ROOT / "cases" / "default.toml"), "--only", "charge-dots", "--rise", "0.5",
+                "--out", str(tmp_path / "default"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    same = json.loads((tmp_path / "default" / "hypotheses" / "hypotheses.json").read_text())["hypotheses"][0]
+    for key in ("knob", "V", "skpm_near", "skpm_elsewhere", "cv_aged_V", "ideality_aged", "rise_from_trions"):
+        assert same[key] == pytest.approx(row[key], rel=1e-6), key
+    # across devices: `sweep` gathers each scorecard's summary (a thinner ETL costs less: docs/model.md)
+    r = femqled("sweep", "--run", "hypotheses", str(ROOT / "cases" / "default.toml"), "--vary",
+                "layer.ETL.thickness_nm=20,40", "--out", str(tmp_path / "sw"), "--", "--only", "barrier", "--rise",
+                "0.5", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    import csv
+
+    with open(tmp_path / "sw" / "sweep.csv") as f:
+        table = {float(row["layer.ETL.thickness_nm"]): row for row in csv.DictReader(f)}
+    assert set(table) == {20.0, 40.0} and all(row["barrier.rows_passed"] in "0123" for row in table.values())
+    assert float(table[20.0]["barrier.V"]) < float(table[40.0]["barrier.V"])
+    for bad, field in ((["--only", "nonsense"], "--only"), (["--rise", "-1"], "--rise"),
+                       (["--set", "layer.EML.thickness_nm=-3"], "layer")):
+        r = femqled("hypotheses", str(ROOT / "cases" / "default.toml"), *bad, cwd=tmp_path)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and field in r.stderr, r.stderr
 
 
 def test_hole_step_script(tmp_path):

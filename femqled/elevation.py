@@ -1,0 +1,188 @@
+"""What an efficiency elevation costs: one knob turned up under constant current until the luminance has risen
+by a given fraction, and the device read before and then as He et al. 2023 read it.
+
+The knob is a hypothesis of what the ageing changes (:mod:`femqled.hypotheses` names them): the cathode barrier
+(the default ageing), a Bardeen tunnel layer at the cathode, a fixed negative charge next to the dots or the Ag,
+the contact state of mobile anions released by the degrading interface (:mod:`femqled.ions`). :func:`cost`
+raises it (steps, then bisection) under constant-current operation at J until L = (1 + rise) L0, and reads, before
+and at that point (:func:`readings`, the instruments of issue 7 that are predicted rather than fitted):
+
+- J and the SKPM profile at 3 V (Fig. 3j-k), and the bias across each layer there;
+- the C-V onset at 1 kHz over 0-3 V and which carriers form the rise (Fig. 2e);
+- the minimum ideality over 0.4-4 V in one window (the pristine curve's floor; Fig. 2d);
+- the bias across each layer at the operating point (where the cost of the rise goes).
+
+Always quasi-1D (:func:`device`): the hypotheses are about the flat stack, and a scorecard of eight takes ~1 min.
+The stack's parts are found by their place, not their names (:func:`roles`): the emitting layer is the case's QD
+layer (``emission.qd_layer``, or as :mod:`femqled.emission` finds it), the ETL the layer under the cathode, the HTL the layer below the QD layer. Runs on any number of ranks.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from mpi4py import MPI
+
+from femqled.case import validate
+from femqled.device import Device
+from femqled.errors import InputError, SolverError
+from femqled.instruments import cv, jv, skpm
+
+
+def device(raw: dict, comm, ions: str = "", interfacial_nm: float = 0.0) -> Device:
+    """The quasi-1D device of the case data ``raw`` (as read, before validation; not changed), validated as a
+    case file is, with mobile ions in the layer ``ions`` (none yet; "" for none) and a Bardeen interfacial layer
+    of ``interfacial_nm`` at the cathode (0: as the case has it)."""
+    data = copy.deepcopy(raw)
+    data.setdefault("geometry", {})["quasi_1d"] = True
+    if interfacial_nm:
+        data.setdefault("contacts", {})["interfacial_layer_nm"] = interfacial_nm
+    if ions:
+        data["ions"] = {"layer": ions}
+    return Device(validate(data), comm)
+
+
+def roles(case: dict) -> dict[str, str]:
+    """The layers the hypotheses act on, by their place in a validated case: ``{"EML": the QD layer, "ETL": the
+    layer under the cathode, "HTL": the layer below the QD layer}`` (InputError if the stack has no such places)."""
+    from femqled import materials
+
+    names = [layer["name"] for layer in case["layer"]]
+    lib = materials.library(case["materials"])
+    eml = case["emission"]["qd_layer"] or next((layer["name"] for layer in case["layer"]
+                                                if "qd_density_cm3" in lib[layer["material"]]), None)
+    if eml is None:
+        raise InputError("emission.qd_layer", "the hypotheses need a QD layer (a layer whose material has "
+                                              "qd_density_cm3)")
+    k = names.index(eml)
+    if k == 0 or k == len(names) - 1:
+        raise InputError("layer", f"the hypotheses need a layer on either side of the QD layer {eml!r} (a hole "
+                                  f"and an electron transport layer); the stack is {', '.join(names)}")
+    return {"EML": eml, "ETL": names[-1], "HTL": names[k - 1]}
+
+
+def operating_drops(dev) -> dict:
+    """Bias (V) across each layer at the present state (the operating point: where the cost of a rise goes)."""
+    return skpm.layer_drops(skpm.profile(dev), dev.dm.layout)
+
+
+def readings(dev, ss, floor=None) -> dict:
+    """J and SKPM profile at 3 V, C-V onset (0-3 V, 1 kHz), minimum ideality over J > floor (0.4-4 V)."""
+    try:
+        J3 = dev.solve(3.0).J
+    except SolverError:          # the path down from the operating point through a changed contact: from 0 V
+        dev.reset()
+        J3 = dev.solve(3.0).J
+    out = {"J3": J3, "profile": skpm.profile(dev)}
+    out["drops"] = skpm.layer_drops(out["profile"], dev.dm.layout)
+    Vc = np.round(np.arange(0.0, 3.0 + 1e-9, 0.1), 6)
+    C, parts = [], []
+    for V in Vc:
+        dev.solve(float(V))
+        C.append(ss.capacitance(1e3)[0] * 1e9)
+        parts.append(ss.charge_response())
+    out["onset"] = cv.onset_voltage(Vc, C)
+    out["rise_shares"] = cv.rise_carriers(Vc, C, {k: [q[k] for q in parts] for k in parts[0]})
+    out["rise"] = cv.describe_rise(out["rise_shares"])
+    Vj = np.round(np.arange(0.4, 4.0 + 1e-9, 0.05), 6)
+    J = np.array([dev.solve(float(V)).J for V in Vj])
+    out["floor"] = jv.ideality_floor(J) if floor is None else floor
+    out["eta"] = jv.min_ideality(Vj, J, J_min=out["floor"])[0]
+    return out
+
+
+def charge_near(dev, etl: str, side: str):
+    """A setter of a fixed negative charge, d x 1e12 cm^-2, spread over the 2 nm of the layer ``etl`` next to
+    ``side`` ("QD": its bottom, towards the dots; "Ag": its top, towards the cathode): the probe of a slow
+    interior variable (docs/model.md, "What the elevation costs")."""
+    import ufl
+    from dolfinx import fem
+    from dolfinx.mesh import compute_midpoints
+
+    cells = dev.dm.cells(etl)
+    y = compute_midpoints(dev.mesh, 2, cells.astype(np.int32))[:, 1]
+    lo = dev.comm.allreduce(y.min() if y.size else np.inf, op=MPI.MIN)
+    hi = dev.comm.allreduce(y.max() if y.size else -np.inf, op=MPI.MAX)
+    sel = cells[y < lo + 2.0] if side == "QD" else cells[y > hi - 2.0]
+    ind = fem.Function(dev.mat.Q)
+    ind.x.array[sel] = 1.0
+    area = dev.comm.allreduce(fem.assemble_scalar(fem.form(ind * ufl.dx(domain=dev.mesh))), op=MPI.SUM)
+    thickness_cm = area / dev.width() * 1e-7
+
+    def setter(d):
+        dev.rho_fixed.x.array[:] = 0.0
+        dev.rho_fixed.x.array[sel] = -dev.sc.density(d * 1e12 / thickness_cm)
+    return setter
+
+
+def contact_state(dev, barrier_rise_eV: float, ions_cm2: float):
+    """A setter of the contact state theta as the ageing applies it with ``[ions]``: barrier Phi_B0 + dPhi theta
+    and ``ions_cm2`` x theta mobile anions in the ions' layer."""
+    c = dev.contacts
+
+    def setter(theta):
+        c.set_barrier(c.barrier0_eV + barrier_rise_eV * theta)
+        dev.ions.set_inventory(ions_cm2 * theta)
+    return setter
+
+
+def knob(dev, near: str | None = None, ions: float | None = None, barrier_rise: float = 0.0,
+         interfacial: float | None = None, etl: str = "ETL") -> dict:
+    """The keyword arguments of :func:`cost` that turn up one hypothesis on ``dev``: a fixed charge in the layer
+    ``etl`` next to ``near``, the contact state with ``ions`` anions per cm^2 (and ``barrier_rise``), a tunnel
+    layer grown from ``interfacial`` nm; none of them: the cathode barrier."""
+    if near:
+        return {"knob": charge_near(dev, etl, near), "step": 1.0, "most": 100.0}
+    if interfacial is not None:
+        return {"knob": lambda d, c=dev.contacts: c.set_interfacial_layer(interfacial + d), "step": 0.25,
+                "most": 5.0}
+    if ions is not None:
+        return {"knob": contact_state(dev, barrier_rise, ions), "step": 0.05, "most": 1.0}
+    return {}
+
+
+def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=None,
+         step: float = 0.05, most: float = 2.0) -> tuple[dict, dict]:
+    """(pristine, elevated): operating point (``record``: its emission record) and readings of the device as it
+    is, and with the barrier raised (or ``knob(d)`` turned up from 0 in steps of ``step``, at most ``most``) until
+    L = (1 + rise) L0 (or the largest rise below V_max)."""
+    c = dev.contacts
+    ss = cv.SmallSignal(dev)
+    y_if = float(dev.comm.allreduce(dev.mesh.geometry.x[:, 1].max(), op=MPI.MAX))    # flat ZnO/Ag
+    knob = knob or (lambda d: c.set_barrier(c.barrier0_eV + d))
+
+    def at(d):
+        knob(d)
+        try:
+            return dev.operate(J, V_max=V_max)
+        except SolverError:
+            return None
+
+    op0 = at(0.0)
+    if op0 is None:
+        raise SolverError(f"the device as it is cannot be operated at {J:g} mA/cm2 below {V_max:g} V")
+    L0 = op0.extra["luminance_cd_m2"]
+    p = {"knob": 0.0, "V": op0.V, "L": L0, "eta_X": op0.extra["eta_X"], "record": dict(op0.extra),
+         "drops_op": operating_drops(dev), **readings(dev, ss)}
+
+    def done(op):
+        return op is None or op.extra["luminance_cd_m2"] >= (1 + rise) * L0
+
+    lo, hi = 0.0, step
+    while not done(at(hi)) and hi < most:
+        lo, hi = hi, hi + step
+    for _ in range(bisections):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if done(at(mid)) else (mid, hi)
+    op = at(lo)
+    e = {"knob": lo, "V": op.V, "L": op.extra["luminance_cd_m2"], "eta_X": op.extra["eta_X"],
+         "record": dict(op.extra), "drops_op": operating_drops(dev), **readings(dev, ss, p["floor"])}
+    e["skpm"] = skpm.compare(p["profile"], e["profile"], y_if)
+    return p, e
+
+
+def across(p: dict, e: dict, key: str, where: str) -> str:
+    """"<where> across HIL / HTL / ...: pristine drops -> elevated drops V" from the ``key`` of two readings."""
+    volts = [" / ".join(f"{v:.2f}" for v in r[key].values()) for r in (p, e)]
+    return f"{where} across {' / '.join(p[key])}: {volts[0]} -> {volts[1]} V"

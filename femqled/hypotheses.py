@@ -1,0 +1,224 @@
+"""Which mechanism of the elevation reads the way the paper's instruments did: a scorecard of the hypotheses
+(``femqled hypotheses CASE``; ``scripts/hypotheses.py`` on the default case).
+
+Each hypothesis is one knob on the case in quasi-1D (:mod:`femqled.elevation`), turned up under constant-current
+operation until the luminance at J is (1 + rise) x its pristine value. The device is then read before and at
+that point as He et al. 2023 read it, and judged with issue 7's tolerances (:mod:`femqled.acceptance`) on the
+three readings the study predicts rather than fits:
+
+- minimum ideality, aged / pristine (Fig. 2d: x1.20 +- 0.08);
+- C-V onset at 1 kHz (Fig. 2e: 1.4 -> 1.9 V, each +- 0.2 V);
+- SKPM at 3 V (Fig. 3j-k: the field within 5 nm of ZnO/Ag x2 or more; elsewhere a change of 20 % at most);
+
+and on two readings the paper gives in words: the driving voltage rises during the elevation (Supplementary
+Fig. 4a) and the C-V rise is electrons accumulating in the QD film (its ref. 37): "e-" when, pristine and aged,
+electrons in the QD layer are the largest part of the in-phase charge growing across the steepest rise and
+holes in the HTL less than a quarter of it. Each row also says where its rise comes from (:mod:`femqled.budget`):
+the points from fewer trions and from less electron leakage into the TFB, the two causes the paper names.
+
+Hypotheses (ETL: the layer under the cathode; QD film: the case's QD layer, :func:`femqled.elevation.roles`):
+    barrier          the cathode barrier rises (the default case's ageing)
+    tunnel-layer     a Bardeen tunnel layer at the cathode grows from 0.5 nm, the barrier as pristine
+    charge-dots      a fixed negative charge in the 2 nm of the ETL next to the dots
+    charge-Ag        the same charge next to the Ag
+    anions-ETL       mobile anions released into the ETL, no barrier rise (cases/anions.toml)
+    anions-ETL+barrier  anions (6e12 cm^-2 at theta = 1) and the parameter file's barrier rise together
+    anions-QD        mobile anions in the QD film, no barrier rise
+    anions-QD+barrier   anions in the QD film (3e12 cm^-2 at theta = 1) and a barrier rise (0.25 eV at theta = 1)
+
+:func:`score` runs them (a hypothesis that cannot reach the rise is a row saying where it stopped), :func:`write`
+writes hypotheses.json (every number, the settings, versions, git revision), hypotheses.csv and hypotheses.png
+(the readings against the paper's windows). Runs on any number of ranks; ~70 s for the eight on the default case.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from femqled import acceptance, budget, io, materials
+from femqled.errors import SolverError
+
+BARRIER_RISE = materials.ageing_parameter("barrier_rise_eV")
+
+# name: (what it is, the keyword arguments of elevation.knob, the role of the layer of the mobile ions or "")
+HYPOTHESES = {
+    "barrier": ("the cathode barrier rises (the default ageing)", {}, ""),
+    "tunnel-layer": ("a tunnel layer at the cathode grows from 0.5 nm, barrier as pristine",
+                     {"interfacial": 0.5}, ""),
+    "charge-dots": ("fixed negative charge in the ETL next to the dots", {"near": "QD"}, ""),
+    "charge-Ag": ("fixed negative charge in the ETL next to the Ag", {"near": "Ag"}, ""),
+    "anions-ETL": ("mobile anions released into the ETL, no barrier rise", {"ions": 1.2e13}, "ETL"),
+    "anions-ETL+barrier": ("anions in the ETL and the barrier rise together",
+                           {"ions": 6e12, "barrier_rise": BARRIER_RISE}, "ETL"),
+    "anions-QD": ("mobile anions in the QD film, no barrier rise", {"ions": 1.2e13}, "EML"),
+    "anions-QD+barrier": ("anions in the QD film (3e12 cm^-2 at theta = 1) and a barrier rise of 0.25 eV at theta = 1",
+                          {"ions": 3e12, "barrier_rise": 0.25}, "EML"),
+}
+
+
+def electrons_in_dots_lead(shares: dict, eml: str = "EML", htl: str = "HTL") -> bool:
+    """The paper's reading of a C-V rise: electrons accumulate in the QD film with the holes held back, i.e.
+    electrons in the QD layer ``eml`` are the largest part of the growth and holes in the ``htl`` less than a
+    quarter of it (a TFB/QD junction charging as a dipole splits it ~50/50 between the two, whichever comes
+    first)."""
+    return bool(shares) and max(shares, key=shares.get) == f"n_{eml}" and shares.get(f"p_{htl}", 0.0) < 0.25
+
+
+def judge(name: str, p: dict, e: dict, emission=None, role: dict | None = None) -> dict:
+    """One scorecard row from the pristine and elevated readings of :func:`femqled.elevation.cost`; with the
+    device's ``emission``, where the rise comes from (:mod:`femqled.budget`: the points of the rise from fewer
+    trions and from less leakage into the TFB); ``role``: :func:`femqled.elevation.roles` of the case."""
+    role = role or {"EML": "EML", "HTL": "HTL"}
+    lead = lambda shares: electrons_in_dots_lead(shares, role["EML"], role["HTL"])  # noqa: E731
+    near, change = e["skpm"]
+    row = {
+        "hypothesis": name, "knob": e["knob"], "luminance_rise": e["L"] / p["L"] - 1,
+        "V0": p["V"], "V": e["V"], "J3_pristine": p["J3"], "J3_aged": e["J3"],
+        "skpm_near": near, "skpm_elsewhere": change, "skpm_pass": acceptance.skpm_passes(near, change),
+        "cv_pristine_V": p["onset"], "cv_aged_V": e["onset"], "cv_pass": acceptance.cv_passes(p["onset"], e["onset"]),
+        "cv_rise_pristine": p["rise"], "cv_rise_aged": e["rise"],
+        "cv_electrons_in_dots": lead(p["rise_shares"]) and lead(e["rise_shares"]),
+        "ideality_pristine": p["eta"], "ideality_aged": e["eta"],
+        "ideality_pass": acceptance.ideality_passes(p["eta"], e["eta"]),
+        "voltage_rises": e["V"] > p["V"],
+    }
+    row["rows_passed"] = sum(row[k] for k in ("skpm_pass", "cv_pass", "ideality_pass"))
+    if emission is not None:
+        parts = budget.between(emission, p["record"], e["record"])["parts"]
+        row.update(rise_from_trions=parts["trions"], rise_from_leakage=parts["leakage into the HTL"])
+    return row
+
+
+def plot(rows: list[dict], path) -> None:
+    """hypotheses.png: each hypothesis's three readings against the paper's windows (shaded): the C-V onsets,
+    the SKPM numbers, the ideality ratio."""
+    import math
+
+    from matplotlib.patches import Rectangle
+
+    from femqled.instruments.figure import figure
+
+    read = [r for r in rows if "failed" not in r]
+    color = {r["hypothesis"]: f"C{i}" for i, r in enumerate(read)}
+
+    def point(ax, r, x, y, note=""):
+        ax.plot(x, y, "o", color=color[r["hypothesis"]])
+        ax.annotate(r["hypothesis"] + note, (x, y), fontsize=7, color=color[r["hypothesis"]],
+                    xytext=(5, (3, -10, -21)[read.index(r) % 3]), textcoords="offset points")
+
+    with figure(path, 3, (15, 4.6)) as (fig, (a1, a2, a3)):
+        (p0, p1), tol = acceptance.CV_ONSET_V, acceptance.CV_ONSET_TOL_V
+        a1.add_patch(Rectangle((p0 - tol, p1 - tol), 2 * tol, 2 * tol, color="g", alpha=0.15, label="paper"))
+        for r in read:
+            rise = math.isfinite(r["cv_aged_V"])
+            point(a1, r, r["cv_pristine_V"], r["cv_aged_V"] if rise else 0.0, "" if rise else " (no rise)")
+        a1.plot([0, 2.5], [0, 2.5], "k:", lw=0.8)
+        a1.set(xlim=(1.0, 2.2), ylim=(-0.3, 2.3), xlabel="C-V onset pristine (V)", ylabel="C-V onset aged (V)",
+               title="C-V onset at 1 kHz")
+        a1.legend(fontsize=7, loc="upper right")
+        a2.axvspan(acceptance.SKPM_NEAR_MIN, 100, ymax=100 * acceptance.SKPM_ELSEWHERE_MAX / 400, color="g",
+                   alpha=0.15)
+        for r in read:
+            point(a2, r, r["skpm_near"], 100 * r["skpm_elsewhere"])
+        a2.set(xscale="log", xlim=(0.5, 100), ylim=(0, 400), xlabel="field within 5 nm of ZnO/Ag, aged / pristine",
+               ylabel="largest change of the field elsewhere (%)", title="SKPM at 3 V (paper: shaded)")
+        lo = acceptance.IDEALITY_RATIO - acceptance.IDEALITY_RATIO_TOL
+        a3.axvspan(lo, lo + 2 * acceptance.IDEALITY_RATIO_TOL, color="g", alpha=0.15, label="paper")
+        for i, r in enumerate(read):
+            x = r["ideality_aged"] / r["ideality_pristine"]
+            if math.isfinite(x):
+                a3.barh(i, x, color=color[r["hypothesis"]])
+            else:
+                a3.text(0.02, i, "no exponential regime (aged)", va="center", fontsize=7)
+        a3.set_yticks(range(len(read)), [f"{r['hypothesis']} ({r['V0']:.2f} -> {r['V']:.2f} V)" for r in read],
+                      fontsize=7)
+        a3.axvline(1.0, color="k", lw=0.8, ls=":")
+        a3.set(xlabel="minimum ideality, aged / pristine", title="ideality (V at the rise in brackets)")
+        a3.legend(fontsize=7)
+
+
+def mark(ok: bool) -> str:
+    return "PASS" if ok else "fail"
+
+
+
+
+def names_of(only: str) -> list[str]:
+    """The hypotheses of a comma-separated ``only`` (all for ""); InputError naming an unknown one."""
+    from femqled.errors import InputError
+
+    names = [n.strip() for n in only.split(",") if n.strip()] or list(HYPOTHESES)
+    unknown = [n for n in names if n not in HYPOTHESES]
+    if unknown:
+        raise InputError("--only", f"no hypothesis {', '.join(map(repr, unknown))}; known: {', '.join(HYPOTHESES)}")
+    return names
+
+
+def header(rise: float, J: float, what: str) -> list[str]:
+    """The table's first lines (``what``: the device judged)."""
+    return [f"hypotheses for a {100 * rise:+.0f} % luminance rise at {J:g} mA/cm2 ({what}); "
+            f"paper: ideality x{acceptance.IDEALITY_RATIO:.2f}, C-V {acceptance.CV_ONSET_V[0]:g} -> "
+            f"{acceptance.CV_ONSET_V[1]:g} V, SKPM near >= x{acceptance.SKPM_NEAR_MIN:g} and elsewhere "
+            f"<= {100 * acceptance.SKPM_ELSEWHERE_MAX:.0f} %, the voltage rises, the C-V rise is e- in the dots",
+            f"{'hypothesis':>19} | {'V0':>5} -> {'V':>5} | SKPM: near, elsewhere | C-V onset (V)      | "
+            f"ideality ratio | rows | V up | C-V e-"]
+
+
+def lines(r: dict) -> list[str]:
+    """A row of the table (two lines; one if the hypothesis could not be read)."""
+    name = r["hypothesis"]
+    if "failed" in r:
+        return [f"{name:>19} | no readings at the rise: {r['failed']}"]
+    return [f"{name:>19} | {r['V0']:5.2f} -> {r['V']:5.2f} | x{r['skpm_near']:5.2f}, "
+            f"{100 * r['skpm_elsewhere']:4.0f} % {mark(r['skpm_pass'])} | {r['cv_pristine_V']:.2f} -> "
+            f"{r['cv_aged_V']:4.2f} {mark(r['cv_pass'])}  | x{r['ideality_aged'] / r['ideality_pristine']:4.2f} "
+            f"{mark(r['ideality_pass'])}     | {r['rows_passed']}/3  | {'yes' if r['voltage_rises'] else 'no':>4} "
+            f"| {'yes' if r['cv_electrons_in_dots'] else 'no'}",
+            f"{'':>19}   C-V rise: {r['cv_rise_pristine']} -> {r['cv_rise_aged']}; the rise from fewer trions "
+            f"{100 * r['rise_from_trions']:+.1f}, from less leakage into the TFB {100 * r['rise_from_leakage']:+.1f} "
+            "points"]
+
+
+def score(raw: dict, comm, names: list[str], rise: float = 0.9, J: float = 10.0, V_max: float = 30.0,
+          say=None) -> list[dict]:
+    """The scorecard rows of the hypotheses ``names`` on the case data ``raw`` (as read, before validation;
+    quasi-1D, :func:`femqled.elevation.device`); ``say(line)`` gets each row's lines as it is read."""
+    from femqled import elevation            # (DOLFINx: imported when a scorecard runs, not with the CLI)
+    from femqled.case import validate
+
+    role = elevation.roles(validate(copy.deepcopy(raw)))
+    rows = []
+    for name in names:
+        what, kw, layer = HYPOTHESES[name]
+        dev = elevation.device(raw, comm, ions=role[layer] if layer else "", interfacial_nm=kw.get("interfacial", 0.0))
+        try:
+            p, e = elevation.cost(dev, J, rise, V_max, **elevation.knob(dev, etl=role["ETL"], **kw))
+        except SolverError as err:                          # one line, and on to the next hypothesis
+            row = {"hypothesis": name, "description": what, "failed": str(err)}
+        else:
+            row = {"hypothesis": name, "description": what, **judge(name, p, e, dev.emission, role)}
+        rows.append(row)
+        for line in lines(row):
+            (say or (lambda s: None))(line)
+    return rows
+
+
+def write(out, rows: list[dict], settings: dict, comm) -> None:
+    """hypotheses.json ({"settings", "hypotheses"}, with the criteria, versions and git revision),
+    hypotheses.csv and hypotheses.png in the directory ``out`` (created)."""
+    from pathlib import Path
+
+    out = Path(out)
+    if comm.rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    comm.barrier()
+    meta = {**settings, "ranks": comm.size, "git_revision": io.git_revision(), "versions": io.versions(),
+            "criteria": {"ideality_ratio": [acceptance.IDEALITY_RATIO, acceptance.IDEALITY_RATIO_TOL],
+                         "cv_onset_V": [*acceptance.CV_ONSET_V, acceptance.CV_ONSET_TOL_V],
+                         "skpm": [acceptance.SKPM_NEAR_MIN, acceptance.SKPM_ELSEWHERE_MAX]}}
+    io.write_json(out / "hypotheses.json", {"settings": meta, "hypotheses": rows}, comm=comm)
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    io.write_csv(out / "hypotheses.csv", [{k: r.get(k, "") for k in keys} for r in rows], comm=comm)
+    if comm.rank == 0:
+        plot(rows, out / "hypotheses.png")
+
