@@ -20,10 +20,9 @@ default case at 10 mA cm^-2 on 2 ranks (2026-11-26; a scratch script timing ``De
 flat layers structured 2 nm wide (``[mesh] flat_lateral_size_nm``, the default case's since 2026-12-05; the same
 scratch timing that day on a ~1.5x slower machine): fine 84,203 cells, 53.2 s, eta_X 0.3887, against isotropic
 210,398 cells, 122.6 s, 0.3884 (1 nm wide: 108,883 cells, 93.4 s, 0.3890). With the
-finer ageing steps, ``make paper-fine`` took 107.7 min run whole (2026-12-05, a clean clone of a83795e with the
-flat layers structured, 2 ranks; an upper bound: ~60 min of it shared the machine with the test suites; alone,
-the four lifetime tests took 22.2 min in the run before, a clean clone of 5ce4d3b); 8 of 10 rows pass, the same
-two failing as at the default settings (README). The calibration absorbed the
+finer ageing steps, ``make paper-fine`` took 72.4 min run whole and alone (2026-12-05, a clean clone of 9b4a0b7 with
+the flat layers structured, 2 ranks; 107.7 min the run before, ~60 min of it beside the test suites); 8 of 10
+rows pass, the same two failing as at the default settings (README). The calibration absorbed the
 default's discretisation error, so a publication-quality reproduction recalibrates with the same preset (``femqled
 calibrate ... --fine``) before ``femqled paper --fine``: ``cases/fine.toml`` holds steps 1-2 redone so (2026-12-05,
 docs/model.md "Calibration"), and ``make paper-fine`` runs it; ``paper --fine`` with the default-calibrated
