@@ -433,7 +433,7 @@ def cmd_hypotheses(args, comm=MPI.COMM_WORLD) -> int:
 
     names = hypotheses.names_of(args.only)
     case = load_case(args.case, args.set)            # bad input: one line before anything runs
-    roles(case)
+    roles(case)                                      # ... and a stack the hypotheses cannot act on
     root = io.results_dir(case, args.out, comm)
     out = root / "hypotheses"
     say = lambda line: io.say(line, comm=comm)     # noqa: E731

@@ -24,6 +24,7 @@ import copy
 import numpy as np
 from mpi4py import MPI
 
+from femqled import materials
 from femqled.case import validate
 from femqled.device import Device
 from femqled.errors import InputError, SolverError
@@ -46,8 +47,6 @@ def device(raw: dict, comm, ions: str = "", interfacial_nm: float = 0.0) -> Devi
 def roles(case: dict) -> dict[str, str]:
     """The layers the hypotheses act on, by their place in a validated case: ``{"EML": the QD layer, "ETL": the
     layer under the cathode, "HTL": the layer below the QD layer}`` (InputError if the stack has no such places)."""
-    from femqled import materials
-
     names = [layer["name"] for layer in case["layer"]]
     lib = materials.library(case["materials"])
     eml = case["emission"]["qd_layer"] or next((layer["name"] for layer in case["layer"]

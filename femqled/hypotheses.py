@@ -34,9 +34,10 @@ writes hypotheses.json (every number, the settings, versions, git revision), hyp
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 from femqled import acceptance, budget, io, materials
-from femqled.errors import SolverError
+from femqled.errors import InputError, SolverError
 
 BARRIER_RISE = materials.ageing_parameter("barrier_rise_eV")
 
@@ -69,7 +70,10 @@ def judge(name: str, p: dict, e: dict, emission=None, role: dict | None = None) 
     device's ``emission``, where the rise comes from (:mod:`femqled.budget`: the points of the rise from fewer
     trions and from less leakage into the TFB); ``role``: :func:`femqled.elevation.roles` of the case."""
     role = role or {"EML": "EML", "HTL": "HTL"}
-    lead = lambda shares: electrons_in_dots_lead(shares, role["EML"], role["HTL"])  # noqa: E731
+
+    def lead(shares):
+        return electrons_in_dots_lead(shares, role["EML"], role["HTL"])
+
     near, change = e["skpm"]
     row = {
         "hypothesis": name, "knob": e["knob"], "luminance_rise": e["L"] / p["L"] - 1,
@@ -141,12 +145,8 @@ def mark(ok: bool) -> str:
     return "PASS" if ok else "fail"
 
 
-
-
 def names_of(only: str) -> list[str]:
     """The hypotheses of a comma-separated ``only`` (all for ""); InputError naming an unknown one."""
-    from femqled.errors import InputError
-
     names = [n.strip() for n in only.split(",") if n.strip()] or list(HYPOTHESES)
     unknown = [n for n in names if n not in HYPOTHESES]
     if unknown:
@@ -187,6 +187,7 @@ def score(raw: dict, comm, names: list[str], rise: float = 0.9, J: float = 10.0,
     from femqled.case import validate
 
     role = elevation.roles(validate(copy.deepcopy(raw)))
+    say = say or (lambda line: None)
     rows = []
     for name in names:
         what, kw, layer = HYPOTHESES[name]
@@ -199,15 +200,13 @@ def score(raw: dict, comm, names: list[str], rise: float = 0.9, J: float = 10.0,
             row = {"hypothesis": name, "description": what, **judge(name, p, e, dev.emission, role)}
         rows.append(row)
         for line in lines(row):
-            (say or (lambda s: None))(line)
+            say(line)
     return rows
 
 
 def write(out, rows: list[dict], settings: dict, comm) -> None:
     """hypotheses.json ({"settings", "hypotheses"}, with the criteria, versions and git revision),
     hypotheses.csv and hypotheses.png in the directory ``out`` (created)."""
-    from pathlib import Path
-
     out = Path(out)
     if comm.rank == 0:
         out.mkdir(parents=True, exist_ok=True)

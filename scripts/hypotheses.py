@@ -50,8 +50,8 @@ def main():
         ap.error(str(err))
     comm = MPI.COMM_WORLD
     say = print if comm.rank == 0 else (lambda *a, **k: None)
-    for line in hypotheses.header(args.rise, args.J, "quasi-1D default case" + ("; " + " ".join(args.set)
-                                                                               if args.set else "")):
+    what = "; ".join(["quasi-1D default case", *args.set])
+    for line in hypotheses.header(args.rise, args.J, what):
         say(line)
     t0 = time.perf_counter()
     try:
