@@ -518,8 +518,7 @@ def cmd_sweep(args, comm=MPI.COMM_WORLD) -> int:
             table.append({"case": case, "dir": str(d), **{x.partition("=")[0]: parse_value(x.partition("=")[2])
                                                               for x in sets},
                           "failed": failed.get(k, ""), **io.flat(last.get("summary", {}) if k not in failed else {})})
-        keys = list(dict.fromkeys(k for row in table for k in row))
-        io.write_csv(root / "sweep.csv", [{k: row.get(k, "") for k in keys} for row in table], comm=comm)
+        io.write_csv(root / "sweep.csv", table, comm=comm)
         io.write_json(root / "sweep.json", table, comm=comm)
         io.say(f"sweep: {len(runs)} runs of {args.run}; wrote {root / 'sweep.csv'}, sweep.json", comm=comm)
     return status

@@ -216,8 +216,7 @@ def write(out, rows: list[dict], settings: dict, comm) -> None:
                          "cv_onset_V": [*acceptance.CV_ONSET_V, acceptance.CV_ONSET_TOL_V],
                          "skpm": [acceptance.SKPM_NEAR_MIN, acceptance.SKPM_ELSEWHERE_MAX]}}
     io.write_json(out / "hypotheses.json", {"settings": meta, "hypotheses": rows}, comm=comm)
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    io.write_csv(out / "hypotheses.csv", [{k: r.get(k, "") for k in keys} for r in rows], comm=comm)
+    io.write_csv(out / "hypotheses.csv", rows, comm=comm)        # a failed row leaves the readings empty
     if comm.rank == 0:
         plot(rows, out / "hypotheses.png")
 
