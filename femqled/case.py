@@ -185,6 +185,27 @@ IONS = Table({
                               "the inventory is sheet_cm2 + released_cm2 x mean(theta)"),
 })
 
+HYPOTHESIS = Table({
+    "name": Field(str, doc="its name in the scorecard (`femqled hypotheses CASE --only NAME`), not a built-in "
+                           "one's (femqled/hypotheses.py)"),
+    "about": Field(str, "", doc="what it is, in words (the scorecard's description)"),
+    "barrier_rise_eV": Field(float, 0.0, doc="cathode barrier rise at theta = 1 (eV): Phi_B0 + dPhi theta"),
+    "ions_cm2": Field(float, 0.0, min=0.0, doc="mobile ions ([ions] charge: anions) released into ions_layer at "
+                                               "theta = 1 (cm^-2), in equilibrium while the device operates and "
+                                               "frozen while it is measured (femqled/ions.py)"),
+    "ions_layer": Field(str, "ETL", doc="the layer of the ions: its name, or its place: EML (the QD layer), ETL "
+                                        "(the layer under the cathode), HTL (the layer below the QD layer)"),
+    "charge_cm2": Field(float, 0.0, doc="fixed charge at theta = 1 (elementary charges per cm^2; negative: "
+                                        "anions) in the 2 nm of the ETL next to charge_near"),
+    "charge_near": Field(str, "QD", choices=("QD", "Ag"), doc="which end of the ETL holds the fixed charge: "
+                                                            "next to the dots or to the Ag"),
+    "tunnel_to_nm": Field(float, 0.0, min=0.0, doc="a Bardeen tunnel layer at the cathode, tunnel_from_nm thick "
+                                                   "at theta = 0 and this at theta = 1 (nm; 0: none)"),
+    "tunnel_from_nm": Field(float, 0.5, gt=0.0, doc="the tunnel layer's thickness at theta = 0 (nm)"),
+}, doc="a hypothesis of what the ageing changes, for the scorecard (`femqled hypotheses`): each change is "
+       "proportional to one degradation variable theta, which is turned up from 0 to at most 1 (steps of 0.05, "
+       "then bisection) under constant current until the luminance has risen")
+
 SOLVER = Table({
     "bias_step_V": Field(float, 0.1, gt=0.0, doc="first continuation step of a bias change (V); grows by 1.5x "
                                                   "after easy steps, up to 4x"),
@@ -228,6 +249,8 @@ CASE_SCHEMA = Table({
     "ageing": Field(AGEING, dict),
     "ions": Field(IONS, dict),
     "solver": Field(SOLVER, dict),
+    "hypothesis": Field(HYPOTHESIS, list, list_of=True,
+                        doc="hypotheses of one's own for the scorecard, as [[hypothesis]] tables"),
     "model": Field(Table(open=True, value_field=Field(float)), dict, doc="overrides of [model] parameters"),
     "materials": Field(Table(open=True, value_field=Field(Table(open=True, value_field=Field(object))),
                              doc="material overrides"), dict),
@@ -335,7 +358,26 @@ def validate(data: dict) -> dict:
     lib = materials.library(case["materials"])
     _check_materials(case, lib)
     _check_stack(case)
+    _check_hypotheses(case)
     return case
+
+
+def _check_hypotheses(case: dict) -> None:
+    """[[hypothesis]]: unique names, each changing something, its ions in a layer the stack has."""
+    places = ("EML", "ETL", "HTL")
+    layers = [layer["name"] for layer in case["layer"]]
+    seen = set()
+    for i, h in enumerate(case["hypothesis"]):
+        path = f"hypothesis[{i}]"
+        if h["name"] in seen:
+            raise InputError(f"{path}.name", f"{h['name']!r} is used twice; allowed: a name per hypothesis")
+        seen.add(h["name"])
+        if not any(h[k] for k in ("barrier_rise_eV", "ions_cm2", "charge_cm2", "tunnel_to_nm")):
+            raise InputError(path, "changes nothing; set at least one of barrier_rise_eV, ions_cm2, charge_cm2, "
+                                   "tunnel_to_nm")
+        if h["ions_cm2"] and h["ions_layer"] not in places + tuple(layers):
+            raise InputError(f"{path}.ions_layer", f"no layer {h['ions_layer']!r}; allowed: "
+                                                   f"{', '.join(places + tuple(layers))}")
 
 
 def merged(base: dict, over: dict) -> dict:

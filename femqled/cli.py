@@ -431,13 +431,13 @@ def cmd_hypotheses(args, comm=MPI.COMM_WORLD) -> int:
     from femqled.case import load_case, raw_case
     from femqled.elevation import roles
 
-    names = hypotheses.names_of(args.only)
     case = load_case(args.case, args.set)            # bad input: one line before anything runs
     roles(case)                                      # ... and a stack the hypotheses cannot act on
+    names = hypotheses.names_of(args.only, hypotheses.catalogue(case))
     root = io.results_dir(case, args.out, comm)
     out = root / "hypotheses"
     say = lambda line: io.say(line, comm=comm)     # noqa: E731
-    for line in hypotheses.header(args.rise, args.J, f"{args.case}, quasi-1D"):
+    for line in hypotheses.header(args.rise, args.J, f"{args.case}, quasi-1D", hypotheses.width_of(names)):
         say(line)
     t0 = time.perf_counter()
     rows = hypotheses.score(raw_case(args.case, args.set), comm, names, args.rise, args.J, args.V_max, say)
@@ -445,7 +445,7 @@ def cmd_hypotheses(args, comm=MPI.COMM_WORLD) -> int:
     settings = {"case": args.case, "set": args.set, "rise": args.rise, "J_mA_cm2": args.J, "V_max": args.V_max,
                 "wall_s": wall}
     hypotheses.write(out, rows, settings, comm)
-    keys = ("rows_passed", "V0", "V", "skpm_near", "skpm_elsewhere", "cv_pristine_V", "cv_aged_V",
+    keys = ("rows_passed", "luminance_rise", "V0", "V", "skpm_near", "skpm_elsewhere", "cv_pristine_V", "cv_aged_V",
             "ideality_pristine", "ideality_aged")
     summary = {r["hypothesis"]: {k: r[k] for k in keys} if "failed" not in r else {"failed": r["failed"]}
                for r in rows}
@@ -658,7 +658,8 @@ def build_parser() -> argparse.ArgumentParser:
     from femqled.hypotheses import HYPOTHESES
 
     sp.add_argument("--only", default="", metavar="NAME,...",
-                    help=f"a subset, comma-separated: {', '.join(HYPOTHESES)}")
+                    help=f"a subset, comma-separated: {', '.join(HYPOTHESES)} and the case's own "
+                         "([[hypothesis]] tables: docs/case-reference.md)")
     sp.add_argument("--rise", type=POSITIVE, default=0.9, help="luminance rise to reach (default 0.9: +90 %%)")
     sp.add_argument("--J", type=POSITIVE, default=10.0, help="operating current density, mA/cm2 (default 10)")
     sp.add_argument("--V-max", type=POSITIVE, default=30.0, help="largest voltage tried (V, default 30)")

@@ -3,7 +3,8 @@ by a given fraction, and the device read before and then as He et al. 2023 read 
 
 The knob is a hypothesis of what the ageing changes (:mod:`femqled.hypotheses` names them): the cathode barrier
 (the default ageing), a Bardeen tunnel layer at the cathode, a fixed negative charge next to the dots or the Ag,
-the contact state of mobile anions released by the degrading interface (:mod:`femqled.ions`). :func:`cost`
+the contact state of mobile anions released by the degrading interface (:mod:`femqled.ions`), or a combination
+of these that a case file declares (``[[hypothesis]]``, :func:`degradation`). :func:`cost`
 raises it (steps, then bisection) under constant-current operation at J until L = (1 + rise) L0, and reads, before
 and at that point (:func:`readings`, the instruments of issue 7 that are predicted rather than fitted):
 
@@ -126,11 +127,33 @@ def contact_state(dev, barrier_rise_eV: float, ions_cm2: float):
     return setter
 
 
+def degradation(dev, h: dict, etl: str):
+    """A setter of the degradation variable theta of a hypothesis of one's own (a case's ``[[hypothesis]]``
+    table ``h``): at theta the cathode barrier is Phi_B0 + barrier_rise_eV theta, the ions' inventory ions_cm2
+    theta, the fixed charge charge_cm2 theta (e cm^-2) in the 2 nm of the layer ``etl`` next to charge_near, the
+    tunnel layer tunnel_from_nm + (tunnel_to_nm - tunnel_from_nm) theta (nm)."""
+    c = dev.contacts
+    charge = charge_near(dev, etl, h["charge_near"]) if h["charge_cm2"] else None
+
+    def setter(theta):
+        c.set_barrier(c.barrier0_eV + h["barrier_rise_eV"] * theta)
+        if h["ions_cm2"]:
+            dev.ions.set_inventory(h["ions_cm2"] * theta)
+        if charge is not None:
+            charge(-h["charge_cm2"] * theta / 1e12)          # (charge_near's unit: 1e12 negative charges / cm^2)
+        if h["tunnel_to_nm"]:
+            c.set_interfacial_layer(h["tunnel_from_nm"] + (h["tunnel_to_nm"] - h["tunnel_from_nm"]) * theta)
+    return setter
+
+
 def knob(dev, near: str | None = None, ions: float | None = None, barrier_rise: float = 0.0,
-         interfacial: float | None = None, etl: str = "ETL") -> dict:
+         interfacial: float | None = None, etl: str = "ETL", own: dict | None = None) -> dict:
     """The keyword arguments of :func:`cost` that turn up one hypothesis on ``dev``: a fixed charge in the layer
     ``etl`` next to ``near``, the contact state with ``ions`` anions per cm^2 (and ``barrier_rise``), a tunnel
-    layer grown from ``interfacial`` nm; none of them: the cathode barrier."""
+    layer grown from ``interfacial`` nm, a case's ``[[hypothesis]]`` table ``own`` (theta from 0 to 1,
+    :func:`degradation`); none of them: the cathode barrier."""
+    if own is not None:
+        return {"knob": degradation(dev, own, etl), "step": 0.05, "most": 1.0}
     if near:
         return {"knob": charge_near(dev, etl, near), "step": 1.0, "most": 100.0}
     if interfacial is not None:

@@ -26,6 +26,11 @@ Hypotheses (ETL: the layer under the cathode; QD film: the case's QD layer, :fun
     anions-QD        mobile anions in the QD film, no barrier rise
     anions-QD+barrier   anions in the QD film (3e12 cm^-2 at theta = 1) and a barrier rise (0.25 eV at theta = 1)
 
+and those of the case (``[[hypothesis]]`` tables, :func:`catalogue`): any combination of a barrier rise, ions
+released into a layer, a fixed charge at either end of the ETL and a growing tunnel layer, each proportional to one
+degradation variable theta in [0, 1] (:func:`femqled.elevation.degradation`), so that ``femqled sweep --run
+hypotheses CASE --vary hypothesis.NAME.ions_cm2=...`` maps one.
+
 :func:`score` runs them (a hypothesis that cannot reach the rise is a row saying where it stopped), :func:`write`
 writes hypotheses.json (every number, the settings, versions, git revision), hypotheses.csv and hypotheses.png
 (the readings against the paper's windows). Runs on any number of ranks; ~70 s for the eight on the default case.
@@ -141,40 +146,59 @@ def plot(rows: list[dict], path) -> None:
         a3.legend(fontsize=7)
 
 
+def catalogue(case: dict) -> dict:
+    """The built-in :data:`HYPOTHESES` and the validated ``case``'s ``[[hypothesis]]`` tables, in that order, as
+    name: (what it is, the keyword arguments of :func:`femqled.elevation.knob`, the role or name of the layer of
+    the mobile ions or ""); a case's hypothesis named like a built-in one is an InputError."""
+    out = dict(HYPOTHESES)
+    for i, h in enumerate(case["hypothesis"]):
+        if h["name"] in HYPOTHESES:
+            raise InputError(f"hypothesis[{i}].name", f"{h['name']!r} is built in; allowed: any other name "
+                                                      f"(built in: {', '.join(HYPOTHESES)})")
+        out[h["name"]] = (h["about"] or "a hypothesis of the case", {"own": h}, h["ions_layer"] if h["ions_cm2"]
+                          else "")
+    return out
+
+
 def mark(ok: bool) -> str:
     return "PASS" if ok else "fail"
 
 
-def names_of(only: str) -> list[str]:
-    """The hypotheses of a comma-separated ``only`` (all for ""); InputError naming an unknown one."""
-    names = [n.strip() for n in only.split(",") if n.strip()] or list(HYPOTHESES)
-    unknown = [n for n in names if n not in HYPOTHESES]
+def names_of(only: str, known=HYPOTHESES) -> list[str]:
+    """The hypotheses of a comma-separated ``only`` (all ``known`` for ""); InputError naming an unknown one."""
+    names = [n.strip() for n in only.split(",") if n.strip()] or list(known)
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise InputError("--only", f"no hypothesis {', '.join(map(repr, unknown))}; known: {', '.join(HYPOTHESES)}")
+        raise InputError("--only", f"no hypothesis {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
     return names
 
 
-def header(rise: float, J: float, what: str) -> list[str]:
-    """The table's first lines (``what``: the device judged)."""
+def width_of(names) -> int:
+    """The width of the table's first column for the hypotheses ``names``."""
+    return max([19, *map(len, names)])
+
+
+def header(rise: float, J: float, what: str, width: int = 19) -> list[str]:
+    """The table's first lines (``what``: the device judged; ``width``: :func:`width_of` the names)."""
     return [f"hypotheses for a {100 * rise:+.0f} % luminance rise at {J:g} mA/cm2 ({what}); "
             f"paper: ideality x{acceptance.IDEALITY_RATIO:.2f}, C-V {acceptance.CV_ONSET_V[0]:g} -> "
             f"{acceptance.CV_ONSET_V[1]:g} V, SKPM near >= x{acceptance.SKPM_NEAR_MIN:g} and elsewhere "
             f"<= {100 * acceptance.SKPM_ELSEWHERE_MAX:.0f} %, the voltage rises, the C-V rise is e- in the dots",
-            f"{'hypothesis':>19} | {'V0':>5} -> {'V':>5} | SKPM: near, elsewhere | C-V onset (V)      | "
+            f"{'hypothesis':>{width}} | {'V0':>5} -> {'V':>5} | SKPM: near, elsewhere | C-V onset (V)      | "
             f"ideality ratio | rows | V up | C-V e-"]
 
 
-def lines(r: dict) -> list[str]:
+def lines(r: dict, width: int = 19) -> list[str]:
     """A row of the table (two lines; one if the hypothesis could not be read)."""
     name = r["hypothesis"]
     if "failed" in r:
-        return [f"{name:>19} | no readings at the rise: {r['failed']}"]
-    return [f"{name:>19} | {r['V0']:5.2f} -> {r['V']:5.2f} | x{r['skpm_near']:5.2f}, "
+        return [f"{name:>{width}} | no readings at the rise: {r['failed']}"]
+    return [f"{name:>{width}} | {r['V0']:5.2f} -> {r['V']:5.2f} | x{r['skpm_near']:5.2f}, "
             f"{100 * r['skpm_elsewhere']:4.0f} % {mark(r['skpm_pass'])} | {r['cv_pristine_V']:.2f} -> "
             f"{r['cv_aged_V']:4.2f} {mark(r['cv_pass'])}  | x{r['ideality_aged'] / r['ideality_pristine']:4.2f} "
             f"{mark(r['ideality_pass'])}     | {r['rows_passed']}/3  | {'yes' if r['voltage_rises'] else 'no':>4} "
             f"| {'yes' if r['cv_electrons_in_dots'] else 'no'}",
-            f"{'':>19}   C-V rise: {r['cv_rise_pristine']} -> {r['cv_rise_aged']}; the rise from fewer trions "
+            f"{'':>{width}}   luminance {100 * r['luminance_rise']:+.0f} %; C-V rise: {r['cv_rise_pristine']} -> {r['cv_rise_aged']}; the rise from fewer trions "
             f"{100 * r['rise_from_trions']:+.1f}, from less leakage into the TFB {100 * r['rise_from_leakage']:+.1f} "
             "points"]
 
@@ -186,12 +210,15 @@ def score(raw: dict, comm, names: list[str], rise: float = 0.9, J: float = 10.0,
     from femqled import elevation            # (DOLFINx: imported when a scorecard runs, not with the CLI)
     from femqled.case import validate
 
-    role = elevation.roles(validate(copy.deepcopy(raw)))
+    case = validate(copy.deepcopy(raw))
+    role, known = elevation.roles(case), catalogue(case)
     say = say or (lambda line: None)
     rows = []
     for name in names:
-        what, kw, layer = HYPOTHESES[name]
-        dev = elevation.device(raw, comm, ions=role[layer] if layer else "", interfacial_nm=kw.get("interfacial", 0.0))
+        what, kw, layer = known[name]
+        own = kw.get("own")
+        tunnel = own["tunnel_from_nm"] if own and own["tunnel_to_nm"] else kw.get("interfacial", 0.0)
+        dev = elevation.device(raw, comm, ions=role.get(layer, layer), interfacial_nm=tunnel)
         try:
             p, e = elevation.cost(dev, J, rise, V_max, **elevation.knob(dev, etl=role["ETL"], **kw))
         except SolverError as err:                          # one line, and on to the next hypothesis
@@ -199,7 +226,7 @@ def score(raw: dict, comm, names: list[str], rise: float = 0.9, J: float = 10.0,
         else:
             row = {"hypothesis": name, "description": what, **judge(name, p, e, dev.emission, role)}
         rows.append(row)
-        for line in lines(row):
+        for line in lines(row, width_of(names)):
             say(line)
     return rows
 

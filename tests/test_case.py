@@ -30,6 +30,8 @@ def test_every_shipped_case_is_valid():
     for p in cases:
         assert load_case(p)["layer"], p
     assert load_case("cases/anions.toml")["ions"]["layer"] == "ETL"
+    assert [h["name"] for h in load_case("cases/hypotheses.toml")["hypothesis"]] == ["light-anions+contact",
+                                                                                     "anions-at-dots+contact"]
 
 
 @pytest.mark.parametrize("changes, field, words", [
@@ -72,6 +74,17 @@ def test_every_shipped_case_is_valid():
     (dict(materials={"PMMA": {"base": "TFB", "eps_r": float("nan")}}), "materials.PMMA.eps_r", "> 0"),
     (dict(model={"outcoupling": 2.0}), "model.outcoupling", "from 0 to 1"),
     (dict(model={"outcouplng": 0.2}), "model.outcouplng", "allowed: "),
+    (dict(hypothesis=[{"barrier_rise_eV": 0.2}]), "hypothesis[0].name", "required"),
+    (dict(hypothesis=[{"name": "h"}]), "hypothesis[0]", "changes nothing"),
+    (dict(hypothesis=[{"name": "h", "ions_cm2": 1e12, "ions_layer": "ZnO"}]), "hypothesis[0].ions_layer",
+     "EML, ETL, HTL"),
+    (dict(hypothesis=[{"name": "h", "ions_cm2": -1e12}]), "hypothesis[0].ions_cm2", ">= 0"),
+    (dict(hypothesis=[{"name": "h", "charge_cm2": -1e12, "charge_near": "ITO"}]), "hypothesis[0].charge_near",
+     "'Ag'"),
+    (dict(hypothesis=[{"name": "h", "tunnel_to_nm": 2.0, "tunnel_from_nm": 0.0}]), "hypothesis[0].tunnel_from_nm",
+     "> 0"),
+    (dict(hypothesis=[{"name": "h", "barrier_rise_eV": 0.1}, {"name": "h", "ions_cm2": 1e12}]),
+     "hypothesis[1].name", "twice"),
 ])
 def test_bad_input_names_the_field(changes, field, words):
     text = message(raw_case(**changes))

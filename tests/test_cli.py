@@ -839,6 +839,43 @@ def test_hypotheses_command_judges_a_device_of_ones_own(tmp_path):
         assert len(r.stderr.strip().splitlines()) == 1 and field in r.stderr, r.stderr
 
 
+def test_a_case_declares_hypotheses_of_its_own(tmp_path):
+    """[[hypothesis]] tables: a combination declared in a case file is judged like a built-in one (a copy of
+    anions-QD+barrier gives its row), a sweep maps its magnitudes, and a name taken by a built-in one is one
+    line."""
+    case = tmp_path / "own.toml"
+    case.write_text(f'''base = "{ROOT / 'cases' / 'default.toml'}"
+[[hypothesis]]
+name = "copy"
+about = "anions-QD+barrier as a case declares it"
+ions_cm2 = 3e12
+ions_layer = "EML"
+barrier_rise_eV = 0.25
+''')
+    r = femqled("hypotheses", str(case), "--only", "anions-QD+barrier,copy", "--out", str(tmp_path / "h"),
+                cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    built_in, copy = json.loads((tmp_path / "h" / "hypotheses" / "hypotheses.json").read_text())["hypotheses"]
+    assert copy["description"] == "anions-QD+barrier as a case declares it"
+    assert copy["luminance_rise"] == pytest.approx(0.9, abs=0.01)
+    for key in ("knob", "V", "skpm_near", "skpm_elsewhere", "cv_aged_V", "ideality_aged", "rise_from_trions"):
+        assert copy[key] == pytest.approx(built_in[key], rel=1e-6), key
+    # a map of one hypothesis: the field at ZnO/Ag at 3 V grows with the barrier (docs/model.md, scorecard)
+    r = femqled("sweep", "--run", "hypotheses", str(case), "--vary", "hypothesis.copy.barrier_rise_eV=0.1,0.25",
+                "--out", str(tmp_path / "sw"), "--", "--only", "copy", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    import csv
+
+    with open(tmp_path / "sw" / "sweep.csv") as f:
+        table = {float(row["hypothesis.copy.barrier_rise_eV"]): row for row in csv.DictReader(f)}
+    assert float(table[0.25]["copy.skpm_near"]) == pytest.approx(copy["skpm_near"], rel=1e-6)
+    assert float(table[0.1]["copy.skpm_near"]) < 0.5 * float(table[0.25]["copy.skpm_near"])
+    case.write_text(case.read_text().replace('name = "copy"', 'name = "barrier"'))
+    r = femqled("hypotheses", str(case), cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "hypothesis[0].name" in r.stderr, r.stderr
+
+
 def test_hole_step_script(tmp_path):
     """scripts/hole_step.py (docs/model.md, "Not yet"): each edge operated at the asked current; a smaller TFB -> QD
     hole step (a shallower QD valence edge) gives a higher eta_X; a bad --edges is one line."""
