@@ -5,7 +5,9 @@ One place for the numbers and the tests that both ``femqled paper`` (REPORT.md) 
 
 - minimum ideality factor, aged / pristine: 3.45 -> 4.14 (Fig. 2d), a ratio of 1.20 +- 0.08;
 - C-V onset of the capacitance rise at 1 kHz: 1.4 -> 1.9 V (Fig. 2e), each +- 0.2 V;
-- SKPM at 3 V (Fig. 3j-k): the field within 5 nm of ZnO/Ag at least x2; elsewhere a change of at most 20 %.
+- SKPM at 3 V (Fig. 3j-k): the field within 5 nm of ZnO/Ag at least x2; elsewhere a change of at most 20 %;
+- peel-off (Fig. 4b, 4g): the EQE with the ZnO and the Ag rebuilt within 5 % of pristine; rebuilding the Ag alone
+  recovers at least 70 % of the change.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ CV_ONSET_V = (1.4, 1.9)                  # pristine, aged
 CV_ONSET_TOL_V = 0.2
 SKPM_NEAR_MIN = 2.0                      # aged / pristine field within 5 nm of ZnO/Ag
 SKPM_ELSEWHERE_MAX = 0.2                 # largest relative change of the field elsewhere
+PEELOFF_TOL = 0.05                       # EQE with ZnO/Ag rebuilt, relative to pristine
+PEELOFF_AG_MIN = 0.7                     # fraction of the change recovered by rebuilding the Ag alone
 
 
 def _finite(*x: float) -> bool:
@@ -38,3 +42,10 @@ def cv_passes(pristine_V: float, aged_V: float) -> bool:
 def skpm_passes(near: float, elsewhere: float) -> bool:
     """SKPM at 3 V (:func:`femqled.instruments.skpm.compare`): near >= x2 and elsewhere <= 20 %."""
     return _finite(near, elsewhere) and near >= SKPM_NEAR_MIN and elsewhere <= SKPM_ELSEWHERE_MAX
+
+
+def peeloff_passes(rebuilt_vs_pristine: float, recovery_Ag: float) -> bool:
+    """Peel-off: EQE with ZnO/Ag rebuilt / pristine - 1 within +-5 %, and the Ag alone recovering >= 70 % of the
+    change ((EQE_rebuilt - EQE_aged) / (EQE_pristine - EQE_aged))."""
+    return (_finite(rebuilt_vs_pristine, recovery_Ag) and abs(rebuilt_vs_pristine) <= PEELOFF_TOL
+            and recovery_Ag >= PEELOFF_AG_MIN)

@@ -446,7 +446,7 @@ def cmd_hypotheses(args, comm=MPI.COMM_WORLD) -> int:
                 "wall_s": wall}
     hypotheses.write(out, rows, settings, comm)
     keys = ("rows_passed", "luminance_rise", "V0", "V", "skpm_near", "skpm_elsewhere", "cv_pristine_V", "cv_aged_V",
-            "ideality_pristine", "ideality_aged")
+            "ideality_pristine", "ideality_aged", "peeloff_ZnO_Ag", "peeloff_Ag_recovery")
     summary = {r["hypothesis"]: {k: r[k] for k in keys} if "failed" not in r else {"failed": r["failed"]}
                for r in rows}
     io.write_manifest(root, case, "hypotheses", {"summary": summary}, comm=comm)   # where `sweep` reads it

@@ -11,11 +11,14 @@ and at that point (:func:`readings`, the instruments of issue 7 that are predict
 - J and the SKPM profile at 3 V (Fig. 3j-k), and the bias across each layer there;
 - the C-V onset at 1 kHz over 0-3 V and which carriers form the rise (Fig. 2e);
 - the minimum ideality over 0.4-4 V in one window (the pristine curve's floor; Fig. 2d);
-- the bias across each layer at the operating point (where the cost of the rise goes).
+- the bias across each layer at the operating point (where the cost of the rise goes);
+- the luminance at J after each peel-off rebuild (Fig. 4: the ZnO and the Ag rebuilt, the Ag alone), each putting
+  back the parts of the hypothesis that sit there (:func:`removed_by`).
 
 Always quasi-1D (:func:`device`): the hypotheses are about the flat stack, and a scorecard of eight takes ~1 min.
 The stack's parts are found by their place, not their names (:func:`roles`): the emitting layer is the case's QD
-layer (``emission.qd_layer``, or as :mod:`femqled.emission` finds it), the ETL the layer under the cathode, the HTL the layer below the QD layer. Runs on any number of ranks.
+layer (``emission.qd_layer``, or as :mod:`femqled.emission` finds it), the ETL the layer under the cathode, the
+HTL the layer below the QD layer. Runs on any number of ranks.
 """
 
 from __future__ import annotations
@@ -116,33 +119,49 @@ def charge_near(dev, etl: str, side: str):
     return setter
 
 
-def contact_state(dev, barrier_rise_eV: float, ions_cm2: float):
+SITES = ("ZnO/Ag", "Ag")        # what the peel-off rebuilds (He et al. 2023 Fig. 4): the ETL and the Ag, the Ag alone
+
+
+def removed_by(site: str, ions_in_etl: bool) -> set[str]:
+    """The parts of a hypothesis that rebuilding ``site`` puts back: the contact's (the barrier rise, the tunnel
+    layer: acetate at and in the Ag) with either rebuild; what sits in the ETL (a fixed charge, ions if they are
+    in it) with the ZnO; ions in the QD film or below with neither."""
+    parts = {"barrier", "tunnel"}
+    if site == "ZnO/Ag":
+        parts |= {"charge", "ions"} if ions_in_etl else {"charge"}
+    return parts
+
+
+def contact_state(dev, barrier_rise_eV: float, ions_cm2: float, removed=()):
     """A setter of the contact state theta as the ageing applies it with ``[ions]``: barrier Phi_B0 + dPhi theta
-    and ``ions_cm2`` x theta mobile anions in the ions' layer."""
+    and ``ions_cm2`` x theta mobile anions in the ions' layer; the ``removed`` parts ("barrier", "ions") as
+    pristine."""
     c = dev.contacts
 
     def setter(theta):
-        c.set_barrier(c.barrier0_eV + barrier_rise_eV * theta)
-        dev.ions.set_inventory(ions_cm2 * theta)
+        c.set_barrier(c.barrier0_eV + barrier_rise_eV * theta * ("barrier" not in removed))
+        dev.ions.set_inventory(ions_cm2 * theta * ("ions" not in removed))
     return setter
 
 
-def degradation(dev, h: dict, etl: str):
+def degradation(dev, h: dict, etl: str, removed=()):
     """A setter of the degradation variable theta of a hypothesis of one's own (a case's ``[[hypothesis]]``
     table ``h``): at theta the cathode barrier is Phi_B0 + barrier_rise_eV theta, the ions' inventory ions_cm2
     theta, the fixed charge charge_cm2 theta (e cm^-2) in the 2 nm of the layer ``etl`` next to charge_near, the
-    tunnel layer tunnel_from_nm + (tunnel_to_nm - tunnel_from_nm) theta (nm)."""
+    tunnel layer tunnel_from_nm + (tunnel_to_nm - tunnel_from_nm) theta (nm); the ``removed`` parts ("barrier",
+    "ions", "charge", "tunnel") as at theta = 0."""
     c = dev.contacts
     charge = charge_near(dev, etl, h["charge_near"]) if h["charge_cm2"] else None
 
     def setter(theta):
-        c.set_barrier(c.barrier0_eV + h["barrier_rise_eV"] * theta)
+        at = {part: 0.0 if part in removed else theta for part in ("barrier", "ions", "charge", "tunnel")}
+        c.set_barrier(c.barrier0_eV + h["barrier_rise_eV"] * at["barrier"])
         if h["ions_cm2"]:
-            dev.ions.set_inventory(h["ions_cm2"] * theta)
+            dev.ions.set_inventory(h["ions_cm2"] * at["ions"])
         if charge is not None:
-            charge(-h["charge_cm2"] * theta / 1e12)          # (charge_near's unit: 1e12 negative charges / cm^2)
+            charge(-h["charge_cm2"] * at["charge"] / 1e12)    # (charge_near's unit: 1e12 negative charges / cm^2)
         if h["tunnel_to_nm"]:
-            c.set_interfacial_layer(h["tunnel_from_nm"] + (h["tunnel_to_nm"] - h["tunnel_from_nm"]) * theta)
+            c.set_interfacial_layer(h["tunnel_from_nm"] + (h["tunnel_to_nm"] - h["tunnel_from_nm"]) * at["tunnel"])
     return setter
 
 
@@ -151,28 +170,38 @@ def knob(dev, near: str | None = None, ions: float | None = None, barrier_rise: 
     """The keyword arguments of :func:`cost` that turn up one hypothesis on ``dev``: a fixed charge in the layer
     ``etl`` next to ``near``, the contact state with ``ions`` anions per cm^2 (and ``barrier_rise``), a tunnel
     layer grown from ``interfacial`` nm, a case's ``[[hypothesis]]`` table ``own`` (theta from 0 to 1,
-    :func:`degradation`); none of them: the cathode barrier."""
+    :func:`degradation`); none of them: the cathode barrier. ``rebuild``: for each of :data:`SITES`, the setter
+    of the same state with what that peel-off puts back as pristine (:func:`removed_by`)."""
+    in_etl = dev.ions is not None and dev.ions.layer == etl
     if own is not None:
-        return {"knob": degradation(dev, own, etl), "step": 0.05, "most": 1.0}
+        return {"knob": degradation(dev, own, etl), "step": 0.05, "most": 1.0,
+                "rebuild": {s: degradation(dev, own, etl, removed_by(s, in_etl)) for s in SITES}}
     if near:
-        return {"knob": charge_near(dev, etl, near), "step": 1.0, "most": 100.0}
+        setter = charge_near(dev, etl, near)
+        return {"knob": setter, "step": 1.0, "most": 100.0,
+                "rebuild": {s: lambda d, s=s: setter(0.0 if "charge" in removed_by(s, in_etl) else d) for s in SITES}}
     if interfacial is not None:
-        return {"knob": lambda d, c=dev.contacts: c.set_interfacial_layer(interfacial + d), "step": 0.25,
-                "most": 5.0}
+        grown = lambda d, c=dev.contacts: c.set_interfacial_layer(interfacial + d)     # noqa: E731
+        return {"knob": grown, "step": 0.25, "most": 5.0, "rebuild": {s: lambda d: grown(0.0) for s in SITES}}
     if ions is not None:
-        return {"knob": contact_state(dev, barrier_rise, ions), "step": 0.05, "most": 1.0}
+        return {"knob": contact_state(dev, barrier_rise, ions), "step": 0.05, "most": 1.0,
+                "rebuild": {s: contact_state(dev, barrier_rise, ions, removed_by(s, in_etl)) for s in SITES}}
     return {}
 
 
 def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=None,
-         step: float = 0.05, most: float = 2.0) -> tuple[dict, dict]:
+         step: float = 0.05, most: float = 2.0, rebuild: dict | None = None) -> tuple[dict, dict]:
     """(pristine, elevated): operating point (``record``: its emission record) and readings of the device as it
     is, and with the barrier raised (or ``knob(d)`` turned up from 0 in steps of ``step``, at most ``most``) until
-    L = (1 + rise) L0 (or the largest rise below V_max)."""
+    L = (1 + rise) L0 (or the largest rise below V_max). The elevated reading's ``peeloff``: the luminance at J
+    after each peel-off rebuild (``rebuild``: site -> setter, :func:`knob`; the barrier's: both put it back;
+    NaN where the rebuilt device cannot be operated)."""
     c = dev.contacts
     ss = cv.SmallSignal(dev)
     y_if = float(dev.comm.allreduce(dev.mesh.geometry.x[:, 1].max(), op=MPI.MAX))    # flat ZnO/Ag
-    knob = knob or (lambda d: c.set_barrier(c.barrier0_eV + d))
+    if knob is None:
+        knob = lambda d: c.set_barrier(c.barrier0_eV + d)                 # noqa: E731
+        rebuild = {s: lambda d: knob(0.0) for s in SITES}
 
     def at(d):
         knob(d)
@@ -201,6 +230,19 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     e = {"knob": lo, "V": op.V, "L": op.extra["luminance_cd_m2"], "eta_X": op.extra["eta_X"],
          "record": dict(op.extra), "drops_op": operating_drops(dev), **readings(dev, ss, p["floor"])}
     e["skpm"] = skpm.compare(p["profile"], e["profile"], y_if)
+    e["peeloff"] = {}
+    for site, setter in (rebuild or {}).items():
+        setter(lo)
+        try:
+            op_site = dev.operate(J, V_max=V_max)
+        except SolverError:                   # from the last reading's state through a changed contact: from 0 V
+            dev.reset()
+            try:
+                op_site = dev.operate(J, V_max=V_max)
+            except SolverError:
+                op_site = None
+        e["peeloff"][site] = op_site.extra["luminance_cd_m2"] if op_site else float("nan")
+    knob(lo)
     return p, e
 
 

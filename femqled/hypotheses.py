@@ -4,11 +4,15 @@
 Each hypothesis is one knob on the case in quasi-1D (:mod:`femqled.elevation`), turned up under constant-current
 operation until the luminance at J is (1 + rise) x its pristine value. The device is then read before and at
 that point as He et al. 2023 read it, and judged with issue 7's tolerances (:mod:`femqled.acceptance`) on the
-three readings the study predicts rather than fits:
+four readings the study predicts rather than fits:
 
 - minimum ideality, aged / pristine (Fig. 2d: x1.20 +- 0.08);
 - C-V onset at 1 kHz (Fig. 2e: 1.4 -> 1.9 V, each +- 0.2 V);
 - SKPM at 3 V (Fig. 3j-k: the field within 5 nm of ZnO/Ag x2 or more; elsewhere a change of 20 % at most);
+- peel-off (Fig. 4b, 4g: the EQE with the ZnO and the Ag rebuilt within 5 % of pristine, the Ag alone
+  recovering >= 70 % of the change), each rebuild putting back the parts of the hypothesis that sit in what it
+  replaces (:func:`femqled.elevation.removed_by`: the barrier and the tunnel layer with either, what sits in the
+  ETL with the ZnO, ions in the QD film with neither): where the change is, as the paper located it;
 
 and on two readings the paper gives in words: the driving voltage rises during the elevation (Supplementary
 Fig. 4a) and the C-V rise is electrons accumulating in the QD film (its ref. 37): "e-" when, pristine and aged,
@@ -91,7 +95,12 @@ def judge(name: str, p: dict, e: dict, emission=None, role: dict | None = None) 
         "ideality_pass": acceptance.ideality_passes(p["eta"], e["eta"]),
         "voltage_rises": e["V"] > p["V"],
     }
-    row["rows_passed"] = sum(row[k] for k in ("skpm_pass", "cv_pass", "ideality_pass"))
+    L_zr, L_ag = (e.get("peeloff", {}).get(site, float("nan")) for site in ("ZnO/Ag", "Ag"))
+    change = p["L"] - e["L"]
+    row.update(peeloff_ZnO_Ag=L_zr / p["L"] - 1, peeloff_Ag_recovery=(L_ag - e["L"]) / change if change
+               else float("nan"))
+    row["peeloff_pass"] = acceptance.peeloff_passes(row["peeloff_ZnO_Ag"], row["peeloff_Ag_recovery"])
+    row["rows_passed"] = sum(row[k] for k in ("skpm_pass", "cv_pass", "ideality_pass", "peeloff_pass"))
     if emission is not None:
         parts = budget.between(emission, p["record"], e["record"])["parts"]
         row.update(rise_from_trions=parts["trions"], rise_from_leakage=parts["leakage into the HTL"])
@@ -99,8 +108,8 @@ def judge(name: str, p: dict, e: dict, emission=None, role: dict | None = None) 
 
 
 def plot(rows: list[dict], path) -> None:
-    """hypotheses.png: each hypothesis's three readings against the paper's windows (shaded): the C-V onsets,
-    the SKPM numbers, the ideality ratio."""
+    """hypotheses.png: each hypothesis's four readings against the paper's windows (shaded): the C-V onsets,
+    the SKPM numbers, the peel-off, the ideality ratio."""
     import math
 
     from matplotlib.patches import Rectangle
@@ -115,7 +124,7 @@ def plot(rows: list[dict], path) -> None:
         ax.annotate(r["hypothesis"] + note, (x, y), fontsize=7, color=color[r["hypothesis"]],
                     xytext=(5, (3, -10, -21)[read.index(r) % 3]), textcoords="offset points")
 
-    with figure(path, 3, (15, 4.6)) as (fig, (a1, a2, a3)):
+    with figure(path, 4, (20, 4.6)) as (fig, (a1, a2, a4, a3)):
         (p0, p1), tol = acceptance.CV_ONSET_V, acceptance.CV_ONSET_TOL_V
         a1.add_patch(Rectangle((p0 - tol, p1 - tol), 2 * tol, 2 * tol, color="g", alpha=0.15, label="paper"))
         for r in read:
@@ -131,6 +140,12 @@ def plot(rows: list[dict], path) -> None:
             point(a2, r, r["skpm_near"], 100 * r["skpm_elsewhere"])
         a2.set(xscale="log", xlim=(0.5, 100), ylim=(0, 400), xlabel="field within 5 nm of ZnO/Ag, aged / pristine",
                ylabel="largest change of the field elsewhere (%)", title="SKPM at 3 V (paper: shaded)")
+        tol = 100 * acceptance.PEELOFF_TOL
+        a4.add_patch(Rectangle((-tol, 100 * acceptance.PEELOFF_AG_MIN), 2 * tol, 200, color="g", alpha=0.15))
+        for r in read:
+            point(a4, r, 100 * r["peeloff_ZnO_Ag"], 100 * r["peeloff_Ag_recovery"])
+        a4.set(xlim=(-60, 100), ylim=(-20, 120), xlabel="EQE with ZnO/Ag rebuilt vs pristine (%)",
+               ylabel="change recovered by rebuilding the Ag alone (%)", title="peel-off at J (paper: shaded)")
         lo = acceptance.IDEALITY_RATIO - acceptance.IDEALITY_RATIO_TOL
         a3.axvspan(lo, lo + 2 * acceptance.IDEALITY_RATIO_TOL, color="g", alpha=0.15, label="paper")
         for i, r in enumerate(read):
@@ -160,6 +175,13 @@ def catalogue(case: dict) -> dict:
     return out
 
 
+def percent(x: float, sign: str = "") -> str:
+    """``x`` in per cent, no decimals, without a negative zero ("nan" for NaN)."""
+    import math
+
+    return f"{round(100 * x):{sign}d}" if math.isfinite(x) else "nan"
+
+
 def mark(ok: bool) -> str:
     return "PASS" if ok else "fail"
 
@@ -183,9 +205,11 @@ def header(rise: float, J: float, what: str, width: int = 19) -> list[str]:
     return [f"hypotheses for a {100 * rise:+.0f} % luminance rise at {J:g} mA/cm2 ({what}); "
             f"paper: ideality x{acceptance.IDEALITY_RATIO:.2f}, C-V {acceptance.CV_ONSET_V[0]:g} -> "
             f"{acceptance.CV_ONSET_V[1]:g} V, SKPM near >= x{acceptance.SKPM_NEAR_MIN:g} and elsewhere "
-            f"<= {100 * acceptance.SKPM_ELSEWHERE_MAX:.0f} %, the voltage rises, the C-V rise is e- in the dots",
+            f"<= {100 * acceptance.SKPM_ELSEWHERE_MAX:.0f} %, peel-off ZnO/Ag within "
+            f"{100 * acceptance.PEELOFF_TOL:.0f} % and Ag >= {100 * acceptance.PEELOFF_AG_MIN:.0f} %, the voltage "
+            "rises, the C-V rise is e- in the dots",
             f"{'hypothesis':>{width}} | {'V0':>5} -> {'V':>5} | SKPM: near, elsewhere | C-V onset (V)      | "
-            f"ideality ratio | rows | V up | C-V e-"]
+            f"ideality ratio | peel-off: ZnO/Ag; Ag | rows | V up | C-V e-"]
 
 
 def lines(r: dict, width: int = 19) -> list[str]:
@@ -196,9 +220,12 @@ def lines(r: dict, width: int = 19) -> list[str]:
     return [f"{name:>{width}} | {r['V0']:5.2f} -> {r['V']:5.2f} | x{r['skpm_near']:5.2f}, "
             f"{100 * r['skpm_elsewhere']:4.0f} % {mark(r['skpm_pass'])} | {r['cv_pristine_V']:.2f} -> "
             f"{r['cv_aged_V']:4.2f} {mark(r['cv_pass'])}  | x{r['ideality_aged'] / r['ideality_pristine']:4.2f} "
-            f"{mark(r['ideality_pass'])}     | {r['rows_passed']}/3  | {'yes' if r['voltage_rises'] else 'no':>4} "
+            f"{mark(r['ideality_pass'])}     | {percent(r['peeloff_ZnO_Ag'], '+'):>4} %; "
+            f"{percent(r['peeloff_Ag_recovery']):>4} % "
+            f"{mark(r['peeloff_pass'])} | {r['rows_passed']}/4  | {'yes' if r['voltage_rises'] else 'no':>4} "
             f"| {'yes' if r['cv_electrons_in_dots'] else 'no'}",
-            f"{'':>{width}}   luminance {100 * r['luminance_rise']:+.0f} %; C-V rise: {r['cv_rise_pristine']} -> {r['cv_rise_aged']}; the rise from fewer trions "
+            f"{'':>{width}}   luminance {100 * r['luminance_rise']:+.0f} %; C-V rise: {r['cv_rise_pristine']} -> "
+            f"{r['cv_rise_aged']}; the rise from fewer trions "
             f"{100 * r['rise_from_trions']:+.1f}, from less leakage into the TFB {100 * r['rise_from_leakage']:+.1f} "
             "points"]
 

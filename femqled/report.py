@@ -72,8 +72,8 @@ def mechanism_sentence(case: dict) -> str:
             "only once it can no longer keep the ETL supplied, so the elevation costs volts; the SKPM and C–V "
             "rows read the same fact at 3 V and near the built-in voltage (docs/model.md, \"What the elevation "
             "costs\"; scripts/elevation_cost.py); `femqled hypotheses CASE` judges the alternatives tried (a tunnel "
-            "layer, fixed charge, mobile anions) on the ideality, C–V and SKPM rows with these tolerances. The "
-            "ideality rises because the aged dots hold fewer electrons at "
+            "layer, fixed charge, mobile anions) on the ideality, C–V, SKPM and peel-off rows with these "
+            "tolerances. The ideality rises because the aged dots hold fewer electrons at "
             "every bias and trap-assisted recombination, largest where electrons and holes balance, then sets the "
             "slope of the exponential regime (docs/model.md, \"QD layer\").")
 
@@ -225,7 +225,8 @@ def rows(results: dict, walls: dict, failures: dict, *, floor: float | None, int
         st = rb["states"]
         eq_p, eq_zr = st["pristine"]["EQE_at_J"], st["rebuilt ZnO/Ag"]["EQE_at_J"]
         rec = st["rebuilt Ag"]["EQE_recovery"]
-        return f"{budget.signed(100 * (eq_zr / eq_p - 1), 1)} %; {100 * rec:.0f} %", abs(eq_zr / eq_p - 1) <= 0.05 and rec >= 0.7
+        return (f"{budget.signed(100 * (eq_zr / eq_p - 1), 1)} %; {100 * rec:.0f} %",
+                acceptance.peeloff_passes(eq_zr / eq_p - 1, rec))
 
     row("peel-off: EQE of rebuilt ZnO/Ag vs pristine; recovery by rebuilt Ag", "restored; largely restored",
         "±5 %; ≥ 70 %", walls["rebuild"], "predicted", peel_off_row)

@@ -26,6 +26,14 @@ def test_skpm(near, change, ok):
     assert a.skpm_passes(near, change) is ok
 
 
+@pytest.mark.parametrize("zr, ag, ok", [(0.0, 1.0, True), (0.05, 0.7, True), (-0.049, 0.95, True),
+                                        (0.051, 1.0, False), (-0.06, 1.0, False), (0.0, 0.69, False),
+                                        (math.nan, 1.0, False), (0.0, math.nan, False)])
+def test_peel_off(zr, ag, ok):
+    """REPORT.md's peel-off row and the scorecard's: ZnO/Ag rebuilt within 5 % of pristine, Ag alone >= 70 %."""
+    assert a.peeloff_passes(zr, ag) is ok
+
+
 def test_signed_values_that_round_to_zero_read_plus_zero():
     """REPORT.md and the rise budget print signed values; two runs that differ by roundoff around zero read the
     same (`femqled compare` saw a peel-off change of +0.0 % in one run and -0.0 % in the next)."""

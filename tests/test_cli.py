@@ -740,10 +740,18 @@ def test_hypotheses_scorecard(tmp_path):
         assert row["skpm_pass"] == acceptance.skpm_passes(row["skpm_near"], row["skpm_elsewhere"])
         assert row["cv_pass"] == acceptance.cv_passes(row["cv_pristine_V"], row["cv_aged_V"])
         assert row["ideality_pass"] == acceptance.ideality_passes(row["ideality_pristine"], row["ideality_aged"])
-        assert row["rows_passed"] == row["skpm_pass"] + row["cv_pass"] + row["ideality_pass"]
+        assert row["peeloff_pass"] == acceptance.peeloff_passes(row["peeloff_ZnO_Ag"], row["peeloff_Ag_recovery"])
+        assert row["rows_passed"] == row["skpm_pass"] + row["cv_pass"] + row["ideality_pass"] + row["peeloff_pass"]
         assert row["cv_pristine_V"] == pytest.approx(rows["barrier"]["cv_pristine_V"], abs=1e-6)
     assert rows["barrier"]["cv_aged_V"] < rows["barrier"]["cv_pristine_V"] - 0.05
     assert rows["charge-dots"]["cv_aged_V"] > rows["charge-dots"]["cv_pristine_V"] + 0.2
+    # the peel-off locates them: rebuilding the Ag puts the barrier back, not a charge in the ZnO; rebuilding the
+    # ZnO and the Ag puts back both (the device is then the pristine one: the same luminance)
+    assert rows["barrier"]["peeloff_pass"] and not rows["charge-dots"]["peeloff_pass"]
+    assert rows["barrier"]["peeloff_Ag_recovery"] == pytest.approx(1.0, abs=1e-6)
+    assert rows["charge-dots"]["peeloff_Ag_recovery"] == pytest.approx(0.0, abs=1e-6)
+    for row in rows.values():
+        assert row["peeloff_ZnO_Ag"] == pytest.approx(0.0, abs=1e-6)
     assert "barrier" in r.stdout and "C-V rise: " in r.stdout
     # the same rise at the same current from two causes on the ETL side leaves the dots in the same state, so the
     # rise comes from the same channels (femqled/budget.py; the bisection's tolerance on the rise)
@@ -830,7 +838,7 @@ def test_hypotheses_command_judges_a_device_of_ones_own(tmp_path):
 
     with open(tmp_path / "sw" / "sweep.csv") as f:
         table = {float(row["layer.ETL.thickness_nm"]): row for row in csv.DictReader(f)}
-    assert set(table) == {20.0, 40.0} and all(row["barrier.rows_passed"] in "0123" for row in table.values())
+    assert set(table) == {20.0, 40.0} and all(row["barrier.rows_passed"] in "01234" for row in table.values())
     assert float(table[20.0]["barrier.V"]) < float(table[40.0]["barrier.V"])
     for bad, field in ((["--only", "nonsense"], "--only"), (["--rise", "-1"], "--rise"),
                        (["--set", "layer.EML.thickness_nm=-3"], "layer")):
@@ -857,8 +865,10 @@ barrier_rise_eV = 0.25
     assert r.returncode == 0, r.stderr
     built_in, copy = json.loads((tmp_path / "h" / "hypotheses" / "hypotheses.json").read_text())["hypotheses"]
     assert copy["description"] == "anions-QD+barrier as a case declares it"
+    assert copy["peeloff_ZnO_Ag"] > 0.5 and not copy["peeloff_pass"]    # the ions in the dots stay: no recovery
     assert copy["luminance_rise"] == pytest.approx(0.9, abs=0.01)
-    for key in ("knob", "V", "skpm_near", "skpm_elsewhere", "cv_aged_V", "ideality_aged", "rise_from_trions"):
+    for key in ("knob", "V", "skpm_near", "skpm_elsewhere", "cv_aged_V", "ideality_aged", "rise_from_trions",
+                "peeloff_ZnO_Ag"):
         assert copy[key] == pytest.approx(built_in[key], rel=1e-6), key
     # a map of one hypothesis: the field at ZnO/Ag at 3 V grows with the barrier (docs/model.md, scorecard)
     r = femqled("sweep", "--run", "hypotheses", str(case), "--vary", "hypothesis.copy.barrier_rise_eV=0.1,0.25",
