@@ -652,9 +652,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                "(fitted exponent) and direction of acetate motion; one figure")
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp.add_argument("--hours-scale", type=POSITIVE, default=1.0, help="shorten every test by this factor")
-    sp = command("hypotheses", cmd_hypotheses, "what the ageing might change, each turned up (quasi-1D) until the "
-                                               "luminance has risen, judged on the paper's ideality, C-V and SKPM "
-                                               "readings: a scorecard (table, CSV, JSON, figure)")
+    sp = command("hypotheses", cmd_hypotheses, "what the ageing might change (built in, or [[hypothesis]] tables "
+                                               "of the case), each turned up (quasi-1D) until the luminance has "
+                                               "risen, judged on the paper's ideality, C-V, SKPM and peel-off "
+                                               "readings: a scorecard (table, CSV, JSON, figures, the curves)")
     from femqled.hypotheses import HYPOTHESES
 
     sp.add_argument("--only", default="", metavar="NAME,...",

@@ -71,7 +71,8 @@ def operating_drops(dev) -> dict:
 
 
 def readings(dev, ss, floor=None) -> dict:
-    """J and SKPM profile at 3 V, C-V onset (0-3 V, 1 kHz), minimum ideality over J > floor (0.4-4 V)."""
+    """J and SKPM profile at 3 V, C-V onset (0-3 V, 1 kHz), minimum ideality over J > floor (0.4-4 V); the curves
+    they are read from: ``cv_curve`` (V, C in nF cm^-2), ``jv_curve`` (V, J in mA cm^-2)."""
     try:
         J3 = dev.solve(3.0).J
     except SolverError:          # the path down from the operating point through a changed contact: from 0 V
@@ -90,6 +91,7 @@ def readings(dev, ss, floor=None) -> dict:
     out["rise"] = cv.describe_rise(out["rise_shares"])
     Vj = np.round(np.arange(0.4, 4.0 + 1e-9, 0.05), 6)
     J = np.array([dev.solve(float(V)).J for V in Vj])
+    out["cv_curve"], out["jv_curve"] = (Vc, np.array(C)), (Vj, J)
     out["floor"] = jv.ideality_floor(J) if floor is None else floor
     out["eta"] = jv.min_ideality(Vj, J, J_min=out["floor"])[0]
     return out
@@ -229,7 +231,7 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     op = at(lo)
     e = {"knob": lo, "V": op.V, "L": op.extra["luminance_cd_m2"], "eta_X": op.extra["eta_X"],
          "record": dict(op.extra), "drops_op": operating_drops(dev), **readings(dev, ss, p["floor"])}
-    e["skpm"] = skpm.compare(p["profile"], e["profile"], y_if)
+    e["skpm"], e["y_ZnO_Ag_nm"] = skpm.compare(p["profile"], e["profile"], y_if), y_if
     e["peeloff"] = {}
     for site, setter in (rebuild or {}).items():
         setter(lo)

@@ -36,8 +36,10 @@ degradation variable theta in [0, 1] (:func:`femqled.elevation.degradation`), so
 hypotheses CASE --vary hypothesis.NAME.ions_cm2=...`` maps one.
 
 :func:`score` runs them (a hypothesis that cannot reach the rise is a row saying where it stopped), :func:`write`
-writes hypotheses.json (every number, the settings, versions, git revision), hypotheses.csv and hypotheses.png
-(the readings against the paper's windows). Runs on any number of ranks; ~70 s for the eight on the default case.
+writes hypotheses.json (every number, the settings, versions, git revision), hypotheses.csv, hypotheses.png
+(the readings against the paper's windows) and, per hypothesis, the C-V, J-V and SKPM curves the readings come
+from (curves/<name>.*.csv and .png, pristine beside aged). Runs on any number of ranks; ~70 s for the eight on
+the default case.
 """
 
 from __future__ import annotations
@@ -101,10 +103,60 @@ def judge(name: str, p: dict, e: dict, emission=None, role: dict | None = None) 
                else float("nan"))
     row["peeloff_pass"] = acceptance.peeloff_passes(row["peeloff_ZnO_Ag"], row["peeloff_Ag_recovery"])
     row["rows_passed"] = sum(row[k] for k in ("skpm_pass", "cv_pass", "ideality_pass", "peeloff_pass"))
+    row["curves"] = curves(p, e)
     if emission is not None:
         parts = budget.between(emission, p["record"], e["record"])["parts"]
         row.update(rise_from_trions=parts["trions"], rise_from_leakage=parts["leakage into the HTL"])
     return row
+
+
+def curves(p: dict, e: dict) -> dict:
+    """What the row's readings were taken from, pristine and aged, as lists: the C-V curve (V, nF cm^-2), the J-V
+    curve (V, mA cm^-2) and the SKPM field at 3 V (nm from the anode, MV cm^-1; the aged profile on the
+    pristine's points), with the place of ZnO/Ag."""
+    import numpy as np
+
+    y = p["profile"]["y_nm"]
+    aged_E = np.interp(y, e["profile"]["y_nm"], e["profile"]["E_MV_cm"])
+    return {"cv": {"V": p["cv_curve"][0].tolist(), "pristine": p["cv_curve"][1].tolist(),
+                   "aged": e["cv_curve"][1].tolist()},
+            "jv": {"V": p["jv_curve"][0].tolist(), "pristine": p["jv_curve"][1].tolist(),
+                   "aged": e["jv_curve"][1].tolist()},
+            "skpm": {"y_nm": y.tolist(), "pristine": p["profile"]["E_MV_cm"].tolist(), "aged": aged_E.tolist(),
+                     "y_ZnO_Ag_nm": e.get("y_ZnO_Ag_nm", float("nan"))}}
+
+
+def plot_curves(row: dict, path) -> None:
+    """<name>.png: one hypothesis's C-V, J-V and SKPM field, pristine (dashed) and aged (solid), with the onsets
+    and the place of ZnO/Ag."""
+    from femqled.instruments.figure import figure
+
+    c = row["curves"]
+    with figure(path, 3, (15, 4.2)) as (fig, (a1, a2, a3)):
+        for ax, key, ylab in ((a1, "cv", "C at 1 kHz (nF cm$^{-2}$)"), (a2, "jv", "J (mA cm$^{-2}$)")):
+            ax.plot(c[key]["V"], c[key]["pristine"], "r--", label="pristine")
+            ax.plot(c[key]["V"], c[key]["aged"], "b-", label=f"{100 * row['luminance_rise']:+.0f} %")
+            ax.set(xlabel="V (V)", ylabel=ylab)
+        for onset, style in ((row["cv_pristine_V"], "r:"), (row["cv_aged_V"], "b:")):
+            a1.axvline(onset, color=style[0], ls=":", lw=1)
+        a1.set_title(f"C-V onset {row['cv_pristine_V']:.2f} -> {row['cv_aged_V']:.2f} V (paper 1.4 -> 1.9 V)")
+        a2.set_yscale("log")
+        a2.set_title(f"J-V: min ideality {row['ideality_pristine']:.2f} -> {row['ideality_aged']:.2f}")
+        a3.plot(c["skpm"]["y_nm"], c["skpm"]["pristine"], "r--", label="pristine")
+        a3.plot(c["skpm"]["y_nm"], c["skpm"]["aged"], "b-", label="aged")
+        a3.axvline(c["skpm"]["y_ZnO_Ag_nm"], color="k", lw=0.8, ls=":")
+        a3.set(xlabel="y from the anode (nm)", ylabel="E (MV cm$^{-1}$)",
+               title=f"SKPM at 3 V: ZnO/Ag x{row['skpm_near']:.2f}, elsewhere {100 * row['skpm_elsewhere']:.0f} %")
+        a1.legend(fontsize=8)
+        fig.suptitle(f"{row['hypothesis']}: {row.get('description', '')}", fontsize=10)
+
+
+def file_stem(name: str) -> str:
+    """A hypothesis's name as a file name (characters other than letters, digits, ``.``, ``_``, ``+``, ``-``
+    replaced by ``_``)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", name)
 
 
 def plot(rows: list[dict], path) -> None:
@@ -260,17 +312,31 @@ def score(raw: dict, comm, names: list[str], rise: float = 0.9, J: float = 10.0,
 
 def write(out, rows: list[dict], settings: dict, comm) -> None:
     """hypotheses.json ({"settings", "hypotheses"}, with the criteria, versions and git revision),
-    hypotheses.csv and hypotheses.png in the directory ``out`` (created)."""
+    hypotheses.csv and hypotheses.png in the directory ``out`` (created); for each hypothesis read, the curves
+    its readings come from in ``curves/<name>.cv.csv``, ``.jv.csv``, ``.skpm.csv`` and ``curves/<name>.png``."""
     out = Path(out)
     if comm.rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
+        (out / "curves").mkdir(parents=True, exist_ok=True)
     comm.barrier()
     meta = {**settings, "ranks": comm.size, "git_revision": io.git_revision(), "versions": io.versions(),
             "criteria": {"ideality_ratio": [acceptance.IDEALITY_RATIO, acceptance.IDEALITY_RATIO_TOL],
                          "cv_onset_V": [*acceptance.CV_ONSET_V, acceptance.CV_ONSET_TOL_V],
-                         "skpm": [acceptance.SKPM_NEAR_MIN, acceptance.SKPM_ELSEWHERE_MAX]}}
-    io.write_json(out / "hypotheses.json", {"settings": meta, "hypotheses": rows}, comm=comm)
-    io.write_csv(out / "hypotheses.csv", rows, comm=comm)        # a failed row leaves the readings empty
+                         "skpm": [acceptance.SKPM_NEAR_MIN, acceptance.SKPM_ELSEWHERE_MAX],
+                         "peeloff": [acceptance.PEELOFF_TOL, acceptance.PEELOFF_AG_MIN]}}
+    table = [{k: v for k, v in r.items() if k != "curves"} for r in rows]
+    io.write_json(out / "hypotheses.json", {"settings": meta, "hypotheses": table}, comm=comm)
+    io.write_csv(out / "hypotheses.csv", table, comm=comm)       # a failed row leaves the readings empty
+    for r in rows:
+        if "curves" not in r:
+            continue
+        stem, c = out / "curves" / file_stem(r["hypothesis"]), r["curves"]
+        for key, x in (("cv", "V"), ("jv", "V"), ("skpm", "y_nm")):
+            unit = {"cv": "C_nF_cm2", "jv": "J_mA_cm2", "skpm": "E_MV_cm"}[key]
+            io.write_csv(Path(f"{stem}.{key}.csv"), [{x: a, f"{unit}_pristine": b, f"{unit}_aged": d} for a, b, d
+                                                     in zip(c[key][x], c[key]["pristine"], c[key]["aged"])],
+                         comm=comm)
+        if comm.rank == 0:
+            plot_curves(r, f"{stem}.png")
     if comm.rank == 0:
-        plot(rows, out / "hypotheses.png")
+        plot(table, out / "hypotheses.png")
 

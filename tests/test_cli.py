@@ -735,6 +735,22 @@ def test_hypotheses_scorecard(tmp_path):
     assert set(rows) == {"barrier", "charge-dots"}
     assert (tmp_path / "h" / "hypotheses.csv").read_text().count("\n") == 3
     assert (tmp_path / "h" / "hypotheses.png").stat().st_size > 10_000
+    # the curves each row's readings come from, pristine beside aged: the onset and the ideality read again
+    import csv
+
+    from femqled.instruments import cv, jv
+    for name, row in rows.items():
+        assert (tmp_path / "h" / "curves" / f"{name}.png").stat().st_size > 10_000
+        with open(tmp_path / "h" / "curves" / f"{name}.cv.csv") as f:
+            C = list(csv.DictReader(f))
+        V = [float(c["V"]) for c in C]
+        assert cv.onset_voltage(V, [float(c["C_nF_cm2_aged"]) for c in C]) == pytest.approx(row["cv_aged_V"])
+        with open(tmp_path / "h" / "curves" / f"{name}.jv.csv") as f:
+            table = list(csv.DictReader(f))
+        Vj, J = [float(t["V"]) for t in table], [float(t["J_mA_cm2_pristine"]) for t in table]
+        assert jv.min_ideality(Vj, J, J_min=jv.ideality_floor(J))[0] == pytest.approx(row["ideality_pristine"])
+        with open(tmp_path / "h" / "curves" / f"{name}.skpm.csv") as f:
+            assert {"y_nm", "E_MV_cm_pristine", "E_MV_cm_aged"} <= set(next(csv.DictReader(f)))
     for row in rows.values():
         assert row["luminance_rise"] == pytest.approx(0.5, abs=0.01) and row["voltage_rises"]
         assert row["skpm_pass"] == acceptance.skpm_passes(row["skpm_near"], row["skpm_elsewhere"])
