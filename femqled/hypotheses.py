@@ -137,8 +137,8 @@ def plot_curves(row: dict, path) -> None:
             ax.plot(c[key]["V"], c[key]["pristine"], "r--", label="pristine")
             ax.plot(c[key]["V"], c[key]["aged"], "b-", label=f"{100 * row['luminance_rise']:+.0f} %")
             ax.set(xlabel="V (V)", ylabel=ylab)
-        for onset, style in ((row["cv_pristine_V"], "r:"), (row["cv_aged_V"], "b:")):
-            a1.axvline(onset, color=style[0], ls=":", lw=1)
+        for onset, color in ((row["cv_pristine_V"], "r"), (row["cv_aged_V"], "b")):
+            a1.axvline(onset, color=color, ls=":", lw=1)
         a1.set_title(f"C-V onset {row['cv_pristine_V']:.2f} -> {row['cv_aged_V']:.2f} V (paper 1.4 -> 1.9 V)")
         a2.set_yscale("log")
         a2.set_title(f"J-V: min ideality {row['ideality_pristine']:.2f} -> {row['ideality_aged']:.2f}")
@@ -330,10 +330,9 @@ def write(out, rows: list[dict], settings: dict, comm) -> None:
         if "curves" not in r:
             continue
         stem, c = out / "curves" / file_stem(r["hypothesis"]), r["curves"]
-        for key, x in (("cv", "V"), ("jv", "V"), ("skpm", "y_nm")):
-            unit = {"cv": "C_nF_cm2", "jv": "J_mA_cm2", "skpm": "E_MV_cm"}[key]
-            io.write_csv(Path(f"{stem}.{key}.csv"), [{x: a, f"{unit}_pristine": b, f"{unit}_aged": d} for a, b, d
-                                                     in zip(c[key][x], c[key]["pristine"], c[key]["aged"])],
+        for key, x, y in (("cv", "V", "C_nF_cm2"), ("jv", "V", "J_mA_cm2"), ("skpm", "y_nm", "E_MV_cm")):
+            points = zip(c[key][x], c[key]["pristine"], c[key]["aged"])
+            io.write_csv(Path(f"{stem}.{key}.csv"), [{x: a, f"{y}_pristine": b, f"{y}_aged": d} for a, b, d in points],
                          comm=comm)
         if comm.rank == 0:
             plot_curves(r, f"{stem}.png")
