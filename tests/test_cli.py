@@ -781,8 +781,10 @@ def test_hypotheses_scorecard(tmp_path):
     two = json.loads((tmp_path / "h2" / "hypotheses.json").read_text())
     assert two["settings"]["ranks"] == 2
     row2 = two["hypotheses"][0]
-    for key in ("knob", "V", "J3_aged", "skpm_near", "skpm_elsewhere", "cv_aged_V", "ideality_aged"):
-        assert row2[key] == pytest.approx(rows["barrier"][key], rel=1e-3), key
+    for key in ("knob", "V", "J3_aged", "skpm_near", "skpm_elsewhere", "cv_aged_V", "ideality_aged",
+                "peeloff_ZnO_Ag", "peeloff_Ag_recovery"):
+        assert row2[key] == pytest.approx(rows["barrier"][key], rel=1e-3, abs=1e-6), key
+    assert (tmp_path / "h2" / "curves" / "barrier.png").stat().st_size > 10_000
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "hypotheses.py"), "--only", "barrier,nonsense"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
