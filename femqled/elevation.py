@@ -134,18 +134,6 @@ def removed_by(site: str, ions_in_etl: bool) -> set[str]:
     return parts
 
 
-def contact_state(dev, barrier_rise_eV: float, ions_cm2: float, removed=()):
-    """A setter of the contact state theta as the ageing applies it with ``[ions]``: barrier Phi_B0 + dPhi theta
-    and ``ions_cm2`` x theta mobile anions in the ions' layer; the ``removed`` parts ("barrier", "ions") as
-    pristine."""
-    c = dev.contacts
-
-    def setter(theta):
-        c.set_barrier(c.barrier0_eV + barrier_rise_eV * theta * ("barrier" not in removed))
-        dev.ions.set_inventory(ions_cm2 * theta * ("ions" not in removed))
-    return setter
-
-
 def degradation(dev, h: dict, etl: str, removed=()):
     """A setter of the degradation variable theta of a hypothesis of one's own (a case's ``[[hypothesis]]``
     table ``h``): at theta the cathode barrier is Phi_B0 + barrier_rise_eV theta, the ions' inventory ions_cm2
@@ -185,9 +173,9 @@ def knob(dev, near: str | None = None, ions: float | None = None, barrier_rise: 
     if interfacial is not None:
         grown = lambda d, c=dev.contacts: c.set_interfacial_layer(interfacial + d)     # noqa: E731
         return {"knob": grown, "step": 0.25, "most": 5.0, "rebuild": {s: lambda d: grown(0.0) for s in SITES}}
-    if ions is not None:
-        return {"knob": contact_state(dev, barrier_rise, ions), "step": 0.05, "most": 1.0,
-                "rebuild": {s: contact_state(dev, barrier_rise, ions, removed_by(s, in_etl)) for s in SITES}}
+    if ions is not None:       # the contact state as the ageing applies it with [ions]: both parts x theta
+        return knob(dev, etl=etl, own={"barrier_rise_eV": barrier_rise, "ions_cm2": ions, "charge_cm2": 0.0,
+                                       "tunnel_to_nm": 0.0})
     return {}
 
 

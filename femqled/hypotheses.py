@@ -227,13 +227,6 @@ def catalogue(case: dict) -> dict:
     return out
 
 
-def percent(x: float, sign: str = "") -> str:
-    """``x`` in per cent, no decimals, without a negative zero ("nan" for NaN)."""
-    import math
-
-    return f"{round(100 * x):{sign}d}" if math.isfinite(x) else "nan"
-
-
 def mark(ok: bool) -> str:
     return "PASS" if ok else "fail"
 
@@ -272,8 +265,8 @@ def lines(r: dict, width: int = 19) -> list[str]:
     return [f"{name:>{width}} | {r['V0']:5.2f} -> {r['V']:5.2f} | x{r['skpm_near']:5.2f}, "
             f"{100 * r['skpm_elsewhere']:4.0f} % {mark(r['skpm_pass'])} | {r['cv_pristine_V']:.2f} -> "
             f"{r['cv_aged_V']:4.2f} {mark(r['cv_pass'])}  | x{r['ideality_aged'] / r['ideality_pristine']:4.2f} "
-            f"{mark(r['ideality_pass'])}     | {percent(r['peeloff_ZnO_Ag'], '+'):>4} %; "
-            f"{percent(r['peeloff_Ag_recovery']):>4} % "
+            f"{mark(r['ideality_pass'])}     | {budget.signed(100 * r['peeloff_ZnO_Ag'], 0):>4} %; "
+            f"{budget.signed(100 * r['peeloff_Ag_recovery'], 0).lstrip('+'):>4} % "
             f"{mark(r['peeloff_pass'])} | {r['rows_passed']}/4  | {'yes' if r['voltage_rises'] else 'no':>4} "
             f"| {'yes' if r['cv_electrons_in_dots'] else 'no'}",
             f"{'':>{width}}   luminance {100 * r['luminance_rise']:+.0f} %; C-V rise: {r['cv_rise_pristine']} -> "

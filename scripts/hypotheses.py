@@ -8,7 +8,7 @@ on the default case.
 on ``cases/default.toml``, with ``--set`` in the form of ``scripts/elevation_cost.py``: ``--set
 ZnO-NP:mu_n_cm2Vs=1`` judges them on the default device with that value of the parameter file changed
 (``model:KEY=VALUE`` for a value of the case's [model] table). Rank 0 prints a table; ``--out DIR`` writes
-hypotheses.json, hypotheses.csv and hypotheses.png. Runs on any number of ranks; 70 s for the list on one core
+hypotheses.json, hypotheses.csv, hypotheses.png and the curves behind each row (curves/). Runs on any number of ranks; 70 s for the list on one core
 here (2026-12-05, the tunnel layer's readings included since its sweeps step in time where no steady state
 exists; 29 s while they stopped at 0.56 V).
 """
