@@ -202,6 +202,13 @@ HYPOTHESIS = Table({
     "tunnel_to_nm": Field(float, 0.0, min=0.0, doc="a Bardeen tunnel layer at the cathode, tunnel_from_nm thick "
                                                    "at theta = 0 and this at theta = 1 (nm; 0: none)"),
     "tunnel_from_nm": Field(float, 0.5, gt=0.0, doc="the tunnel layer's thickness at theta = 0 (nm)"),
+    "coverage": Field(float, 1.0, gt=0.0, max=1.0,
+                      doc="fraction of the cathode interface that the contact's change (the barrier rise, the tunnel "
+                          "layer) covers; the rest stays pristine, in openings centred at x = 0, period_nm, "
+                          "2 period_nm, ... (< 1: a patchy contact, judged on the 2D cross-section: `femqled "
+                          "hypotheses CASE --2d`)"),
+    "period_nm": Field(float, 0.0, min=0.0, doc="the openings' spacing along the interface (nm; 0: the "
+                                                "cross-section's width, so its two edges are half openings)"),
 }, doc="a hypothesis of what the ageing changes, for the scorecard (`femqled hypotheses`): each change is "
        "proportional to one degradation variable theta, which is turned up from 0 to at most 1 (steps of 0.05, "
        "then bisection) under constant current until the luminance has risen")
@@ -375,6 +382,9 @@ def _check_hypotheses(case: dict) -> None:
         if not any(h[k] for k in ("barrier_rise_eV", "ions_cm2", "charge_cm2", "tunnel_to_nm")):
             raise InputError(path, "changes nothing; set at least one of barrier_rise_eV, ions_cm2, charge_cm2, "
                                    "tunnel_to_nm")
+        if h["coverage"] < 1 and not (h["barrier_rise_eV"] or h["tunnel_to_nm"]):
+            raise InputError(f"{path}.coverage", "covers the contact's change, and this hypothesis changes nothing at "
+                                                 "the contact; allowed: 1, or set barrier_rise_eV or tunnel_to_nm")
         if h["ions_cm2"] and h["ions_layer"] not in places + tuple(layers):
             raise InputError(f"{path}.ions_layer", f"no layer {h['ions_layer']!r}; allowed: "
                                                    f"{', '.join(places + tuple(layers))}")

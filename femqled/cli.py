@@ -434,16 +434,19 @@ def cmd_hypotheses(args, comm=MPI.COMM_WORLD) -> int:
     case = load_case(args.case, args.set)            # bad input: one line before anything runs
     roles(case)                                      # ... and a stack the hypotheses cannot act on
     names = hypotheses.names_of(args.only, hypotheses.catalogue(case))
+    hypotheses.check_geometry(case, names, args.two_d)
     root = io.results_dir(case, args.out, comm)
     out = root / "hypotheses"
     say = lambda line: io.say(line, comm=comm)     # noqa: E731
-    for line in hypotheses.header(args.rise, args.J, f"{args.case}, quasi-1D", hypotheses.width_of(names)):
+    geometry = "2D" if args.two_d else "quasi-1D"
+    for line in hypotheses.header(args.rise, args.J, f"{args.case}, {geometry}", hypotheses.width_of(names)):
         say(line)
     t0 = time.perf_counter()
-    rows = hypotheses.score(raw_case(args.case, args.set), comm, names, args.rise, args.J, args.V_max, say)
+    rows = hypotheses.score(raw_case(args.case, args.set), comm, names, args.rise, args.J, args.V_max, say,
+                            two_d=args.two_d)
     wall = time.perf_counter() - t0
     settings = {"case": args.case, "set": args.set, "rise": args.rise, "J_mA_cm2": args.J, "V_max": args.V_max,
-                "wall_s": wall}
+                "geometry": geometry, "wall_s": wall}
     hypotheses.write(out, rows, settings, comm)
     keys = ("rows_passed", "luminance_rise", "V0", "V", "skpm_near", "skpm_elsewhere", "cv_pristine_V", "cv_aged_V",
             "ideality_pristine", "ideality_aged", "peeloff_ZnO_Ag", "peeloff_Ag_recovery")
@@ -653,9 +656,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp.add_argument("--hours-scale", type=POSITIVE, default=1.0, help="shorten every test by this factor")
     sp = command("hypotheses", cmd_hypotheses, "what the ageing might change (built in, or [[hypothesis]] tables "
-                                               "of the case), each turned up (quasi-1D) until the luminance has "
-                                               "risen, judged on the paper's ideality, C-V, SKPM and peel-off "
-                                               "readings: a scorecard (table, CSV, JSON, figures, the curves)")
+                                               "of the case), each turned up (quasi-1D, or --2d) until the "
+                                               "luminance has risen, judged on the paper's ideality, C-V, SKPM and "
+                                               "peel-off readings: a scorecard (table, CSV, JSON, figures, the "
+                                               "curves)")
     from femqled.hypotheses import HYPOTHESES
 
     sp.add_argument("--only", default="", metavar="NAME,...",
@@ -664,6 +668,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--rise", type=POSITIVE, default=0.9, help="luminance rise to reach (default 0.9: +90 %%)")
     sp.add_argument("--J", type=POSITIVE, default=10.0, help="operating current density, mA/cm2 (default 10)")
     sp.add_argument("--V-max", type=POSITIVE, default=30.0, help="largest voltage tried (V, default 30)")
+    sp.add_argument("--2d", dest="two_d", action="store_true",
+                    help="on the case's 2D cross-section (rough interface, trenches) instead of the flat stack; a "
+                         "patchy contact ([[hypothesis]] coverage < 1) needs it. Minutes per hypothesis")
     cp = sub.add_parser("compare", help="runs of 'femqled paper' side by side: rows, PASS/FAIL, where they differ",
                         description="runs of 'femqled paper' side by side: each directory's REPORT rows in a "
                                     "column, PASS/FAIL, and the rows whose verdicts differ; compare.md, .csv, "

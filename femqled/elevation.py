@@ -15,7 +15,9 @@ and at that point (:func:`readings`, the instruments of issue 7 that are predict
 - the luminance at J after each peel-off rebuild (Fig. 4: the ZnO and the Ag rebuilt, the Ag alone), each putting
   back the parts of the hypothesis that sit there (:func:`removed_by`).
 
-Always quasi-1D (:func:`device`): the hypotheses are about the flat stack, and a scorecard of eight takes ~1 min.
+Quasi-1D by default (:func:`device`): the hypotheses are about the flat stack, and a scorecard of eight takes ~1
+min. On the case's 2D cross-section (``two_d``) a hypothesis may also be patchy: its change at the contact covering
+only part of the interface (:func:`covered`), the rest left pristine in openings.
 The stack's parts are found by their place, not their names (:func:`roles`): the emitting layer is the case's QD
 layer (``emission.qd_layer``, or as :mod:`femqled.emission` finds it), the ETL the layer under the cathode, the
 HTL the layer below the QD layer. Runs on any number of ranks.
@@ -35,12 +37,13 @@ from femqled.errors import InputError, SolverError
 from femqled.instruments import cv, jv, skpm
 
 
-def device(raw: dict, comm, ions: str = "", interfacial_nm: float = 0.0) -> Device:
+def device(raw: dict, comm, ions: str = "", interfacial_nm: float = 0.0, two_d: bool = False) -> Device:
     """The quasi-1D device of the case data ``raw`` (as read, before validation; not changed), validated as a
     case file is, with mobile ions in the layer ``ions`` (none yet; "" for none) and a Bardeen interfacial layer
-    of ``interfacial_nm`` at the cathode (0: as the case has it)."""
+    of ``interfacial_nm`` at the cathode (0: as the case has it); ``two_d``: the case's cross-section as it is."""
     data = copy.deepcopy(raw)
-    data.setdefault("geometry", {})["quasi_1d"] = True
+    if not two_d:
+        data.setdefault("geometry", {})["quasi_1d"] = True
     if interfacial_nm:
         data.setdefault("contacts", {})["interfacial_layer_nm"] = interfacial_nm
     if ions:
@@ -99,17 +102,27 @@ def readings(dev, ss, floor=None) -> dict:
 
 def charge_near(dev, etl: str, side: str):
     """A setter of a fixed negative charge, d x 1e12 cm^-2, spread over the 2 nm of the layer ``etl`` next to
-    ``side`` ("QD": its bottom, towards the dots; "Ag": its top, towards the cathode): the probe of a slow
-    interior variable (docs/model.md, "What the elevation costs")."""
+    ``side`` ("QD": its bottom, towards the dots; "Ag": its top, towards the cathode, under the interlayer; in 2D
+    the cells within the interlayer's thickness + 2 nm of the rough interface): the probe of a slow interior
+    variable (docs/model.md, "What the elevation costs")."""
     import ufl
     from dolfinx import fem
     from dolfinx.mesh import compute_midpoints
 
     cells = dev.dm.cells(etl)
-    y = compute_midpoints(dev.mesh, 2, cells.astype(np.int32))[:, 1]
+    mid = compute_midpoints(dev.mesh, 2, cells.astype(np.int32))
+    y = mid[:, 1]
     lo = dev.comm.allreduce(y.min() if y.size else np.inf, op=MPI.MIN)
     hi = dev.comm.allreduce(y.max() if y.size else -np.inf, op=MPI.MAX)
-    sel = cells[y < lo + 2.0] if side == "QD" else cells[y > hi - 2.0]
+    if side == "QD":                       # the ETL's bottom is flat
+        sel = cells[y < lo + 2.0]
+    elif dev.case["geometry"]["quasi_1d"]:
+        sel = cells[y > hi - 2.0]
+    else:                                  # 2D: within 2 nm of the ETL's top, which follows the rough interface
+        prof = dev.cathode_profile()
+        at = np.column_stack([np.concatenate(dev.comm.allgather(prof[k])) for k in ("x", "y")])
+        d = np.sqrt(((mid[:, None, :2] - at[None, :, :]) ** 2).sum(axis=2)).min(axis=1) if len(mid) else y
+        sel = cells[d < dev.case["interlayer"]["thickness_nm"] + 2.0]
     ind = fem.Function(dev.mat.Q)
     ind.x.array[sel] = 1.0
     area = dev.comm.allreduce(fem.assemble_scalar(fem.form(ind * ufl.dx(domain=dev.mesh))), op=MPI.SUM)
@@ -134,24 +147,46 @@ def removed_by(site: str, ions_in_etl: bool) -> set[str]:
     return parts
 
 
+def covered(h: dict, width_nm: float):
+    """Where a hypothesis ``h`` changes the contact: None for all of it (``coverage`` 1), else the indicator
+    x -> 0 / 1 (x of shape (3, N)) of the covered part, the openings of width (1 - coverage) period centred at
+    x = 0, period, 2 period, ... (period ``period_nm``, or ``width_nm`` for 0)."""
+    if h["coverage"] >= 1.0:
+        return None
+    P = h["period_nm"] or width_nm
+    half = 0.5 * (1.0 - h["coverage"]) * P
+
+    def indicator(x):
+        s = np.mod(x[0], P)
+        return ((s > half) & (s < P - half)).astype(float)
+    return indicator
+
+
 def degradation(dev, h: dict, etl: str, removed=()):
     """A setter of the degradation variable theta of a hypothesis of one's own (a case's ``[[hypothesis]]``
     table ``h``): at theta the cathode barrier is Phi_B0 + barrier_rise_eV theta, the ions' inventory ions_cm2
     theta, the fixed charge charge_cm2 theta (e cm^-2) in the 2 nm of the layer ``etl`` next to charge_near, the
     tunnel layer tunnel_from_nm + (tunnel_to_nm - tunnel_from_nm) theta (nm); the ``removed`` parts ("barrier",
-    "ions", "charge", "tunnel") as at theta = 0."""
+    "ions", "charge", "tunnel") as at theta = 0. With ``coverage`` < 1 the barrier rise and the tunnel layer's
+    growth act only where :func:`covered` says (the openings keep Phi_B0 and tunnel_from_nm)."""
     c = dev.contacts
     charge = charge_near(dev, etl, h["charge_near"]) if h["charge_cm2"] else None
+    where = covered(h, dev.dm.layout.width_nm)
+
+    def on_contact(base, change):
+        """base + change over the covered part: a number, or a function of the coordinates."""
+        return base + change if where is None or change == 0.0 else lambda x: base + change * where(x)
 
     def setter(theta):
         at = {part: 0.0 if part in removed else theta for part in ("barrier", "ions", "charge", "tunnel")}
-        c.set_barrier(c.barrier0_eV + h["barrier_rise_eV"] * at["barrier"])
+        c.set_barrier(on_contact(c.barrier0_eV, h["barrier_rise_eV"] * at["barrier"]))
         if h["ions_cm2"]:
             dev.ions.set_inventory(h["ions_cm2"] * at["ions"])
         if charge is not None:
             charge(-h["charge_cm2"] * at["charge"] / 1e12)    # (charge_near's unit: 1e12 negative charges / cm^2)
         if h["tunnel_to_nm"]:
-            c.set_interfacial_layer(h["tunnel_from_nm"] + (h["tunnel_to_nm"] - h["tunnel_from_nm"]) * at["tunnel"])
+            c.set_interfacial_layer(on_contact(h["tunnel_from_nm"],
+                                               (h["tunnel_to_nm"] - h["tunnel_from_nm"]) * at["tunnel"]))
     return setter
 
 
@@ -179,6 +214,15 @@ def knob(dev, near: str | None = None, ions: float | None = None, barrier_rise: 
     return {}
 
 
+def interface_height(dev) -> float:
+    """The height of the ZnO/Ag interface (nm) the SKPM reading is taken at: the top of the flat stack in quasi-1D,
+    the mean height of the rough cathode interface in 2D (as ``make paper`` reads it)."""
+    if dev.case["geometry"]["quasi_1d"]:
+        return float(dev.comm.allreduce(dev.mesh.geometry.x[:, 1].max(), op=MPI.MAX))
+    y = np.concatenate(dev.comm.allgather(dev.cathode_profile()["y"]))
+    return float(np.mean(y))
+
+
 def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=None,
          step: float = 0.05, most: float = 2.0, rebuild: dict | None = None) -> tuple[dict, dict]:
     """(pristine, elevated): operating point (``record``: its emission record) and readings of the device as it
@@ -188,7 +232,7 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     NaN where the rebuilt device cannot be operated)."""
     c = dev.contacts
     ss = cv.SmallSignal(dev)
-    y_if = float(dev.comm.allreduce(dev.mesh.geometry.x[:, 1].max(), op=MPI.MAX))    # flat ZnO/Ag
+    y_if = interface_height(dev)
     if knob is None:
         knob = lambda d: c.set_barrier(c.barrier0_eV + d)                 # noqa: E731
         rebuild = {s: lambda d: knob(0.0) for s in SITES}

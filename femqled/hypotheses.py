@@ -1,7 +1,8 @@
 """Which mechanism of the elevation reads the way the paper's instruments did: a scorecard of the hypotheses
 (``femqled hypotheses CASE``; ``scripts/hypotheses.py`` on the default case).
 
-Each hypothesis is one knob on the case in quasi-1D (:mod:`femqled.elevation`), turned up under constant-current
+Each hypothesis is one knob on the case in quasi-1D (or on its 2D cross-section: ``two_d``, ``femqled hypotheses
+--2d``; :mod:`femqled.elevation`), turned up under constant-current
 operation until the luminance at J is (1 + rise) x its pristine value. The device is then read before and at
 that point as He et al. 2023 read it, and judged with issue 7's tolerances (:mod:`femqled.acceptance`) on the
 four readings the study predicts rather than fits:
@@ -33,7 +34,9 @@ Hypotheses (ETL: the layer under the cathode; QD film: the case's QD layer, :fun
 and those of the case (``[[hypothesis]]`` tables, :func:`catalogue`): any combination of a barrier rise, ions
 released into a layer, a fixed charge at either end of the ETL and a growing tunnel layer, each proportional to one
 degradation variable theta in [0, 1] (:func:`femqled.elevation.degradation`), so that ``femqled sweep --run
-hypotheses CASE --vary hypothesis.NAME.ions_cm2=...`` maps one.
+hypotheses CASE --vary hypothesis.NAME.ions_cm2=...`` maps one. On the 2D cross-section the contact's part may be
+patchy (``coverage`` < 1: the barrier rise and the tunnel layer over that fraction of the interface, openings left
+pristine; :func:`femqled.elevation.covered`), e.g. an acetate layer that leaves a few conducting spots.
 
 :func:`score` runs them (a hypothesis that cannot reach the rise is a row saying where it stopped), :func:`write`
 writes hypotheses.json (every number, the settings, versions, git revision), hypotheses.csv, hypotheses.png
@@ -275,14 +278,28 @@ def lines(r: dict, width: int = 19) -> list[str]:
             "points"]
 
 
+def check_geometry(case: dict, names: list[str], two_d: bool) -> None:
+    """InputError if one of the hypotheses ``names`` of the validated ``case`` is patchy (coverage < 1) and the
+    scorecard is to run on the flat stack (a column of cells has no lateral pattern)."""
+    if two_d:
+        return
+    for i, h in enumerate(case["hypothesis"]):
+        if h["name"] in names and h["coverage"] < 1:
+            raise InputError(f"hypothesis[{i}].coverage", f"{h['name']!r} is patchy ({h['coverage']:g}), which the "
+                                                          "flat stack cannot show; run the scorecard on the 2D "
+                                                          "cross-section (femqled hypotheses CASE --2d), or set 1")
+
+
 def score(raw: dict, comm, names: list[str], rise: float = 0.9, J: float = 10.0, V_max: float = 30.0,
-          say=None) -> list[dict]:
+          say=None, two_d: bool = False) -> list[dict]:
     """The scorecard rows of the hypotheses ``names`` on the case data ``raw`` (as read, before validation;
-    quasi-1D, :func:`femqled.elevation.device`); ``say(line)`` gets each row's lines as it is read."""
+    quasi-1D, or the case's 2D cross-section with ``two_d``: :func:`femqled.elevation.device`); ``say(line)`` gets
+    each row's lines as it is read."""
     from femqled import elevation            # (DOLFINx: imported when a scorecard runs, not with the CLI)
     from femqled.case import validate
 
     case = validate(copy.deepcopy(raw))
+    check_geometry(case, names, two_d)
     role, known = elevation.roles(case), catalogue(case)
     say = say or (lambda line: None)
     rows = []
@@ -290,7 +307,7 @@ def score(raw: dict, comm, names: list[str], rise: float = 0.9, J: float = 10.0,
         what, kw, layer = known[name]
         own = kw.get("own")
         tunnel = own["tunnel_from_nm"] if own and own["tunnel_to_nm"] else kw.get("interfacial", 0.0)
-        dev = elevation.device(raw, comm, ions=role.get(layer, layer), interfacial_nm=tunnel)
+        dev = elevation.device(raw, comm, ions=role.get(layer, layer), interfacial_nm=tunnel, two_d=two_d)
         try:
             p, e = elevation.cost(dev, J, rise, V_max, **elevation.knob(dev, etl=role["ETL"], **kw))
         except SolverError as err:                          # one line, and on to the next hypothesis

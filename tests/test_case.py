@@ -85,6 +85,12 @@ def test_every_shipped_case_is_valid():
      "> 0"),
     (dict(hypothesis=[{"name": "h", "barrier_rise_eV": 0.1}, {"name": "h", "ions_cm2": 1e12}]),
      "hypothesis[1].name", "twice"),
+    (dict(hypothesis=[{"name": "h", "barrier_rise_eV": 0.1, "coverage": 0.0}]), "hypothesis[0].coverage", "> 0"),
+    (dict(hypothesis=[{"name": "h", "barrier_rise_eV": 0.1, "coverage": 1.5}]), "hypothesis[0].coverage", "<= 1"),
+    (dict(hypothesis=[{"name": "h", "ions_cm2": 1e12, "coverage": 0.5}]), "hypothesis[0].coverage",
+     "nothing at the contact"),
+    (dict(hypothesis=[{"name": "h", "barrier_rise_eV": 0.1, "period_nm": -5.0}]), "hypothesis[0].period_nm",
+     ">= 0"),
 ])
 def test_bad_input_names_the_field(changes, field, words):
     text = message(raw_case(**changes))

@@ -904,6 +904,76 @@ barrier_rise_eV = 0.25
     assert len(r.stderr.strip().splitlines()) == 1 and "hypothesis[0].name" in r.stderr, r.stderr
 
 
+def test_where_a_patchy_contact_changes():
+    """elevation.covered: the openings of a patchy contact, (1 - coverage) of each period, centred at x = 0, P,
+    2P, ... (P the period, or the cross-section's width); coverage 1 is the whole contact."""
+    import numpy as np
+
+    from femqled.elevation import covered
+
+    x = np.zeros((3, 40001))
+    x[0] = np.linspace(0.0, 200.0, 40001)
+    h = {"coverage": 0.9, "period_nm": 0.0}
+    inside = covered(h, 200.0)(x)
+    assert inside.mean() == pytest.approx(0.9, abs=1e-3)
+    assert set(x[0][inside == 0][[0, -1]]) == {0.0, 200.0}               # half openings at the two edges
+    assert inside[(x[0] > 10.5) & (x[0] < 189.5)].min() == 1.0
+    h = {"coverage": 0.95, "period_nm": 50.0}
+    inside = covered(h, 200.0)(x)
+    assert inside.mean() == pytest.approx(0.95, abs=1e-3)
+    open_x = x[0][inside == 0]
+    for centre in (0.0, 50.0, 100.0, 150.0, 200.0):
+        assert np.any(np.abs(open_x - centre) < 1e-9)
+    assert np.abs(open_x[:, None] - np.array([0.0, 50.0, 100.0, 150.0, 200.0])).min(axis=1).max() <= 1.25
+    assert covered({"coverage": 1.0, "period_nm": 0.0}, 200.0) is None
+
+
+def test_a_patchy_contact_on_the_2d_cross_section(tmp_path):
+    """`femqled hypotheses CASE --2d`: a contact that degrades everywhere but in openings (coverage < 1) reaches
+    its rise on the 2D cross-section, later than the same change over the whole contact (the ETL spreads the
+    openings' electrons under the rest), and both peel-offs put it back; the same row on 2 ranks; on the flat stack
+    a patchy hypothesis is one line naming its coverage."""
+    case = tmp_path / "patchy.toml"
+    case.write_text(f'''base = "{ROOT / 'cases' / 'default.toml'}"
+trench = []
+[geometry]
+width_nm = 40.0
+[roughness]
+rms_nm = 0.0
+[[hypothesis]]
+name = "patchy"
+about = "the barrier rises over 90 % of the contact"
+barrier_rise_eV = 1.0
+coverage = 0.9
+[[hypothesis]]
+name = "whole"
+barrier_rise_eV = 1.0
+''')
+    r = femqled("hypotheses", str(case), "--2d", "--only", "patchy,whole", "--rise", "0.3", "--out",
+                str(tmp_path / "h"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "(" + str(case) + ", 2D)" in r.stdout
+    data = json.loads((tmp_path / "h" / "hypotheses" / "hypotheses.json").read_text())
+    assert data["settings"]["geometry"] == "2D"
+    rows = {row["hypothesis"]: row for row in data["hypotheses"]}
+    for row in rows.values():
+        assert row["luminance_rise"] == pytest.approx(0.3, abs=0.01) and row["voltage_rises"]
+        assert row["peeloff_ZnO_Ag"] == pytest.approx(0.0, abs=1e-6)
+        assert row["peeloff_Ag_recovery"] == pytest.approx(1.0, abs=1e-4)
+    assert rows["patchy"]["knob"] > rows["whole"]["knob"] + 0.01
+    r = femqled("hypotheses", str(case), "--2d", "--only", "patchy", "--rise", "0.3", "--out",
+                str(tmp_path / "h2"), cwd=tmp_path, np=2)
+    assert r.returncode == 0, r.stderr
+    two = json.loads((tmp_path / "h2" / "hypotheses" / "hypotheses.json").read_text())
+    assert two["settings"]["ranks"] == 2
+    for key in ("knob", "V", "J3_aged", "skpm_near", "skpm_elsewhere", "cv_aged_V", "ideality_aged",
+                "peeloff_Ag_recovery"):
+        assert two["hypotheses"][0][key] == pytest.approx(rows["patchy"][key], rel=1e-3, abs=1e-6), key
+    r = femqled("hypotheses", str(case), "--only", "patchy", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "hypothesis[0].coverage" in r.stderr, r.stderr
+
+
 def test_hole_step_script(tmp_path):
     """scripts/hole_step.py (docs/model.md, "Not yet"): each edge operated at the asked current; a smaller TFB -> QD
     hole step (a shallower QD valence edge) gives a higher eta_X; a bad --edges is one line."""
