@@ -64,11 +64,8 @@ class Ageing:
         lay = self.device.dm.layout
         self.metal_tags = [lay.regions[r] for r in lay.parts["acetate"]
                            if self.acetate.lib[lay.materials[r]]["role"] == "metal"]
-        prof = self.device.cathode_profile()
-        x = np.concatenate(comm.allgather(prof["x"]))
-        y = np.concatenate(comm.allgather(prof["y"]))
-        order = np.argsort(x)
-        self.interface_x, self.interface_y = x[order], y[order]
+        points = self.device.cathode_points()
+        self.interface_x, self.interface_y = points[:, 0].copy(), points[:, 1].copy()
         self.rows: list[dict] = []
         self.pristine_cm2 = self.ag_inventory_cm2()      # the pile-up at the interface at t = 0
 

@@ -596,6 +596,15 @@ class Device:
         """(device current, current through the cathode), mA cm^-2, forward positive (see :meth:`_terminal`)."""
         return self._terminal()[:2]
 
+    def cathode_points(self) -> np.ndarray:
+        """The cathode's nodes on every rank, (N, 2) x, y (nm) sorted by x: the same array on each rank."""
+        nown = self.S.dofmap.index_map.size_local
+        c = self.contacts
+        X = self.S.tabulate_dof_coordinates()[c.cathode_dofs[c.cathode_dofs < nown]]
+        x, y = (np.concatenate(self.comm.allgather(X[:, k])) for k in (0, 1))
+        order = np.argsort(x)
+        return np.column_stack([x[order], y[order]])
+
     def cathode_profile(self) -> dict[str, np.ndarray]:
         """Along the cathode (owned nodes of this rank): coordinates x, y (nm), barrier (eV) and the local
         electron current density injected there, j_n = q v_n (n0 - n) (mA cm^-2; thermionic cathodes)."""

@@ -119,8 +119,7 @@ def charge_near(dev, etl: str, side: str):
     elif dev.case["geometry"]["quasi_1d"]:
         sel = cells[y > hi - 2.0]
     else:                                  # 2D: within 2 nm of the ETL's top, which follows the rough interface
-        prof = dev.cathode_profile()
-        at = np.column_stack([np.concatenate(dev.comm.allgather(prof[k])) for k in ("x", "y")])
+        at = dev.cathode_points()
         d = np.sqrt(((mid[:, None, :2] - at[None, :, :]) ** 2).sum(axis=2)).min(axis=1) if len(mid) else y
         sel = cells[d < dev.case["interlayer"]["thickness_nm"] + 2.0]
     ind = fem.Function(dev.mat.Q)
@@ -219,8 +218,7 @@ def interface_height(dev) -> float:
     the mean height of the rough cathode interface in 2D (as ``make paper`` reads it)."""
     if dev.case["geometry"]["quasi_1d"]:
         return float(dev.comm.allreduce(dev.mesh.geometry.x[:, 1].max(), op=MPI.MAX))
-    y = np.concatenate(dev.comm.allgather(dev.cathode_profile()["y"]))
-    return float(np.mean(y))
+    return float(np.mean(dev.cathode_points()[:, 1]))
 
 
 def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=None,
