@@ -209,7 +209,7 @@ def knob(dev, near: str | None = None, ions: float | None = None, barrier_rise: 
         return {"knob": grown, "step": 0.25, "most": 5.0, "rebuild": {s: lambda d: grown(0.0) for s in SITES}}
     if ions is not None:       # the contact state as the ageing applies it with [ions]: both parts x theta
         return knob(dev, etl=etl, own={"barrier_rise_eV": barrier_rise, "ions_cm2": ions, "charge_cm2": 0.0,
-                                       "tunnel_to_nm": 0.0})
+                                       "tunnel_to_nm": 0.0, "coverage": 1.0})
     return {}
 
 
