@@ -31,7 +31,7 @@ import numpy as np
 from mpi4py import MPI
 
 from femqled import materials
-from femqled.case import validate
+from femqled.case import HYPOTHESIS, validate
 from femqled.device import Device
 from femqled.errors import InputError, SolverError
 from femqled.instruments import cv, jv, skpm
@@ -207,9 +207,10 @@ def knob(dev, near: str | None = None, ions: float | None = None, barrier_rise: 
     if interfacial is not None:
         grown = lambda d, c=dev.contacts: c.set_interfacial_layer(interfacial + d)     # noqa: E731
         return {"knob": grown, "step": 0.25, "most": 5.0, "rebuild": {s: lambda d: grown(0.0) for s in SITES}}
-    if ions is not None:       # the contact state as the ageing applies it with [ions]: both parts x theta
-        return knob(dev, etl=etl, own={"barrier_rise_eV": barrier_rise, "ions_cm2": ions, "charge_cm2": 0.0,
-                                       "tunnel_to_nm": 0.0, "coverage": 1.0})
+    if ions is not None:       # the contact state as the ageing applies it with [ions]: both parts x theta, as a
+        # [[hypothesis]] table (the schema's defaults for the rest: no charge, no tunnel layer, the whole contact)
+        return knob(dev, etl=etl, own=HYPOTHESIS.check({"name": "ions", "barrier_rise_eV": barrier_rise,
+                                                        "ions_cm2": ions}, "hypothesis"))
     return {}
 
 
