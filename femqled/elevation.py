@@ -228,7 +228,7 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     is, and with the barrier raised (or ``knob(d)`` turned up from 0 in steps of ``step``, at most ``most``) until
     L = (1 + rise) L0 (or the largest rise below V_max). The elevated reading's ``peeloff``: the luminance at J
     after each peel-off rebuild (``rebuild``: site -> setter, :func:`knob`; the barrier's: both put it back;
-    NaN where the rebuilt device cannot be operated)."""
+    each from rest; NaN where the rebuilt device cannot be operated)."""
     c = dev.contacts
     ss = cv.SmallSignal(dev)
     y_if = interface_height(dev)
@@ -266,14 +266,11 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     e["peeloff"] = {}
     for site, setter in (rebuild or {}).items():
         setter(lo)
-        try:
+        dev.reset()       # a rebuilt device starts at rest (from the aged state, a contact 1 eV lower at once is
+        try:              # a solve from far off: the 2D pinholes at 98 % never got back, docs/model.md)
             op_site = dev.operate(J, V_max=V_max)
-        except SolverError:                   # from the last reading's state through a changed contact: from 0 V
-            dev.reset()
-            try:
-                op_site = dev.operate(J, V_max=V_max)
-            except SolverError:
-                op_site = None
+        except SolverError:
+            op_site = None
         e["peeloff"][site] = op_site.extra["luminance_cd_m2"] if op_site else float("nan")
     knob(lo)
     return p, e

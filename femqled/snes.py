@@ -5,11 +5,11 @@
 to ``max_step`` in the sup norm (in V_t for potentials: a damped Newton, as semiconductor solvers need) by a
 line-search pre-check. Convergence is judged on the update (sup norm below ``atol_update``) or the residual,
 because rows of drift-diffusion systems differ by many orders of magnitude, or on a residual stalled 13 orders
-below the first (its roundoff floor) while the update cannot fall. A start whose residual is already below that
-floor of the last solve that iterated (the same answer solved again) is accepted without a step. If Newton reaches that floor without stopping
-and then fails (an ill-conditioned Jacobian amplifies roundoff into the step), the best iterate at the floor is
-the answer. The linear solver is MUMPS LU
-(parallel, with its own row/column scaling) unless other PETSc options are given.
+below the first (its roundoff floor) while the update cannot fall. A start that is the last answer, bitwise and
+with no larger a residual (the same state solved again with nothing changed), is accepted without a step. If
+Newton reaches that floor without stopping and then fails (an ill-conditioned Jacobian amplifies roundoff into
+the step), the best iterate at the floor is the answer. The linear solver is MUMPS LU (parallel, with its own
+row/column scaling) unless other PETSc options are given.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 import ufl
 from dolfinx import fem
 from dolfinx.fem import petsc as fem_petsc
+from mpi4py import MPI
 from petsc4py import PETSc
 
 from femqled import compat
@@ -78,7 +79,9 @@ class NewtonSolver:
         self.snes.setConvergenceTest(self._converged)
         self.snes.setLineSearchPreCheck(self._cap)
         self._f0 = None
-        self._f_last = 0.0                          # the first residual of the last solve that iterated
+        self._f_now = np.inf                        # the residual norm of the present iterate
+        self._answer = None                         # the state the last converged solve returned ...
+        self._f_answer = np.inf                     # ... and its residual norm
 
         self._best_x = u.x.petsc_vec.duplicate()    # the best iterate at the roundoff floor in this solve ...
         self._best_f = np.inf                       # ... and its residual norm (inf: the floor not reached)
@@ -129,12 +132,15 @@ class NewtonSolver:
         if self.monitor and snes.comm.rank == 0 and it > 0:
             print(f"    newton {it:2d}: |F| {fnorm:.3e}  |du|inf "
                   f"{snes.getSolutionUpdate().norm(PETSc.NormType.NORM_INFINITY):.3e}", flush=True)
+        self._f_now = fnorm
         if it == 0:
-            if fnorm < self.roundoff_floor * self._f_last:
-                # the start is already an answer: its residual lies at the roundoff floor of the last solve that
-                # iterated (the test that solve stopped by), e.g. the same state solved again with nothing
-                # changed. Iterating would only stir roundoff, and where the Jacobian is ill-conditioned (behind a
-                # thick tunnel layer) that never settles
+            if self._is_the_answer(snes.getSolution(), fnorm):
+                # the start is the last answer, solved again with nothing changed (the same state, bitwise, and
+                # no larger a residual). Iterating would only stir roundoff, and where the Jacobian is
+                # ill-conditioned (behind a thick tunnel layer) that never settles. (Until 2026-12-06 a start
+                # passed here whose residual lay 13 orders below the first residual of the last solve: a solve
+                # started far off, e.g. from an aged state after the contact was rebuilt, made that scale so large
+                # that later starts off the answer passed as converged, and every state after was wrong)
                 self.last_update = 0.0
                 return 2    # SNES_CONVERGED_FNORM_ABS
             self._f0 = max(fnorm, 1e-300)
@@ -163,6 +169,13 @@ class NewtonSolver:
             return -5   # SNES_DIVERGED_MAX_IT
         return 0
 
+    def _is_the_answer(self, x, fnorm: float) -> bool:
+        """Whether ``x`` is, bitwise on every rank, the state the last converged solve returned, with a residual
+        no larger than it had then (a changed parameter would change the residual)."""
+        same = self._answer is not None and fnorm <= 2.0 * self._f_answer and \
+            np.array_equal(x.array_r, self._answer.array_r)
+        return bool(self.u.function_space.mesh.comm.allreduce(same, op=MPI.LAND))
+
     # solve -------------------------------------------------------------------------------------------------
     def solve(self) -> tuple[bool, int]:
         """Solve from the current ``u``; returns (converged, iterations). ``u`` holds the last iterate."""
@@ -173,17 +186,24 @@ class NewtonSolver:
         self._best_f = np.inf
         self.snes.solve(None, self.x)
         self.iterations = self.snes.getIterationNumber()
-        if self.iterations > 0:
-            self._f_last = self._f0             # the scale of the answers to come (see _converged)
         ok = self.snes.getConvergedReason() > 0
+        f_end = self._f_now
         if not ok and np.isfinite(self._best_f):
             # Newton reached the roundoff floor (residual 13 orders below the first) but did not stop there and
             # then wandered off: that iterate is the solution as well as the arithmetic can give it
             self._best_x.copy(self.x)
-            ok = True
+            ok, f_end = True, self._best_f
+        if ok:                                  # what a solve of the same state again may accept (_converged)
+            if self._answer is None:
+                self._answer = self.x.duplicate()
+            self.x.copy(self._answer)
+            self._f_answer = f_end
+        else:
+            self._f_answer = np.inf
         self._update_u(self.x)
         return ok, self.iterations
 
     def destroy(self):
-        for obj in (self.snes, self.A, self.b, self.x, self._best_x):
-            obj.destroy()
+        for obj in (self.snes, self.A, self.b, self.x, self._best_x, self._answer):
+            if obj is not None:
+                obj.destroy()
