@@ -433,6 +433,10 @@ def cmd_hypotheses(args, comm=MPI.COMM_WORLD) -> int:
 
     case = load_case(args.case, args.set)            # bad input: one line before anything runs
     roles(case)                                      # ... and a stack the hypotheses cannot act on
+    if args.fit:
+        return _fit_hypothesis(args, case, comm)
+    if args.free:
+        raise InputError("--free", "goes with --fit NAME (the hypothesis whose keys it frees)")
     names = hypotheses.names_of(args.only, hypotheses.catalogue(case))
     hypotheses.check_geometry(case, names, args.two_d)
     root = io.results_dir(case, args.out, comm)
@@ -455,6 +459,48 @@ def cmd_hypotheses(args, comm=MPI.COMM_WORLD) -> int:
     io.write_manifest(root, case, "hypotheses", {"summary": summary}, comm=comm)   # where `sweep` reads it
     say(f"hypotheses: {sum('failed' not in r for r in rows)} of {len(rows)} read in {wall:.0f} s; wrote "
         f"{out / 'hypotheses.json'}, hypotheses.csv, hypotheses.png")
+    return 0
+
+
+def _fit_hypothesis(args, case: dict, comm) -> int:
+    """``femqled hypotheses CASE --fit NAME --free KEY=LO:HI ...`` (femqled/hypothesis_fit.py)."""
+    from femqled import acceptance, hypotheses, hypothesis_fit, io
+    from femqled.case import raw_case
+
+    own = {h["name"]: h for h in case["hypothesis"]}
+    if args.fit not in own:
+        known = ", ".join(own) or "none"
+        raise InputError("--fit", f"{args.fit!r} is not one of the case's [[hypothesis]] tables ({known}); the "
+                                  "built-in ones have no keys to fit: declare it as a table (docs/case-reference.md)")
+    if args.only:
+        raise InputError("--only", "--fit reads one hypothesis, the one it names")
+    free = hypothesis_fit.parse_free(args.free)
+    hypotheses.check_geometry(case, [args.fit], args.two_d)
+    root = io.results_dir(case, args.out, comm)
+    out = root / "hypotheses-fit"
+    say = lambda line: io.say(line, comm=comm)     # noqa: E731
+    geometry = "2D" if args.two_d else "quasi-1D"
+    bounds = ", ".join(f"{k} {lo:g}..{hi:g}{' (log)' if log else ''}" for k, (lo, hi, log) in free.items())
+    say(f"fitting {args.fit} ({args.case}, {geometry}) to the paper's readings: {bounds}; at most "
+        f"{args.evaluations} evaluations, F = sum of (miss / tolerance)^2, 0 when every row passes")
+    t0 = time.perf_counter()
+    raw = raw_case(args.case, args.set)
+    record = hypothesis_fit.fit(raw, args.fit, free, comm, args.evaluations, args.grid,
+                                {"rise": args.rise, "J": args.J, "V_max": args.V_max, "two_d": args.two_d}, say)
+    wall = time.perf_counter() - t0
+    settings = {"case": args.case, "set": args.set, "fit": args.fit, "free": args.free, "rise": args.rise,
+                "J_mA_cm2": args.J, "V_max": args.V_max, "geometry": geometry, "evaluations": args.evaluations,
+                "grid": args.grid, "wall_s": wall}
+    hypothesis_fit.write(out, record, raw, args.fit, settings, comm)
+    best = record["best"]
+    io.write_manifest(root, case, "hypotheses-fit", {"summary": {k: best[k] for k in ("F", "rows_passed",
+                                                                                       *free)}}, comm=comm)
+    say(f"best of {len(record['evaluations'])} (evaluation {best['evaluation']}): "
+        + ", ".join(f"{k} = {best[k]:.4g}" for k in free)
+        + f"; F = {best['F']:.4g}, {best['rows_passed']} of 4 rows; misses: "
+        + ", ".join(f"{k} {best['miss_' + k]:.2f}" for k in acceptance.MISS_PARTS
+                    if 'miss_' + k in best)
+        + f"\nwrote {out / 'fit.csv'}, fit.json, best.toml, best/ in {wall:.0f} s")
     return 0
 
 
@@ -671,6 +717,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--2d", dest="two_d", action="store_true",
                     help="on the case's 2D cross-section (rough interface, trenches) instead of the flat stack; a "
                          "patchy contact ([[hypothesis]] coverage < 1) needs it. Minutes per hypothesis")
+    sp.add_argument("--fit", metavar="NAME", help="instead of a scorecard: search the magnitudes of the case's "
+                                                  "hypothesis NAME that come closest to the paper's readings "
+                                                  "(femqled/hypothesis_fit.py); fit.csv, fit.json, best.toml")
+    sp.add_argument("--free", action="append", default=[], metavar="KEY=LO:HI[:log]",
+                    help="with --fit: a key of the hypothesis's table to vary within bounds (repeat for more), e.g. "
+                         "--free barrier_rise_eV=0:0.4 --free charge_cm2=-2e13:-1e11:log")
+    sp.add_argument("--evaluations", type=COUNT, default=40, help="with --fit: at most this many scorecard rows "
+                                                                   "(default 40)")
+    sp.add_argument("--grid", type=COUNT, default=3, help="with --fit: values per free key of the starting grid, "
+                                                          "bounds included (default 3)")
     cp = sub.add_parser("compare", help="runs of 'femqled paper' side by side: rows, PASS/FAIL, where they differ",
                         description="runs of 'femqled paper' side by side: each directory's REPORT rows in a "
                                     "column, PASS/FAIL, and the rows whose verdicts differ; compare.md, .csv, "

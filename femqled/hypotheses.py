@@ -38,6 +38,9 @@ hypotheses CASE --vary hypothesis.NAME.ions_cm2=...`` maps one. On the 2D cross-
 patchy (``coverage`` < 1: the barrier rise and the tunnel layer over that fraction of the interface, openings left
 pristine; :func:`femqled.elevation.covered`), e.g. an acetate layer that leaves a few conducting spots.
 
+Which magnitudes of a case's hypothesis come closest to the paper's readings is a search over such rows
+(``femqled hypotheses CASE --fit NAME --free KEY=LO:HI``, :mod:`femqled.hypothesis_fit`).
+
 :func:`score` runs them (a hypothesis that cannot reach the rise is a row saying where it stopped), :func:`write`
 writes hypotheses.json (every number, the settings, versions, git revision), hypotheses.csv, hypotheses.png
 (the readings against the paper's windows) and, per hypothesis, the C-V, J-V and SKPM curves the readings come

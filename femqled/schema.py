@@ -109,6 +109,12 @@ class Table:
         return out
 
 
+def check_value(f: Field, value, path: str):
+    """One value against one field (its type and limits), as :meth:`Table.check` checks each key; InputError
+    naming ``path`` otherwise."""
+    return _check_value(f, value, path)
+
+
 def _check_value(f: Field, value, path: str):
     if f.list_of:
         if not isinstance(value, list):

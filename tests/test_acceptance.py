@@ -56,3 +56,38 @@ def test_the_rise_budget_reads_the_same_for_runs_that_differ_by_roundoff():
     assert first == second
     assert first.startswith("trions +60.0, leakage into the HTL +26.4, trap-assisted +2.5, elsewhere +0.0")
     assert sentence(budget(0.0, -0.03)).index("electron current -3.0") < sentence(budget(0.0, -0.03)).index("else")
+
+
+def _row(**kw):
+    """A scorecard row inside every window of the paper (what `hypotheses.judge` writes), with ``kw`` changed."""
+    row = dict(luminance_rise=0.9, ideality_pristine=1.5, ideality_aged=1.8, cv_pristine_V=1.4, cv_aged_V=1.9,
+               skpm_near=3.0, skpm_elsewhere=0.1, peeloff_ZnO_Ag=0.0, peeloff_Ag_recovery=1.0)
+    row.update(kw)
+    return row
+
+
+def test_a_row_inside_every_window_misses_nothing():
+    m = a.misses(_row())
+    assert list(m) == list(a.MISS_PARTS) and all(v == 0.0 for v in m.values())
+    edges = _row(luminance_rise=0.75, ideality_aged=1.5 * 1.28, cv_pristine_V=1.2, cv_aged_V=2.1, skpm_near=2.0,
+                 skpm_elsewhere=0.2, peeloff_ZnO_Ag=-0.05, peeloff_Ag_recovery=0.7)
+    assert max(a.misses(edges).values()) < 1e-9             # on the edges: still inside
+
+
+@pytest.mark.parametrize("change, part, miss", [
+    ({"luminance_rise": 0.45}, "rise", 2.0),                 # 0.30 below 0.75, in units of 0.15
+    ({"ideality_aged": 1.5 * 1.40}, "ideality", 1.5),        # ratio 1.40: 0.12 above 1.28, in units of 0.08
+    ({"ideality_aged": 1.5 * 0.68}, "ideality", 5.5),
+    ({"cv_aged_V": 1.31}, "cv_aged", 1.95),                  # 0.39 below 1.7, in units of 0.2
+    ({"cv_pristine_V": 1.7}, "cv_pristine", 0.5),
+    ({"skpm_near": 1.06}, "skpm_near", 0.94),                # 0.94 below x2, in units of x1
+    ({"skpm_elsewhere": 1.69}, "skpm_elsewhere", 7.45),      # 1.49 above 0.2, in units of 0.2
+    ({"peeloff_ZnO_Ag": 0.9}, "peeloff_ZnO_Ag", 17.0),
+    ({"peeloff_Ag_recovery": 0.0}, "peeloff_Ag", 7 / 3),
+    ({"cv_aged_V": math.nan}, "cv_aged", a.UNREAD),          # no rise: unread
+    ({"ideality_aged": math.nan}, "ideality", a.UNREAD),
+])
+def test_misses_are_distances_outside_the_window_in_tolerances(change, part, miss):
+    m = a.misses(_row(**change))
+    assert m[part] == pytest.approx(miss, rel=1e-9)
+    assert all(v == 0.0 for k, v in m.items() if k != part)

@@ -30,8 +30,8 @@ def test_every_shipped_case_is_valid():
     for p in cases:
         assert load_case(p)["layer"], p
     assert load_case("cases/anions.toml")["ions"]["layer"] == "ETL"
-    assert [h["name"] for h in load_case("cases/hypotheses.toml")["hypothesis"]] == ["light-anions+contact",
-                                                                                     "anions-at-dots+contact"]
+    assert [h["name"] for h in load_case("cases/hypotheses.toml")["hypothesis"]] == [
+        "light-anions+contact", "anions-at-dots+contact", "anions-ETL+contact", "dipole+tunnel"]
 
 
 @pytest.mark.parametrize("changes, field, words", [
