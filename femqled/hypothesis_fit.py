@@ -39,7 +39,7 @@ from femqled.case import HYPOTHESIS
 from femqled.errors import InputError
 from femqled.schema import check_value
 
-FREE_KEYS = ("barrier_rise_eV", "ions_cm2", "charge_cm2", "tunnel_to_nm", "tunnel_from_nm", "coverage", "period_nm")
+FREE_KEYS = tuple(k for k, f in HYPOTHESIS.fields.items() if f.type is float)   # the table's magnitudes
 UNREAD_ALL = (len(acceptance.MISS_PARTS) - 1) * acceptance.UNREAD ** 2   # every reading unread (700)
 NOT_RISEN = 1000.0           # F of a row that did not reach the rise, plus 100 x its rise miss^2: above any risen one
 FAILED = 1e4                 # F of a row that could not be read at all (the scorecard's "failed")

@@ -5,18 +5,14 @@ best table is a valid [[hypothesis]] that gives the same row again, and the sear
 import csv
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
 from mpi4py import MPI
+from test_cli import ROOT, femqled
 
 from femqled import acceptance, hypothesis_fit as hf
 from femqled.errors import InputError
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_cli import femqled  # noqa: E402
 
 OWN = f'''base = "{ROOT / 'cases' / 'default.toml'}"
 [[hypothesis]]
