@@ -266,8 +266,8 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     e["peeloff"] = {}
     for site, setter in (rebuild or {}).items():
         setter(lo)
-        dev.reset()       # a rebuilt device starts at rest (from the aged state, a contact 1 eV lower at once is
-        try:              # a solve from far off: the 2D pinholes at 98 % never got back, docs/model.md)
+        try:              # a rebuilt device starts at rest (from the aged state, a contact 1 eV lower at once is
+            dev.reset()   # a solve from far off: the 2D pinholes at 98 % never got back, docs/model.md)
             op_site = dev.operate(J, V_max=V_max)
         except SolverError:
             op_site = None

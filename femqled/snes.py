@@ -193,13 +193,11 @@ class NewtonSolver:
             # then wandered off: that iterate is the solution as well as the arithmetic can give it
             self._best_x.copy(self.x)
             ok, f_end = True, self._best_f
-        if ok:                                  # what a solve of the same state again may accept (_converged)
-            if self._answer is None:
+        if ok:              # what a solve of the same state again may accept (_converged); a failed solve keeps
+            if self._answer is None:          # the last answer, which its residual still tells from a changed one
                 self._answer = self.x.duplicate()
             self.x.copy(self._answer)
             self._f_answer = f_end
-        else:
-            self._f_answer = np.inf
         self._update_u(self.x)
         return ok, self.iterations
 
