@@ -536,6 +536,9 @@ def reference_markdown() -> str:
                   "transport keys, an insulator `eps_r`, a metal `work_function_eV`. Other keys are rejected.", "",
                   "| key | allowed |", "|---|---|"])
     lines.extend(f"| `{k}` | {materials.WORDS[d]} |" for k, d in materials.PARAMETERS.items())
+    lines.append("| `statistics` | one of " + ", ".join(f"'{k}'" for k in materials.STATISTICS)
+                 + " (default 'boltzmann'; 'single-level': one level per site of capacity Nc_cm3, Nv_cm3, "
+                   "femqled/statistics.py; not under a thermionic cathode) |")
     lines.extend(["", "Keys of `[model]` (parameters of no single material):", "", "| key | allowed |", "|---|---|"])
     lines.extend(f"| `{k}` | {materials.WORDS[d]} |" for k, d in materials.MODEL_PARAMETERS.items())
     return "\n".join(lines)

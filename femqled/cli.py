@@ -224,7 +224,8 @@ def cmd_limit(args, comm=MPI.COMM_WORLD) -> int:
         r = contact_limit.run(dev, J, V_c=V_c)
         results.append(r)
         io.say(f"limit: {J:g} mA/cm2: EL {100 * r['EL_rise_limit']:+.1f} %, PL {100 * r['PL_rise_limit']:+.1f} % "
-               f"at {V_c:g} V (eta_X {r['pristine']['eta_X']:.3f} -> {r['limit']['eta_X']:.3f}, barrier "
+               f"at {r['limit']['V']:.3g} V{' (the compliance)' if r['at_compliance'] else ', the peak'} "
+               f"(eta_X {r['pristine']['eta_X']:.3f} -> {r['limit']['eta_X']:.3f}, barrier "
                f"+{r['limit']['barrier_rise_eV']:.3f} eV)", comm=comm)
     contact_limit.write(results, out, comm)
     io.write_manifest(out, case, "limit", {"summary": {f"J{r['J_mA_cm2']:g}": io.scalars(r)

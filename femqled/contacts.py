@@ -53,6 +53,12 @@ class Contacts:
         self.anode_region, self.cathode_region = stack[0], stack[-1]
         self.anode_vals = device.mat.values[self.anode_region]
         self.cathode_vals = device.mat.values[self.cathode_region]
+        if self.cathode_vals["level"] > 0 and self.cfg["cathode"] != "ohmic":
+            name = dm.layout.materials[self.cathode_region]
+            raise InputError(f"materials.{name}.statistics", f"layer {self.cathode_region!r} lies under a thermionic "
+                                                             "cathode, whose law assumes Boltzmann statistics; allowed "
+                                                             "there: 'boltzmann' (single-level: interior layers or "
+                                                             "next to an ohmic contact)")
 
         anode_facets = dm.facets("anode")
         cathode_facets = dm.facets("cathode")

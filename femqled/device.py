@@ -5,7 +5,9 @@ level is the reference (phi = 0 there) and the anode's is the applied bias V. Ca
 
     n = exp(psi + chi - phi_n + ln Nc),    p = exp(-psi - chi - Eg + phi_p + ln Nv)
 
-stay positive whatever Newton does, and continuous quasi-Fermi potentials give exact heterojunction offsets.
+stay positive whatever Newton does, and continuous quasi-Fermi potentials give exact heterojunction offsets
+(Boltzmann statistics; a material with ``statistics = "single-level"`` adds ln g(eta) to each exponent, which
+caps n and p at Nc and Nv: :mod:`femqled.statistics`).
 Equations, for test functions (v, w_n, w_p):
 
     Poisson:   (eps lambda2 grad psi, grad v) - (p - n + C + rho_fixed + z a, v)_L                     = 0
@@ -39,7 +41,7 @@ import ufl
 from dolfinx import fem, la
 from mpi4py import MPI
 
-from femqled import compat, heterojunction
+from femqled import compat, heterojunction, statistics
 from femqled.contacts import Contacts
 from femqled.current_control import AboveCompliance, CurrentControl
 from femqled.eafe import EdgeFluxes
@@ -138,12 +140,25 @@ class Device:
 
     # ---------------------------------------------------------------------------------------------------------
     def densities(self, u=None):
+        """(n, p), scaled (UFL), of the state ``u`` (default the present one), with each material's statistics."""
         m = self.mat
         u = self.u if u is None else u
         psi, phin, phip = u[0], u[1], u[2]
-        n = ufl.exp(psi + m.chi - phin + m.lnNc)
-        p = ufl.exp(-psi - m.chi - m.Eg + phip + m.lnNv)
-        return n, p
+        ln_n = psi + m.chi - phin + m.lnNc
+        ln_p = -psi - m.chi - m.Eg + phip + m.lnNv
+        if m.single_level:
+            lg_n, lg_p = self.log_occupancy(u)
+            ln_n, ln_p = ln_n + lg_n, ln_p + lg_p
+        return ufl.exp(ln_n), ufl.exp(ln_p)
+
+    def log_occupancy(self, u=None):
+        """(ln g_n, ln g_p) (UFL): the factors by which single-level statistics lower n and p below Boltzmann's
+        (:mod:`femqled.statistics`; 0 in Boltzmann materials)."""
+        m = self.mat
+        u = self.u if u is None else u
+        eta_n = u[0] + m.chi - u[1]
+        eta_p = -u[0] - m.chi - m.Eg + u[2]
+        return m.level * statistics.ufl_ln_g(eta_n), m.level * statistics.ufl_ln_g(eta_p)
 
     def _build_forms(self):
         m, dm = self.mat, self.dm

@@ -14,7 +14,9 @@ and the Galerkin term (mu_n n grad phi_n, grad lambda_i)_T becomes a sum over th
 with omega_ij = cot(theta_k)/2 the P1 stiffness weight of the edge (theta_k the angle opposite it),
 d = psi_j - psi_i, D = phi_j - phi_i and n_m = N exp((psi_i + psi_j)/2 - (phi_i + phi_j)/2) the density at the
 edge midpoint. Holes alike, with p = P e^-psi e^phi_p: G^p_ij = -p_m B(d) 2 sinh(D_p/2). Each triangle uses its
-own material (N, P, mu), so heterojunction offsets are exact at shared nodes. Everything is evaluated in log
+own material (N, P, mu), so heterojunction offsets are exact at shared nodes. Where a material has single-level
+statistics (:mod:`femqled.statistics`), psi in d and in n_m is the effective potential psi + ln g(eta_n) (holes:
+psi - ln g(eta_p)) at each node, with that triangle's band edges. Everything is evaluated in log
 form (no overflow, no cancellation for small differences).
 
 Assembly is vectorised over the locally owned cells; the residual is added to the local (ghosted) vector before
@@ -27,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from petsc4py import PETSc
 
-from femqled import compat
+from femqled import compat, statistics
 
 _EDGES = np.array([[0, 1, 2], [1, 2, 0], [2, 0, 1]])   # (i, j, opposite k) per local edge
 
@@ -87,6 +89,11 @@ class EdgeFluxes:
         self.cp = np.repeat(mup, 3) * omega
         self.lnN = np.repeat(lnN, 3)
         self.lnP = np.repeat(lnP, 3)
+        self.level = None                       # single-level statistics (femqled.statistics): per edge,
+        if m.single_level:                      # the switch and the band-edge part of eta_n and eta_p
+            self.level = np.repeat(m.level.x.array[:ncell], 3)
+            self.eta0_n = np.repeat(m.chi.x.array[:ncell], 3)                    # eta_n = psi - phi_n + chi
+            self.eta0_p = np.repeat(-(m.chi.x.array + m.Eg.x.array)[:ncell], 3)  # eta_p = -(psi - phi_p) - chi - Eg
         self.min_omega = float(omega.min()) if omega.size else 0.0
 
         # COO pattern of the Jacobian: per edge, electron rows (i, j) x cols (psi_i, psi_j, phin_i, phin_j),
@@ -128,23 +135,38 @@ class EdgeFluxes:
     def _edge_terms(self):
         u = self.u.x.array
         psi_i, psi_j = u[3 * self.i], u[3 * self.j]
-        d = psi_j - psi_i
-        psi_m = 0.5 * (psi_i + psi_j)
-        lB, dlB = _log_B(d), _dlog_B(d)
+        shared = self.level is None             # Boltzmann everywhere: one Bernoulli term for both carriers
+        if shared:
+            d = psi_j - psi_i
+            psi_m = 0.5 * (psi_i + psi_j)
+            lB, dlB = _log_B(d), _dlog_B(d)
         out = []
         for comp, lnD, coef, sign in ((1, self.lnN, self.cn, 1.0), (2, self.lnP, self.cp, -1.0)):
             f_i, f_j = u[3 * self.i + comp], u[3 * self.j + comp]
+            if not shared:
+                # the effective potential psi* = psi + sign ln g(eta) in place of psi (femqled.statistics)
+                eta0 = self.eta0_n if comp == 1 else self.eta0_p
+                eta_i, eta_j = sign * (psi_i - f_i) + eta0, sign * (psi_j - f_j) + eta0
+                s_i, s_j = self.level * statistics.dln_g(eta_i), self.level * statistics.dln_g(eta_j)
+                ps_i = psi_i + sign * self.level * statistics.ln_g(eta_i)
+                ps_j = psi_j + sign * self.level * statistics.ln_g(eta_j)
+                d = ps_j - ps_i
+                psi_m = 0.5 * (ps_i + ps_j)
+                lB, dlB = _log_B(d), _dlog_B(d)
             D = f_j - f_i
             f_m = 0.5 * (f_i + f_j)
             lndens = lnD + sign * (psi_m - f_m)                        # log n_m or log p_m
             # G = -dens_m B(d) 2 sinh(D/2)  (electrons and holes alike)
             G = -np.sign(D) * np.exp(lndens + lB + _log_2sinh_abs(D / 2))
             C = np.exp(lndens + lB + _log_cosh(D / 2))                  # dens_m B(d) cosh(D/2)
-            # derivatives w.r.t. psi_i, psi_j, f_i, f_j
+            # derivatives w.r.t. psi_i, psi_j, f_i, f_j (psi*: d psi*/d psi = 1 + s, d psi*/d f = -s)
             dpsi_i = sign * G / 2 - G * dlB
             dpsi_j = sign * G / 2 + G * dlB
             df_i = -sign * G / 2 + C
             df_j = -sign * G / 2 - C
+            if not shared:
+                df_i, df_j = df_i - dpsi_i * s_i, df_j - dpsi_j * s_j
+                dpsi_i, dpsi_j = dpsi_i * (1 + s_i), dpsi_j * (1 + s_j)
             out.append((comp, coef, G, (dpsi_i, dpsi_j, df_i, df_j)))
         return out
 

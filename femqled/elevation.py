@@ -34,7 +34,7 @@ from femqled import materials
 from femqled.case import HYPOTHESIS, validate
 from femqled.device import Device
 from femqled.errors import InputError, SolverError
-from femqled.instruments import cv, jv, skpm
+from femqled.instruments import contact_limit, cv, jv, skpm
 
 
 def device(raw: dict, comm, ions: str = "", interfacial_nm: float = 0.0, two_d: bool = False) -> Device:
@@ -226,9 +226,10 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
          step: float = 0.05, most: float = 2.0, rebuild: dict | None = None) -> tuple[dict, dict]:
     """(pristine, elevated): operating point (``record``: its emission record) and readings of the device as it
     is, and with the barrier raised (or ``knob(d)`` turned up from 0 in steps of ``step``, at most ``most``) until
-    L = (1 + rise) L0 (or the largest rise below V_max). The elevated reading's ``peeloff``: the luminance at J
-    after each peel-off rebuild (``rebuild``: site -> setter, :func:`knob`; the barrier's: both put it back;
-    each from rest; NaN where the rebuilt device cannot be operated)."""
+    L = (1 + rise) L0 (or the largest rise below V_max; where the luminance peaks below the rise and falls before
+    V_max, as where the dots' capacity stops the holes, the peak, by golden section). The elevated reading's
+    ``peeloff``: the luminance at J after each peel-off rebuild (``rebuild``: site -> setter, :func:`knob`; the
+    barrier's: both put it back; each from rest; NaN where the rebuilt device cannot be operated)."""
     c = dev.contacts
     ss = cv.SmallSignal(dev)
     y_if = interface_height(dev)
@@ -253,12 +254,30 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     def done(op):
         return op is None or op.extra["luminance_cd_m2"] >= (1 + rise) * L0
 
+    def luminance(d):
+        op = at(d)
+        return -np.inf if op is None else op.extra["luminance_cd_m2"]
+
     lo, hi = 0.0, step
-    while not done(at(hi)) and hi < most:
+    best, fallen = (L0, 0.0), False                      # the brightest step so far (luminance, knob)
+    while True:
+        op = at(hi)
+        if op is not None and op.extra["luminance_cd_m2"] > best[0]:
+            best = (op.extra["luminance_cd_m2"], hi)
+        if done(op) or hi >= most:
+            break
+        if op.extra["luminance_cd_m2"] < 0.5 * best[0]:   # past a peak below the rise (e.g. the dots' capacity)
+            fallen = True
+            break
         lo, hi = hi, hi + step
-    for _ in range(bisections):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (lo, mid) if done(at(mid)) else (mid, hi)
+    if best[0] < (1 + rise) * L0 and (fallen or best[1] < lo):
+        # the luminance peaked below the rise and fell: the elevated state is the peak (golden section)
+        d = contact_limit.golden_max(luminance, max(best[1] - step, 0.0), best[1] + step, 12)
+        lo = d if luminance(d) >= best[0] else best[1]
+    else:
+        for _ in range(bisections):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (lo, mid) if done(at(mid)) else (mid, hi)
     op = at(lo)
     e = {"knob": lo, "V": op.V, "L": op.extra["luminance_cd_m2"], "eta_X": op.extra["eta_X"],
          "record": dict(op.extra), "drops_op": operating_drops(dev), **readings(dev, ss, p["floor"])}

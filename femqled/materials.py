@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from femqled.errors import InputError
+from femqled.statistics import KINDS as STATISTICS
 
 PARAMETER_FILE = Path(__file__).with_name("data") / "parameters.toml"
 ROLES = ("semiconductor", "metal", "insulator")
@@ -75,8 +76,13 @@ def _check_entry(name: str, entry: dict) -> None:
     for key, value in entry.items():
         if key in ("role", "base", "sources", "space_charge"):
             continue
+        if key == "statistics":
+            if value not in STATISTICS:
+                raise InputError(f"materials.{name}.statistics", "must be one of " + ", ".join(STATISTICS)
+                                 + f"; got {value!r}")
+            continue
         if key not in PARAMETERS:
-            raise InputError(f"materials.{name}.{key}", "unknown material parameter; allowed: role, base, "
+            raise InputError(f"materials.{name}.{key}", "unknown material parameter; allowed: role, base, statistics, "
                                                         + ", ".join(PARAMETERS))
         check_value(f"materials.{name}.{key}", value, PARAMETERS[key])
 

@@ -13,6 +13,8 @@ from dolfinx import fem
 
 from femqled.errors import InputError
 from femqled.scaling import EPS0, Q, Scales
+from femqled import statistics
+from femqled.statistics import flag as statistics_flag
 
 
 
@@ -27,7 +29,7 @@ def _scaled(mat: dict, sc: Scales, region: str) -> dict[str, float]:
         # an insulator: no band states within reach (huge gap, tiny DOS), permittivity only
         return {"eps": need("eps_r"), "chi": 0.0, "Eg": sc.potential(20.0), "lnNc": -200.0, "lnNv": -200.0,
                 "mun": 1e-30, "mup": 1e-30, "C": 0.0, "taun": 1.0, "taup": 1.0, "xi": 0.0, "srh": 0.0,
-                "charged": 1.0}
+                "charged": 1.0, "level": 0.0}
     Nd, Na = float(mat.get("Nd_cm3", 0.0)), float(mat.get("Na_cm3", 0.0))
     if "trap_density_cm3" in mat and not ("tau_n_s" in mat or "tau_p_s" in mat):   # given lifetimes win
         taun, taup = trap_lifetimes(mat)
@@ -50,6 +52,8 @@ def _scaled(mat: dict, sc: Scales, region: str) -> dict[str, float]:
         # 0: carriers here carry no space charge or storage (the thin layers of femqled.heterojunction, which
         # stand for a zero-thickness interface)
         "charged": 0.0 if mat.get("space_charge") is False else 1.0,
+        # 1: both bands hold one level per site of capacity Nc, Nv (femqled.statistics); 0: Boltzmann
+        "level": statistics_flag(mat.get("statistics", "boltzmann")),
     }
 
 
@@ -72,13 +76,16 @@ def trap_lifetimes(mat: dict) -> tuple[float, float]:
 
 
 class MaterialFields:
-    """DG0 functions ``eps, chi, Eg, lnNc, lnNv, mun, mup, C, taun, taup, xi, srh, charged`` on a device mesh.
+    """DG0 functions ``eps, chi, Eg, lnNc, lnNv, mun, mup, C, taun, taup, xi, srh, charged, level`` on a device
+    mesh.
 
     ``values[region][name]`` keeps the scaled numbers of each region; ``indicator(region)`` is a DG0 function
-    equal to 1 on that region.
+    equal to 1 on that region. ``single_level``: whether any region has single-level statistics (the same on every
+    rank; without, the equations are exactly the Boltzmann ones).
     """
 
-    NAMES = ("eps", "chi", "Eg", "lnNc", "lnNv", "mun", "mup", "C", "taun", "taup", "xi", "srh", "charged")
+    NAMES = ("eps", "chi", "Eg", "lnNc", "lnNv", "mun", "mup", "C", "taun", "taup", "xi", "srh", "charged",
+             "level")
 
     def __init__(self, dm, lib: dict, sc: Scales):
         self.dm = dm
@@ -95,6 +102,7 @@ class MaterialFields:
                 self.fields[name].x.array[cells] = vals[name]
         for f in self.fields.values():
             f.x.scatter_forward()
+        self.single_level = any(vals["level"] > 0 for vals in self.values.values())
 
     def __getattr__(self, name):
         fields = self.__dict__.get("fields", {})
@@ -113,8 +121,34 @@ class MaterialFields:
 def neutral_potential(vals: dict, phi_n: float, phi_p: float) -> float:
     """Scaled psi that makes p - n + C = 0 in a material with scaled values ``vals`` (stable for any sign of C).
 
-    n = A e^psi, p = B e^-psi with A = e^(chi - phi_n + lnNc), B = e^(-chi - Eg + phi_p + lnNv).
+    n = A e^psi, p = B e^-psi with A = e^(chi - phi_n + lnNc), B = e^(-chi - Eg + phi_p + lnNv); with single-level
+    statistics each times g(eta) (:mod:`femqled.statistics`), solved from the Boltzmann root by bisection.
     """
+    psi_b = _neutral_boltzmann(vals, phi_n, phi_p)
+    if vals.get("level", 0.0) == 0.0:
+        return psi_b
+    C = vals["C"]
+
+    def excess(psi):                  # ln of the positive over the negative charge: decreasing in psi
+        eta_n, eta_p = psi + vals["chi"] - phi_n, -psi - vals["chi"] - vals["Eg"] + phi_p
+        ln_n = vals["lnNc"] + eta_n + float(statistics.ln_g(eta_n))
+        ln_p = vals["lnNv"] + eta_p + float(statistics.ln_g(eta_p))
+        return np.logaddexp(ln_p, math.log(C) if C > 0 else -np.inf) - \
+            np.logaddexp(ln_n, math.log(-C) if C < 0 else -np.inf)
+
+    lo, hi = psi_b - 200.0, psi_b + 200.0
+    if not excess(lo) > 0 > excess(hi):
+        raise InputError("Nd_cm3 / Na_cm3", "a net doping above the band's capacity (Nc_cm3, Nv_cm3) cannot be "
+                                            "neutralised with single-level statistics")
+    for _ in range(200):              # bisection to roundoff
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if excess(mid) > 0 else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def _neutral_boltzmann(vals: dict, phi_n: float, phi_p: float) -> float:
     lnA = vals["chi"] - phi_n + vals["lnNc"]
     lnB = -vals["chi"] - vals["Eg"] + phi_p + vals["lnNv"]
     C = vals["C"]

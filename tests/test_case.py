@@ -30,6 +30,7 @@ def test_every_shipped_case_is_valid():
     for p in cases:
         assert load_case(p)["layer"], p
     assert load_case("cases/anions.toml")["ions"]["layer"] == "ETL"
+    assert load_case("cases/single-level.toml")["materials"]["QD"]["statistics"] == "single-level"
     assert [h["name"] for h in load_case("cases/hypotheses.toml")["hypothesis"]] == [
         "light-anions+contact", "anions-at-dots+contact", "anions-ETL+contact", "dipole+tunnel"]
 

@@ -205,6 +205,24 @@ def test_contact_limit_state_is_the_operating_point_at_the_compliance():
     assert op.extra["luminance_cd_m2"] == pytest.approx(lim["luminance_cd_m2"], rel=2e-2)
 
 
+def test_contact_limit_finds_the_peak_where_the_luminance_falls_before_the_compliance():
+    """With single-level statistics in the dots (femqled.statistics) the holes the rise needs do not all fit, the
+    luminance peaks well below the compliance and falls: the limit is the peak, brighter than the states a few
+    meV of barrier either side of it (rebuilt by hand), and not at the compliance."""
+    dev = Device(small_case(geometry={"quasi_1d": True}, materials={"QD": {"statistics": "single-level"}}),
+                 MPI.COMM_SELF)
+    r = contact_limit.run(dev, 10.0, V_c=10.0)
+    lim, L0 = r["limit"], r["pristine"]["luminance_cd_m2"]
+    assert not r["at_compliance"] and lim["V"] < 9.0 and r["EL_rise_limit"] > 0.1
+    around = []
+    for dd in (-0.004, 0.0, 0.004):
+        dev.contacts.set_barrier(dev.contacts.barrier0_eV + lim["barrier_rise_eV"] + dd)
+        around.append(dev.operate(10.0).extra["luminance_cd_m2"])
+    assert around[1] == pytest.approx(lim["luminance_cd_m2"], rel=1e-6)
+    assert around[0] < around[1] and around[2] < around[1]
+    assert r["EL_rise_limit"] == pytest.approx(around[1] / L0 - 1, rel=1e-6)
+
+
 def test_sims_penetration_ratio_grows_as_acetate_enters_the_silver():
     """Pristine profile: ratio exactly 1. After diffusion into a fast Ag the acetate reaches deeper (ratio > 1),
     and the ratio leaves the present profile untouched."""

@@ -8,7 +8,8 @@ material):
     E_c = -(psi + chi),   E_v = E_c - E_g,   E_Fn = -phi_n,   E_Fp = -phi_p     (eV, the cathode Fermi level 0)
 
 with the unknowns of :mod:`femqled.device` in volts and each point's own electron affinity chi and gap E_g, so
-that n = N_c exp((E_Fn - E_c)/kT) and p = N_v exp((E_v - E_Fp)/kT) are the device's densities; the vacuum level
+that n = N_c exp((E_Fn - E_c)/kT) and p = N_v exp((E_v - E_Fp)/kT) are the device's densities (times g(eta) of
+:mod:`femqled.statistics` in a single-level material); the vacuum level
 is -psi. The metal beyond the cathode interface is left out (NaN). Outputs: ``<stem>.csv`` (y, E_vac, E_c, E_v,
 E_Fn, E_Fp, n, p), ``<stem>.json`` (the state's bias, the line, each layer's span and the drop across it) and
 ``<stem>.png``.
@@ -20,6 +21,7 @@ import numpy as np
 
 from mpi4py import MPI
 
+from femqled import statistics
 from femqled.errors import InputError
 from femqled.instruments.figure import figure, legend
 from femqled.probe import evaluate
@@ -93,9 +95,13 @@ def cutline(dev, x_nm: float | None = None, dy_nm: float = 0.1, y_nm=None) -> di
     Ec = -(psi + chi)
     Ev = Ec - Eg
     EFn, EFp = -phi_n, -phi_p
+    eta_n, eta_p = (EFn - Ec) / Vt, (Ev - EFp) / Vt
+    if dev.mat.single_level:                                    # femqled.statistics
+        level = evaluate(dev.mat.level, pts)
+        lnNc, lnNv = lnNc + level * statistics.ln_g(eta_n), lnNv + level * statistics.ln_g(eta_p)
     with np.errstate(over="ignore", invalid="ignore"):          # N_c, N_v scaled by N0_CM3
-        n = N0_CM3 * np.exp(lnNc + (EFn - Ec) / Vt)
-        p = N0_CM3 * np.exp(lnNv + (Ev - EFp) / Vt)
+        n = N0_CM3 * np.exp(lnNc + eta_n)
+        p = N0_CM3 * np.exp(lnNv + eta_p)
     return dict(zip(COLUMNS, (y, -psi, Ec, Ev, EFn, EFp, n, p)))
 
 

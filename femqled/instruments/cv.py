@@ -92,9 +92,9 @@ class SmallSignal:
         self.Mf = compat.create_matrix(self.M_form)         # unconstrained (the reactions)
         self.M = None                                       # with Dirichlet rows (the system): _assemble
         # in-phase carrier response per layer: int_k n (dpsi - dphin), int_k p (dphip - dpsi) for a given du
+        # (Boltzmann; with single-level statistics times 1 + d ln g / d eta)
         self.du = fem.Function(V)
-        dpsi, dphin, dphip = self.du[0], self.du[1], self.du[2]
-        dn, dp = n * (dpsi - dphin), p * (dphip - dpsi)
+        dn, dp = ufl.derivative(n, dev.u, self.du), ufl.derivative(p, dev.u, self.du)   # n (dpsi - dphin), ...
         self.response_forms = {f"{c}_{k}": fem.form(d * dev.charge_weight * dev.dm.dx(k, lumped=True))
                                for k in dev.dm.layout.stack for c, d in (("n", dn), ("p", dp))}
         self._last = None
