@@ -31,6 +31,12 @@ def _scaled(mat: dict, sc: Scales, region: str) -> dict[str, float]:
                 "mun": 1e-30, "mup": 1e-30, "C": 0.0, "taun": 1.0, "taup": 1.0, "xi": 0.0, "srh": 0.0,
                 "charged": 1.0, "level": 0.0}
     Nd, Na = float(mat.get("Nd_cm3", 0.0)), float(mat.get("Na_cm3", 0.0))
+    if mat.get("statistics") == "single-level":       # one level per site: the dopants' charge must fit in it
+        name = mat.get("_name", region)
+        for key, N, cap in (("Nd_cm3", Nd - Na, "Nc_cm3"), ("Na_cm3", Na - Nd, "Nv_cm3")):
+            if N >= float(need(cap)):
+                raise InputError(f"materials.{name}.{key}", f"the net doping ({N:g} cm^-3) must stay below {cap} "
+                                                            f"({float(need(cap)):g}) with single-level statistics")
     if "trap_density_cm3" in mat and not ("tau_n_s" in mat or "tau_p_s" in mat):   # given lifetimes win
         taun, taup = trap_lifetimes(mat)
     else:
@@ -137,9 +143,8 @@ def neutral_potential(vals: dict, phi_n: float, phi_p: float) -> float:
             np.logaddexp(ln_n, math.log(-C) if C < 0 else -np.inf)
 
     lo, hi = psi_b - 200.0, psi_b + 200.0
-    if not excess(lo) > 0 > excess(hi):
-        raise InputError("Nd_cm3 / Na_cm3", "a net doping above the band's capacity (Nc_cm3, Nv_cm3) cannot be "
-                                            "neutralised with single-level statistics")
+    if not excess(lo) > 0 > excess(hi):      # a doping above the capacity: refused with the material (_scaled)
+        raise ValueError("no neutral potential: the net doping exceeds the capacity of the single level")
     for _ in range(200):              # bisection to roundoff
         mid = 0.5 * (lo + hi)
         if mid in (lo, hi):

@@ -134,7 +134,7 @@ def test_neutral_potential_with_a_single_level():
     n = math.exp(eta_n + float(statistics.ln_g(eta_n)))
     assert n == pytest.approx(0.5, rel=1e-12)                  # the level half filled: eta_n = 0
     assert eta_n == pytest.approx(0.0, abs=1e-10)
-    with pytest.raises(InputError, match="capacity"):
+    with pytest.raises(ValueError, match="capacity"):
         neutral_potential({**vals, "C": 1.5}, 0.0, 0.0)         # more donors than states
 
 
@@ -142,6 +142,7 @@ def test_neutral_potential_with_a_single_level():
     ({"materials": {"QD": {"statistics": "fermi"}}}, "materials.QD.statistics", "boltzmann, single-level"),
     ({"materials": {"ZnO-acetate": {"statistics": "single-level"}}}, "materials.ZnO-acetate.statistics",
      "thermionic"),
+    ({"materials": {"QD": {"statistics": "single-level", "Nd_cm3": 3e18}}}, "materials.QD.Nd_cm3", "Nc_cm3"),
 ])
 def test_bad_statistics_name_the_field(changes, field, words):
     with pytest.raises(InputError) as e:
