@@ -226,7 +226,9 @@ def cmd_limit(args, comm=MPI.COMM_WORLD) -> int:
         io.say(f"limit: {J:g} mA/cm2: EL {100 * r['EL_rise_limit']:+.1f} %, PL {100 * r['PL_rise_limit']:+.1f} % "
                f"at {r['limit']['V']:.3g} V{' (the compliance)' if r['at_compliance'] else ', the peak'} "
                f"(eta_X {r['pristine']['eta_X']:.3f} -> {r['limit']['eta_X']:.3f}, barrier "
-               f"+{r['limit']['barrier_rise_eV']:.3f} eV)", comm=comm)
+               f"+{r['limit']['barrier_rise_eV']:.3f} eV; X in dots with an extra hole "
+               f"{100 * r['pristine']['X_in_hole_charged_dots']:.0f} -> "
+               f"{100 * r['limit']['X_in_hole_charged_dots']:.0f} %)", comm=comm)
     contact_limit.write(results, out, comm)
     io.write_manifest(out, case, "limit", {"summary": {f"J{r['J_mA_cm2']:g}": io.scalars(r)
                                                         for r in results}}, comm=comm)

@@ -169,6 +169,9 @@ class Emission:
         b = dev.box
         self._forms = {
             "R_X": fem.form(R * (1 - f) * b * dxq),
+            # ... of which in dots that hold an extra hole (Poisson, as the electrons'): positive trions that
+            # this model counts as bright excitons (docs/model.md, "The aged dots hold holes")
+            "R_X_hole": fem.form(R * (1 - f) * (1 - ufl.exp(-p / self.N_qd)) * b * dxq),
             "R_trion": fem.form(R * f * b * dxq),
             "R_trap": fem.form(dev.R_srh * b * dxq),
             "n_qd": fem.form(n * b * dxq),
@@ -209,6 +212,7 @@ class Emission:
                 "n_qd_mean_cm3": val["n_qd"] / area * 1e18, "p_qd_mean_cm3": val["p_qd"] / area * 1e18,
                 "trion_fraction_mean": val["trion_fraction"] / area, "peak_nm": peak, "fwhm_nm": fwhm,
                 "PL_yield": val["PL"] / area,
+                "X_in_hole_charged_dots": val["R_X_hole"] / val["R_X"] if val["R_X"] > 0 else np.nan,
                 "photons_X": photons["X"], "photons_trion": photons["trion"], "photons_HTL": photons["HTL"]}
 
     # -- optics ------------------------------------------------------------------------------------------------

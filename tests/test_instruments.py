@@ -196,6 +196,9 @@ def test_contact_limit_state_is_the_operating_point_at_the_compliance():
     p, lim = r["pristine"], r["limit"]
     assert p["V"] < 5.0 and lim["barrier_rise_eV"] > 0
     assert lim["n_qd_mean_cm3"] < p["n_qd_mean_cm3"] and lim["eta_X"] > p["eta_X"]
+    # ... and the excitons then form mostly in dots that hold an extra hole (docs/model.md, "The aged dots hold
+    # holes"): the contact trades the electron excess for a hole excess
+    assert p["X_in_hole_charged_dots"] < 0.3 < 0.6 < lim["X_in_hole_charged_dots"] <= 1.0
     assert r["EL_rise_limit"] == pytest.approx(lim["luminance_cd_m2"] / p["luminance_cd_m2"] - 1)
     assert r["EL_rise_limit"] > 0
     dev.contacts.set_barrier(dev.contacts.barrier0_eV + lim["barrier_rise_eV"])

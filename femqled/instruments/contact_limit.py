@@ -36,7 +36,7 @@ import numpy as np
 
 from femqled.errors import ComplianceReached, SolverError
 
-KEYS = ("luminance_cd_m2", "PL_yield", "eta_X", "EQE", "n_qd_mean_cm3")
+KEYS = ("luminance_cd_m2", "PL_yield", "eta_X", "EQE", "n_qd_mean_cm3", "X_in_hole_charged_dots")
 
 
 def _state(op) -> dict:
