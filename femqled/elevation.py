@@ -272,8 +272,8 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
         lo, hi = hi, hi + step
     if best[0] < (1 + rise) * L0 and (fallen or best[1] < lo):
         # the luminance peaked below the rise and fell: the elevated state is the peak (golden section)
-        d = contact_limit.golden_max(luminance, max(best[1] - step, 0.0), best[1] + step, 12)
-        lo = d if luminance(d) >= best[0] else best[1]
+        d, L_d = contact_limit.golden_max(luminance, max(best[1] - step, 0.0), best[1] + step, 12)
+        lo = d if L_d >= best[0] else best[1]
     else:
         for _ in range(bisections):
             mid = 0.5 * (lo + hi)

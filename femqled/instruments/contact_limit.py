@@ -144,8 +144,8 @@ def _peak(at, steps: list[dict], k: int, step_eV: float, refinements: int) -> di
     return dict(best)
 
 
-def golden_max(f, lo: float, hi: float, evaluations: int) -> float:
-    """The x of the largest f(x) found by a golden-section search on [lo, hi] with ``evaluations`` calls of f (a
+def golden_max(f, lo: float, hi: float, evaluations: int) -> tuple[float, float]:
+    """(x, f(x)) of the largest f found by a golden-section search on [lo, hi] with ``evaluations`` calls of f (a
     unimodal f: the luminance around its peak as a contact degrades)."""
     g = (np.sqrt(5.0) - 1.0) / 2.0
     a, b = hi - g * (hi - lo), lo + g * (hi - lo)
@@ -164,7 +164,7 @@ def golden_max(f, lo: float, hi: float, evaluations: int) -> float:
             x, fx = b, fb
         if fx > best[0]:
             best = (fx, x)
-    return best[1]
+    return best[1], best[0]
 
 
 def write(results: list[dict], outdir, comm) -> None:
