@@ -199,12 +199,14 @@ class Ageing:
                "eta_X": e.get("eta_X", np.nan), "trion_fraction": e.get("trion_fraction_mean", np.nan),
                "J_e_mA_cm2": e.get("J_e_mA_cm2", np.nan), "J_X_mA_cm2": e.get("J_X_mA_cm2", np.nan),
                "J_trion_mA_cm2": e.get("J_trion_mA_cm2", np.nan),
+               "J_trion_pos_mA_cm2": e.get("J_trion_pos_mA_cm2", np.nan),
                "J_leak_mA_cm2": e.get("J_leak_mA_cm2", np.nan), "J_trap_mA_cm2": e.get("J_trap_mA_cm2", np.nan),
                "J_htl_bulk_mA_cm2": e.get("J_htl_bulk_mA_cm2", np.nan),
                "n_qd_cm3": e.get("n_qd_mean_cm3", np.nan),
                "PL_yield": e.get("PL_yield", np.nan), "peak_nm": e.get("peak_nm", np.nan),
                "fwhm_nm": e.get("fwhm_nm", np.nan), "photons_X": e.get("photons_X", np.nan),
-               "photons_trion": e.get("photons_trion", np.nan), "photons_HTL": e.get("photons_HTL", np.nan),
+               "photons_trion": e.get("photons_trion", np.nan),
+               "photons_trion_pos": e.get("photons_trion_pos", np.nan), "photons_HTL": e.get("photons_HTL", np.nan),
                "theta_mean": float(self.theta.mean()), "theta_max": float(self.theta.max()),
                "acetate_in_Ag": self.acetate.inventory(*[n for n, t in self.device.dm.layout.regions.items()
                                                           if t in self.metal_tags]),
@@ -218,7 +220,7 @@ class Ageing:
                 "J_e_mA_cm2", "J_X_mA_cm2", "J_trion_mA_cm2", "J_leak_mA_cm2", "J_trap_mA_cm2",
                 "J_htl_bulk_mA_cm2", "n_qd_cm3", "PL_yield", "peak_nm", "fwhm_nm", "photons_X",
                 "photons_trion", "photons_HTL", "theta_mean", "theta_max", "acetate_in_Ag", "ions_cm2",
-                "newton_iterations")
+                "newton_iterations", "J_trion_pos_mA_cm2", "photons_trion_pos")
 
     # the columns of a checkpoint written before checkpoints named them (they then had no J_trap)
     UNNAMED_ROW_KEYS = ("t_h", "dt_h", "V", "J_mA_cm2", "luminance_cd_m2", "EQE", "eta_X", "trion_fraction",

@@ -4,6 +4,8 @@ The luminance is linear in the channel currents of :mod:`femqled.emission` (mA c
 
     L = a_X J_X + a_T J_X- + a_H J_H,        a_c = eta_rad,c x (the luminance of a unit photon current in c's line)
 
+(+ a_P J_X+ with positive trions, ``[emission] trions = "both"``: then a channel of its own below)
+
 with J_H = J_leak + J_HTL,bulk (electrons recombining in or at the TFB, blue) and nothing emitted by trap-assisted
 recombination (J_trap) or by electrons that leave the device unrecombined or recombine elsewhere
 (J_other = J_e - J_X - J_X- - J_H - J_trap, J_e the electron current injected at the cathode). Since
@@ -25,26 +27,36 @@ import numpy as np
 
 CHANNELS = {"trions": "J_trion_mA_cm2", "leakage into the HTL": "J_H", "trap-assisted": "J_trap_mA_cm2",
             "elsewhere": "J_other"}
+POSITIVE = {"positive trions": "J_trion_pos_mA_cm2"}      # a channel only with trions = "both"
 
 
 def coefficients(emission) -> dict[str, float]:
-    """a_c (cd m^-2 per mA cm^-2 of electrons) of the exciton, trion and HTL channels of ``emission``."""
+    """a_c (cd m^-2 per mA cm^-2 of electrons) of the exciton, trion and HTL channels of ``emission`` (and the
+    positive trion's, zero unless the emission tells it apart)."""
     unit = {"X": 0.0, "trion": 0.0, "HTL": 0.0}
     yields = {"X": emission.eta_X_rad, "trion": emission.eta_trion_rad, "HTL": emission.eta_htl}
-    return {c: y * emission.luminance(*emission.spectrum({**unit, c: 1.0})) for c, y in yields.items()}
+    if getattr(emission, "both_trions", False):
+        yields["trion_pos"] = emission.eta_trion_pos_rad
+    a = {c: y * emission.luminance(*emission.spectrum({**unit, c: 1.0})) for c, y in yields.items()}
+    a.setdefault("trion_pos", 0.0)
+    return a
 
 
 def currents(rec: dict) -> dict[str, float]:
     """The channel currents of a record (an operating point's emission record or a lifetime test's row)."""
     J = {k: float(rec[k]) for k in ("J_e_mA_cm2", "J_X_mA_cm2", "J_trion_mA_cm2", "J_trap_mA_cm2")}
     J["J_H"] = float(rec["J_leak_mA_cm2"]) + float(rec.get("J_htl_bulk_mA_cm2", 0.0) or 0.0)
-    J["J_other"] = J["J_e_mA_cm2"] - J["J_X_mA_cm2"] - J["J_trion_mA_cm2"] - J["J_H"] - J["J_trap_mA_cm2"]
+    pos = float(rec.get("J_trion_pos_mA_cm2", 0.0))
+    J["J_trion_pos_mA_cm2"] = pos if np.isfinite(pos) else 0.0      # rows written before X+ was recorded
+    J["J_other"] = (J["J_e_mA_cm2"] - J["J_X_mA_cm2"] - J["J_trion_mA_cm2"] - J["J_trion_pos_mA_cm2"] - J["J_H"]
+                    - J["J_trap_mA_cm2"])
     return J
 
 
 def luminance(a: dict, J: dict) -> float:
     """L (cd m^-2) of channel currents ``J`` with coefficients ``a``."""
-    return a["X"] * J["J_X_mA_cm2"] + a["trion"] * J["J_trion_mA_cm2"] + a["HTL"] * J["J_H"]
+    return (a["X"] * J["J_X_mA_cm2"] + a["trion"] * J["J_trion_mA_cm2"] + a["trion_pos"] * J["J_trion_pos_mA_cm2"]
+            + a["HTL"] * J["J_H"])
 
 
 def between(emission, before: dict, after: dict) -> dict:
@@ -55,8 +67,9 @@ def between(emission, before: dict, after: dict) -> dict:
     J0, J1 = currents(before), currents(after)
     L0 = luminance(a, J0)
     worth = {"trions": a["X"] - a["trion"], "leakage into the HTL": a["X"] - a["HTL"], "trap-assisted": a["X"],
-             "elsewhere": a["X"]}
-    parts = {name: -(J1[key] - J0[key]) * worth[name] / L0 for name, key in CHANNELS.items()}
+             "elsewhere": a["X"], "positive trions": a["X"] - a["trion_pos"]}
+    channels = CHANNELS | (POSITIVE if getattr(emission, "both_trions", False) else {})
+    parts = {name: -(J1[key] - J0[key]) * worth[name] / L0 for name, key in channels.items()}
     parts["electron current"] = (J1["J_e_mA_cm2"] - J0["J_e_mA_cm2"]) * a["X"] / L0
     return {"rise": luminance(a, J1) / L0 - 1.0, "parts": parts, "coefficients_cd_m2_per_mA_cm2": a,
             "currents_mA_cm2": {"before": J0, "after": J1}}

@@ -13,6 +13,17 @@ recombination events that make trions is
 so R_X = (1 - f) R and R_X- = f R. Radiative yields: eta_rad_X = k_r / (k_r + k_nr) and
 eta_rad_X- = 2 k_r / (2 k_r + k_A + k_nr) (the trion's radiative rate is twice the exciton's).
 
+With ``[emission] trions = "both"`` the holes' occupancy of the dots counts too: electrons and holes occupy the
+dots independently (Poisson, m_e = n / N_QD, m_h = p / N_QD), and the exciton formed where both meet keeps the
+charge of the carriers left beside it: f_e = f(m_e), f_h = f(m_h) as above,
+
+    R_X- = f_e (1 - f_h) R,   R_X+ = f_h (1 - f_e) R,   R_X = [(1 - f_e)(1 - f_h) + f_e f_h] R
+
+(the last term, an exciton beside both an extra electron and an extra hole, counted neutral; it is small wherever
+either excess is), eta_rad_X+ = 2 k_r / (2 k_r + k_A+ + k_nr) with the positive trion's own Auger rate, line
+shift and width. With ``"negative"`` (the default) only the electrons count: an exciton in a dot that holds an
+extra hole is a bright X (``X_in_hole_charged_dots`` of the record says how many of the X channel's are).
+
 Electrons leak into the hole-transport layer below the QDs by recombining across the interface with its holes:
 
     R_s = k_s n_QD p_HTL (1 - exp(phi_n - phi_p))          (per unit area; zero in equilibrium)
@@ -24,7 +35,9 @@ Per state: J_X, J_X-, J_trap, J_leak (mA cm^-2 of electrons consumed by each cha
 paper's exciton-generation efficiency, J_e the electron current injected at the cathode), EQE = photons out
 per electron, the EL spectrum (Gaussians in energy) and the luminance (CIE photopic, Lambertian), and the PL
 proxy: the QD film's photoluminescence yield under weak optical excitation during operation, the volume mean of
-q0 eta_rad_X + (1 - q0) eta_rad_X- with q0 the fraction of neutral dots (e^-m, or N_QD / (n + N_QD)).
+q0 eta_rad_X + (1 - q0) eta_rad_X- with q0 the fraction of neutral dots (e^-m, or N_QD / (n + N_QD)); with both
+trions, q_e q_h eta_rad_X + (1 - q_e) q_h eta_rad_X- + q_e (1 - q_h) eta_rad_X+ + (1 - q_e)(1 - q_h) eta_rad_X
+(q_e, q_h the fractions of dots without an extra electron, hole).
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from femqled import heterojunction, materials
+from femqled.errors import InputError
 from femqled.scaling import H, Q
 
 C_LIGHT = 2.99792458e8
@@ -102,6 +116,7 @@ class Emission:
         self.htl_mat = device.lib[lay.materials[self.htl]] if self.htl else {}
         self.interface = f"{self.htl}/{qd}" if self.htl else None
         self.occupancy = cfg["occupancy"]
+        self.both_trions = cfg["trions"] == "both"
         # a thermionic HTL/QD junction (femqled.heterojunction) replaces the interface-recombination leakage:
         # electrons then cross into the HTL and recombine in its bulk (J_htl_bulk)
         self.thermionic = self.htl is not None and heterojunction.layer_name(self.htl, qd) in lay.regions
@@ -112,6 +127,15 @@ class Emission:
         kA = float(self.qd_mat["k_auger_trion_per_s"])
         self.eta_X_rad = kr / (kr + knr)
         self.eta_trion_rad = 2 * kr / (2 * kr + kA + knr)
+        self.eta_trion_pos_rad = 0.0
+        if self.both_trions:
+            keys = ("k_auger_positive_trion_per_s", "lambda_positive_trion_shift_nm", "fwhm_positive_trion_nm")
+            missing = [k for k in keys if k not in self.qd_mat]
+            if missing:
+                raise InputError("emission.trions", f"'both' needs the QD material's {', '.join(missing)} "
+                                                    f"(material {lay.materials[qd]!r}); or trions = 'negative'")
+            kA_pos = float(self.qd_mat["k_auger_positive_trion_per_s"])
+            self.eta_trion_pos_rad = 2 * kr / (2 * kr + kA_pos + knr)
         self.eta_htl = float(self.htl_mat.get("emission_yield", 0.0))
         # k_s: cm^4/s -> scaled surface rate constant
         R0_cm3 = sc.R0 * 1e-6
@@ -153,10 +177,24 @@ class Emission:
             return self.N_qd / (n + self.N_qd)
         return ufl.exp(-n / self.N_qd)
 
-    def pl_yield(self, n):
-        """PL proxy: an exciton made by weak light in a neutral dot is an X, in a charged dot a trion."""
-        q0 = self.neutral_fraction(n)
-        return q0 * self.eta_X_rad + (1 - q0) * self.eta_trion_rad
+    def channel_weights(self, n, p):
+        """(w_X, w_X-, w_X+): the shares of the recombination that make an exciton, a negative and a positive
+        trion (UFL; w_X+ = 0 unless trions = 'both')."""
+        fe = self.trion_fraction(n)
+        if not self.both_trions:
+            return 1 - fe, fe, 0
+        fh = self.trion_fraction(p)
+        return (1 - fe) * (1 - fh) + fe * fh, fe * (1 - fh), fh * (1 - fe)
+
+    def pl_yield(self, n, p=None):
+        """PL proxy: an exciton made by weak light in a neutral dot is an X, in a charged dot a trion (with both
+        trions: a dot with an extra electron only X-, with an extra hole only X+, with both X)."""
+        qe = self.neutral_fraction(n)
+        if not self.both_trions:
+            return qe * self.eta_X_rad + (1 - qe) * self.eta_trion_rad
+        qh = self.neutral_fraction(p)
+        return ((qe * qh + (1 - qe) * (1 - qh)) * self.eta_X_rad + (1 - qe) * qh * self.eta_trion_rad
+                + qe * (1 - qh) * self.eta_trion_pos_rad)
 
     def build_forms(self):
         if not self.active:
@@ -164,22 +202,24 @@ class Emission:
         dev = self.dev
         dm = dev.dm
         n, p, R = dev.n, dev.p, dev.R_langevin
-        f = self.trion_fraction(n)
+        wX, wT, wP = self.channel_weights(n, p)
         dxq = dm.dx(self.qd, lumped=True)     # the quadrature of the equations, with their box weights b
         b = dev.box
         self._forms = {
-            "R_X": fem.form(R * (1 - f) * b * dxq),
-            # ... of which in dots that hold an extra hole (Poisson, as the electrons'): positive trions that
-            # this model counts as bright excitons (docs/model.md, "The aged dots hold holes")
-            "R_X_hole": fem.form(R * (1 - f) * (1 - ufl.exp(-p / self.N_qd)) * b * dxq),
-            "R_trion": fem.form(R * f * b * dxq),
+            "R_X": fem.form(R * wX * b * dxq),
+            # ... of which in dots that hold an extra hole (Poisson, as the electrons'): with trions = 'negative'
+            # positive trions that the model counts as bright excitons (docs/model.md, "The aged dots hold holes")
+            "R_X_hole": fem.form(R * wX * (1 - ufl.exp(-p / self.N_qd)) * b * dxq),
+            "R_trion": fem.form(R * wT * b * dxq),
             "R_trap": fem.form(dev.R_srh * b * dxq),
             "n_qd": fem.form(n * b * dxq),
             "p_qd": fem.form(p * b * dxq),
-            "trion_fraction": fem.form(f * b * dxq),
-            "PL": fem.form(self.pl_yield(n) * b * dxq),
+            "trion_fraction": fem.form(wT * b * dxq),
+            "PL": fem.form(self.pl_yield(n, p) * b * dxq),
             "area_qd": fem.form(b * dxq),
         }
+        if self.both_trions:
+            self._forms["R_trion_pos"] = fem.form(R * wP * b * dxq)
         if self.htl:
             self._forms["R_htl"] = fem.form(dev.R * b * dm.dx(self.htl, lumped=True))
         if self.leakage:
@@ -195,37 +235,45 @@ class Emission:
         W = dev.width()
         to_J = dev.sc.J0_mA_cm2 / W          # scaled rate integral per width -> mA cm^-2 of electrons
         J_X, J_T = val["R_X"] * to_J, val["R_trion"] * to_J
+        J_P = val.get("R_trion_pos", 0.0) * to_J
         J_trap = val["R_trap"] * to_J
         J_leak = val.get("R_s", 0.0) * to_J
         J_htl = val.get("R_htl", 0.0) * to_J
         eta_X = J_X / J_e_mA_cm2 if J_e_mA_cm2 > 0 else 0.0
         photons = {"X": self.eta_X_rad * J_X, "trion": self.eta_trion_rad * J_T,
+                   "trion_pos": self.eta_trion_pos_rad * J_P,
                    "HTL": self.eta_htl * (J_leak + J_htl)}                       # mA cm^-2 of photons (internal)
         EQE = self.outcoupling * sum(photons.values()) / J_mA_cm2 if J_mA_cm2 > 0 else 0.0
         lam, S = self.spectrum(photons)
         L = self.luminance(lam, S)
         peak, fwhm = peak_and_fwhm(lam, S) if np.max(S) > 0 else (np.nan, np.nan)
         area = val["area_qd"]
-        return {"J_e_mA_cm2": J_e_mA_cm2, "J_X_mA_cm2": J_X, "J_trion_mA_cm2": J_T, "J_leak_mA_cm2": J_leak,
+        return {"J_e_mA_cm2": J_e_mA_cm2, "J_X_mA_cm2": J_X, "J_trion_mA_cm2": J_T,
+                "J_trion_pos_mA_cm2": J_P, "J_leak_mA_cm2": J_leak,
                 "J_trap_mA_cm2": J_trap, "J_htl_bulk_mA_cm2": J_htl, "eta_X": eta_X, "EQE": EQE,
                 "luminance_cd_m2": L,
                 "n_qd_mean_cm3": val["n_qd"] / area * 1e18, "p_qd_mean_cm3": val["p_qd"] / area * 1e18,
                 "trion_fraction_mean": val["trion_fraction"] / area, "peak_nm": peak, "fwhm_nm": fwhm,
                 "PL_yield": val["PL"] / area,
                 "X_in_hole_charged_dots": val["R_X_hole"] / val["R_X"] if val["R_X"] > 0 else np.nan,
-                "photons_X": photons["X"], "photons_trion": photons["trion"], "photons_HTL": photons["HTL"]}
+                "photons_X": photons["X"], "photons_trion": photons["trion"],
+                "photons_trion_pos": photons["trion_pos"], "photons_HTL": photons["HTL"]}
 
     # -- optics ------------------------------------------------------------------------------------------------
     LAMBDA = np.arange(380.0, 780.01, 0.25)
 
     def spectrum(self, photons: dict) -> tuple[np.ndarray, np.ndarray]:
-        """Outcoupled photon spectrum (photons cm^-2 s^-1 nm^-1) from internal photon currents (mA cm^-2)."""
+        """Outcoupled photon spectrum (photons cm^-2 s^-1 nm^-1) from internal photon currents (mA cm^-2) of
+        the channels X, trion (X-), HTL and, with both trions, trion_pos (X+)."""
         lam = self.LAMBDA
         qm = self.qd_mat
         to_flux = 1e-3 / Q * self.outcoupling        # mA cm^-2 -> photons cm^-2 s^-1
         S = photons["X"] * to_flux * line_shape(lam, qm["lambda_X_nm"], qm["fwhm_X_nm"])
         S = S + photons["trion"] * to_flux * line_shape(lam, qm["lambda_X_nm"] + qm["lambda_trion_shift_nm"],
                                                         qm["fwhm_trion_nm"])
+        if self.both_trions and photons.get("trion_pos", 0.0) > 0:
+            S = S + photons["trion_pos"] * to_flux * line_shape(
+                lam, qm["lambda_X_nm"] + qm["lambda_positive_trion_shift_nm"], qm["fwhm_positive_trion_nm"])
         if self.htl_mat.get("lambda_nm"):
             S = S + photons["HTL"] * to_flux * line_shape(lam, self.htl_mat["lambda_nm"], self.htl_mat["fwhm_nm"])
         return lam, S

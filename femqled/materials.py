@@ -50,6 +50,8 @@ PARAMETERS = {
     "langevin_prefactor": "0..1", "trap_density_cm3": ">= 0", "tau_n_s": ">= 0", "tau_p_s": ">= 0",
     "qd_density_cm3": "> 0", "k_r_per_s": "> 0", "k_nr_per_s": ">= 0", "k_auger_trion_per_s": ">= 0",
     "lambda_X_nm": "> 0", "fwhm_X_nm": "> 0", "lambda_trion_shift_nm": "number", "fwhm_trion_nm": "> 0",
+    "k_auger_positive_trion_per_s": ">= 0", "lambda_positive_trion_shift_nm": "number",
+    "fwhm_positive_trion_nm": "> 0",
     "emission_yield": "0..1", "lambda_nm": "> 0", "fwhm_nm": "> 0",
     "work_function_eV": "> 0",
     "acetate_D_cm2s": ">= 0", "acetate_D_factor": "> 0", "acetate_initial_cm3": ">= 0", "acetate_solubility": "> 0",

@@ -93,7 +93,8 @@ def _fig2c(rows, emission, path):
         cmap = colormaps["coolwarm_r"]
         for i, j in enumerate(picks):
             r = rows[j]
-            lam, S = emission.spectrum({"X": r["photons_X"], "trion": r["photons_trion"], "HTL": r["photons_HTL"]})
+            lam, S = emission.spectrum({"X": r["photons_X"], "trion": r["photons_trion"], "HTL": r["photons_HTL"],
+                                        "trion_pos": r.get("photons_trion_pos", 0.0)})
             c = cmap(i / max(len(picks) - 1, 1))
             lab = f"{r['t_h']:.3g} h: {r['peak_nm']:.1f} nm, FWHM {r['fwhm_nm']:.1f} nm"
             a1.plot(lam, S / S.max(), color=c, label=lab)

@@ -1,7 +1,7 @@
 """EL spectrum and PL at an operating point (He et al. 2023 Fig. 2b-c; MODEL.md sec. 5).
 
 At a current density (constant-current operation) or a bias: the outcoupled EL spectrum from the channel rates
-(X, X-, HTL) x yields as Gaussians in photon energy (:mod:`femqled.emission`), its peak and FWHM, the luminance
+(X, X-, HTL; X+ with both trions) x yields as Gaussians in photon energy (:mod:`femqled.emission`), its peak and FWHM, the luminance
 (CIE photopic) and each channel's share of the photons, and the PL yield proxy. Outputs: ``spectrum.csv``
 (wavelength, spectral photon flux), ``spectrum.json`` and ``spectrum.png``.
 """
@@ -16,12 +16,14 @@ from femqled.instruments.figure import figure, legend
 def measure(dev, J_mA_cm2: float | None = None, V: float | None = None) -> dict:
     op = dev.operate(J_mA_cm2) if J_mA_cm2 is not None else dev.solve(V)
     e = op.extra
-    photons = {"X": e["photons_X"], "trion": e["photons_trion"], "HTL": e["photons_HTL"]}
+    photons = {"X": e["photons_X"], "trion": e["photons_trion"], "trion_pos": e.get("photons_trion_pos", 0.0),
+               "HTL": e["photons_HTL"]}
     lam, S = dev.emission.spectrum(photons)
     total = sum(photons.values()) or 1.0
     return {"V": op.V, "J_mA_cm2": op.J, "peak_nm": e["peak_nm"], "fwhm_nm": e["fwhm_nm"],
             "luminance_cd_m2": e["luminance_cd_m2"], "EQE": e["EQE"], "eta_X": e["eta_X"],
             "PL_yield": e["PL_yield"], "share_X": photons["X"] / total, "share_trion": photons["trion"] / total,
+            "share_trion_pos": photons["trion_pos"] / total,
             "share_HTL": photons["HTL"] / total, "lambda_nm": lam, "spectrum": S}
 
 
