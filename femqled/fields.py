@@ -3,7 +3,8 @@
 Densities and rates jump at heterojunctions, so they are written in discontinuous P1 (each triangle with its own
 band parameters); potentials are continuous. Units: psi, phi_n, phi_p in V (phi = -E_F/q, the cathode Fermi level
 is 0); n, p in cm^-3; E in V/nm; J_n, J_p in mA cm^-2; R, R_X, R_trion, R_trap in cm^-3 s^-1 (R: all
-recombination; in the QD film R_X + R_trion is exciton formation, R_trap the dark trap-assisted part).
+recombination; in the QD film R_X + R_trion is exciton formation, R_trap the dark trap-assisted part; with
+``[emission] trions = "both"`` R_trion_pos, the positive trions, too).
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ class FieldWriter:
                  "R": dev.R * R0}
         if dev.emission.active:
             qd = m.indicator(dev.emission.qd)
-            f = dev.emission.trion_fraction(n) * qd
-            exprs["R_X"] = dev.R_langevin * (1 - f) * qd * R0
-            exprs["R_trion"] = dev.R_langevin * f * R0
+            wX, wT, wP = dev.emission.channel_weights(n, dev.p)
+            exprs["R_X"] = dev.R_langevin * wX * qd * R0
+            exprs["R_trion"] = dev.R_langevin * wT * qd * R0
+            if dev.emission.both_trions:
+                exprs["R_trion_pos"] = dev.R_langevin * wP * qd * R0
             exprs["R_trap"] = dev.R_srh * qd * R0
         vexprs = {"E": -ufl.grad(u[0]) * Vt, "J_n": -m.mun * n * ufl.grad(u[1]) * J0,
                   "J_p": -m.mup * p * ufl.grad(u[2]) * J0}

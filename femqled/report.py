@@ -22,7 +22,8 @@ class Missing(Exception):
 def pictures_sentence(tot: dict) -> str:
     """REPORT.md's line on states_2d_10mA.png: the numbers written above its panels, pristine -> aged."""
     p, a = tot.get("pristine", {}), tot.get("aged", {})
-    names = {"R_X_mA_cm2": "excitons", "R_trion_mA_cm2": "trions", "R_trap_mA_cm2": "trap-assisted"}
+    names = {"R_X_mA_cm2": "excitons", "R_trion_mA_cm2": "trions", "R_trion_pos_mA_cm2": "positive trions",
+             "R_trap_mA_cm2": "trap-assisted"}
     parts = [f"{what} {p[k]:.3g} → {a[k]:.3g} mA cm⁻²" for k, what in names.items() if k in p and k in a]
     parts += [f"electrons in the {k[2:-4]} {p[k]:.2e} → {a[k]:.2e} cm⁻²" for k in p
               if k.startswith("n_") and k in a]

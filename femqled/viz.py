@@ -252,7 +252,7 @@ def colour_range(dm, values: np.ndarray, zoom: str | None = None, log: bool = Fa
 
 def state_images(dev, acetate) -> dict[str, tuple]:
     """The pictures of a state, not yet drawn: ``{stem: (DeviceMesh, vertex values, plot options)}`` for psi, n,
-    p, R_X, R_trion, R_trap where the dots have traps (whole stack), n near the cathode and the acetate near the
+    p, R_X, R_trion (R_trion_pos with both trions), R_trap where the dots have traps (whole stack), n near the cathode and the acetate near the
     rough interface and trenches. The option ``detail`` is where :func:`compare_states` looks: n from the dots
     to the Ag, the recombination channels in the dots, the acetate at the cathode, all near the trench."""
     from femqled.fields import FieldWriter, vertex_values
@@ -263,7 +263,7 @@ def state_images(dev, acetate) -> dict[str, tuple]:
     images = {"psi": (dev.dm, fw.vertex_values("psi"), {"name": "psi (V)"})}
     traps = dev.emission.active and dev.mat.values[dev.emission.qd]["srh"] > 0
     for name, unit in (("n", "cm^-3"), ("p", "cm^-3"), ("R_X", "cm^-3 s^-1"), ("R_trion", "cm^-3 s^-1"),
-                       ("R_trap", "cm^-3 s^-1")):
+                       ("R_trion_pos", "cm^-3 s^-1"), ("R_trap", "cm^-3 s^-1")):
         if name in fw.functions and (name != "R_trap" or traps):
             opts = {"name": f"{name} ({unit})", "log": True}
             if qd and name != "p":

@@ -252,6 +252,14 @@ def test_spectrum_command(case_file, tmp_path):
     assert 0 < s["PL_yield"] < 1
     lines = (tmp_path / "sp" / "spectrum.csv").read_text().splitlines()
     assert lines[0] == "lambda_nm,photons_cm2_s_nm" and len(lines) > 100
+    assert "X/X-/HTL" in r.stdout and s["share_trion_pos"] == 0.0
+    # with positive trions told apart their share is counted and printed
+    r = femqled("spectrum", str(case_file), "--J", "10", "--quasi-1d", "--out", "sp2", "--set",
+                "emission.trions=both", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path / "sp2" / "spectrum.json").read_text())
+    assert s["share_X"] + s["share_trion"] + s["share_trion_pos"] + s["share_HTL"] == pytest.approx(1.0)
+    assert s["share_trion_pos"] > 0 and "X/X-/X+/HTL" in r.stdout
 
 
 def test_limit_command(case_file, tmp_path):

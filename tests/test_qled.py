@@ -131,21 +131,24 @@ def test_constant_current_beyond_what_the_contact_can_inject_says_so():
 
 
 @pytest.mark.mpi
-def test_pictures_integrate_to_the_emission_record():
+@pytest.mark.parametrize("trions", ["negative", "both"])
+def test_pictures_integrate_to_the_emission_record(trions):
     """What a comparison picture writes above a recombination channel (viz.compare_states: q int R dy of the
     field at the triangle vertices, fields.per_width) is the device's own record of that channel: in quasi-1D,
     where the box weights of the equations are the vertex thirds, to rounding (the 2D default at 10 mA cm^-2:
-    within 1.2 %, measured on 2 ranks)."""
+    within 1.2 %, measured on 2 ranks); with positive trions told apart, theirs too."""
     from femqled.fields import FieldWriter, per_width
     from femqled.scaling import Q
 
-    case = load_case("cases/default.toml")
+    case = load_case("cases/default.toml", [f"emission.trions={trions}"])
     case["geometry"]["quasi_1d"] = True
     dev = Device(case, MPI.COMM_WORLD)
     op = dev.operate(10.0)
     fw = FieldWriter(dev)
     fw.update()
-    for name in ("R_X", "R_trion", "R_trap"):
+    names = ("R_X", "R_trion", "R_trap") + (("R_trion_pos",) if trions == "both" else ())
+    assert ("R_trion_pos" in fw.functions) == (trions == "both")
+    for name in names:
         drawn = per_width(dev.dm, fw.vertex_values(name)) * 1e-7 * Q * 1e3        # mA cm^-2
         assert drawn == pytest.approx(op.extra[f"J_{name[2:]}_mA_cm2"], rel=1e-9), name
     fw.close()
