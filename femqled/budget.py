@@ -8,7 +8,7 @@ The luminance is linear in the channel currents of :mod:`femqled.emission` (mA c
 
 with J_H = J_leak + J_HTL,bulk (electrons recombining in or at the TFB, blue) and nothing emitted by trap-assisted
 recombination (J_trap) or by electrons that leave the device unrecombined or recombine elsewhere
-(J_other = J_e - J_X - J_X- - J_H - J_trap, J_e the electron current injected at the cathode). Since
+(J_other = J_e - J_X - J_X- [- J_X+] - J_H - J_trap, J_e the electron current injected at the cathode). Since
 J_X = J_e - sum_{c != X} J_c, the change between two states splits exactly by where the exciton channel's
 current came from:
 
@@ -35,7 +35,7 @@ def coefficients(emission) -> dict[str, float]:
     positive trion's, zero unless the emission tells it apart)."""
     unit = {"X": 0.0, "trion": 0.0, "HTL": 0.0}
     yields = {"X": emission.eta_X_rad, "trion": emission.eta_trion_rad, "HTL": emission.eta_htl}
-    if getattr(emission, "both_trions", False):
+    if emission.both_trions:
         yields["trion_pos"] = emission.eta_trion_pos_rad
     a = {c: y * emission.luminance(*emission.spectrum({**unit, c: 1.0})) for c, y in yields.items()}
     a.setdefault("trion_pos", 0.0)
@@ -68,7 +68,7 @@ def between(emission, before: dict, after: dict) -> dict:
     L0 = luminance(a, J0)
     worth = {"trions": a["X"] - a["trion"], "leakage into the HTL": a["X"] - a["HTL"], "trap-assisted": a["X"],
              "elsewhere": a["X"], "positive trions": a["X"] - a["trion_pos"]}
-    channels = CHANNELS | (POSITIVE if getattr(emission, "both_trions", False) else {})
+    channels = CHANNELS | (POSITIVE if emission.both_trions else {})
     parts = {name: -(J1[key] - J0[key]) * worth[name] / L0 for name, key in channels.items()}
     parts["electron current"] = (J1["J_e_mA_cm2"] - J0["J_e_mA_cm2"]) * a["X"] / L0
     return {"rise": luminance(a, J1) / L0 - 1.0, "parts": parts, "coefficients_cd_m2_per_mA_cm2": a,

@@ -205,7 +205,7 @@ def cmd_spectrum(args, comm=MPI.COMM_WORLD) -> int:
     case, out, dev, _ = _setup(args, comm)
     m = spectrum.run(dev, out, J_mA_cm2=None if args.V is not None else args.J, V=args.V)
     io.write_manifest(out, case, "spectrum", {"summary": io.scalars(m)}, comm=comm)
-    pos = dev.emission.active and dev.emission.both_trions          # X+ told apart: its share too
+    pos = dev.emission.both_trions          # X+ told apart: its share too
     shares = f"X/X-/{'X+/' if pos else ''}HTL {m['share_X']:.2f}/{m['share_trion']:.2f}/" + \
         (f"{m['share_trion_pos']:.2f}/" if pos else "") + f"{m['share_HTL']:.2f}"
     io.say(f"spectrum: at {m['J_mA_cm2']:.3g} mA/cm2, {m['V']:.3f} V: peak {m['peak_nm']:.1f} nm, FWHM "

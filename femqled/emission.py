@@ -106,6 +106,7 @@ class Emission:
         if qd is None:
             qd = next((l["name"] for l in case["layer"] if "qd_density_cm3" in device.lib[l["material"]]), "")
         self.active = bool(qd)
+        self.both_trions = self.active and cfg["trions"] == "both"     # X+ told apart (module docstring)
         self.model = materials.model_parameters(case["model"])
         if not self.active:
             return
@@ -116,7 +117,6 @@ class Emission:
         self.htl_mat = device.lib[lay.materials[self.htl]] if self.htl else {}
         self.interface = f"{self.htl}/{qd}" if self.htl else None
         self.occupancy = cfg["occupancy"]
-        self.both_trions = cfg["trions"] == "both"
         # a thermionic HTL/QD junction (femqled.heterojunction) replaces the interface-recombination leakage:
         # electrons then cross into the HTL and recombine in its bulk (J_htl_bulk)
         self.thermionic = self.htl is not None and heterojunction.layer_name(self.htl, qd) in lay.regions

@@ -252,9 +252,10 @@ def colour_range(dm, values: np.ndarray, zoom: str | None = None, log: bool = Fa
 
 def state_images(dev, acetate) -> dict[str, tuple]:
     """The pictures of a state, not yet drawn: ``{stem: (DeviceMesh, vertex values, plot options)}`` for psi, n,
-    p, R_X, R_trion (R_trion_pos with both trions), R_trap where the dots have traps (whole stack), n near the cathode and the acetate near the
-    rough interface and trenches. The option ``detail`` is where :func:`compare_states` looks: n from the dots
-    to the Ag, the recombination channels in the dots, the acetate at the cathode, all near the trench."""
+    p, R_X, R_trion (R_trion_pos with both trions), R_trap where the dots have traps (whole stack), n near the
+    cathode and the acetate near the rough interface and trenches. The option ``detail`` is where
+    :func:`compare_states` looks: n from the dots to the Ag, the recombination channels in the dots, the acetate
+    at the cathode, all near the trench."""
     from femqled.fields import FieldWriter, vertex_values
 
     fw = FieldWriter(dev)

@@ -1,9 +1,9 @@
 """EL spectrum and PL at an operating point (He et al. 2023 Fig. 2b-c; MODEL.md sec. 5).
 
 At a current density (constant-current operation) or a bias: the outcoupled EL spectrum from the channel rates
-(X, X-, HTL; X+ with both trions) x yields as Gaussians in photon energy (:mod:`femqled.emission`), its peak and FWHM, the luminance
-(CIE photopic) and each channel's share of the photons, and the PL yield proxy. Outputs: ``spectrum.csv``
-(wavelength, spectral photon flux), ``spectrum.json`` and ``spectrum.png``.
+(X, X-, HTL; X+ with both trions) x yields as Gaussians in photon energy (:mod:`femqled.emission`), its peak and
+FWHM, the luminance (CIE photopic) and each channel's share of the photons, and the PL yield proxy. Outputs:
+``spectrum.csv`` (wavelength, spectral photon flux), ``spectrum.json`` and ``spectrum.png``.
 """
 
 from __future__ import annotations
