@@ -205,9 +205,10 @@ def cmd_spectrum(args, comm=MPI.COMM_WORLD) -> int:
     case, out, dev, _ = _setup(args, comm)
     m = spectrum.run(dev, out, J_mA_cm2=None if args.V is not None else args.J, V=args.V)
     io.write_manifest(out, case, "spectrum", {"summary": io.scalars(m)}, comm=comm)
-    pos = dev.emission.both_trions          # X+ told apart: its share too
-    shares = f"X/X-/{'X+/' if pos else ''}HTL {m['share_X']:.2f}/{m['share_trion']:.2f}/" + \
-        (f"{m['share_trion_pos']:.2f}/" if pos else "") + f"{m['share_HTL']:.2f}"
+    channels = {"X": "share_X", "X-": "share_trion", "X+": "share_trion_pos", "HTL": "share_HTL"}
+    if not dev.emission.both_trions:                     # X+ only where told apart
+        del channels["X+"]
+    shares = "/".join(channels) + " " + "/".join(f"{m[k]:.2f}" for k in channels.values())
     io.say(f"spectrum: at {m['J_mA_cm2']:.3g} mA/cm2, {m['V']:.3f} V: peak {m['peak_nm']:.1f} nm, FWHM "
            f"{m['fwhm_nm']:.1f} nm, L {m['luminance_cd_m2']:.4g} cd/m2, EQE {100 * m['EQE']:.2f} %, "
            f"eta_X {m['eta_X']:.3f}, PL yield {m['PL_yield']:.3f}; photons {shares}; wrote "

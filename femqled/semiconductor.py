@@ -11,10 +11,9 @@ import math
 import numpy as np
 from dolfinx import fem
 
+from femqled import statistics
 from femqled.errors import InputError
 from femqled.scaling import EPS0, Q, Scales
-from femqled import statistics
-from femqled.statistics import flag as statistics_flag
 
 
 
@@ -59,7 +58,7 @@ def _scaled(mat: dict, sc: Scales, region: str) -> dict[str, float]:
         # stand for a zero-thickness interface)
         "charged": 0.0 if mat.get("space_charge") is False else 1.0,
         # 1: both bands hold one level per site of capacity Nc, Nv (femqled.statistics); 0: Boltzmann
-        "level": statistics_flag(mat.get("statistics", "boltzmann")),
+        "level": statistics.flag(mat.get("statistics", "boltzmann")),
     }
 
 

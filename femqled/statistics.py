@@ -48,8 +48,3 @@ def dln_g(eta):
 def ufl_ln_g(eta):
     """ln g(eta) of a single level as a UFL expression (stable for every eta)."""
     return -(ufl.max_value(eta, 0.0) + ufl.ln(1.0 + ufl.exp(-abs(eta))))
-
-
-def ufl_dln_g(eta):
-    """d ln g / d eta as a UFL expression."""
-    return -0.5 * (1.0 + ufl.tanh(0.5 * eta))
