@@ -129,11 +129,11 @@ EMISSION = Table({
     "occupancy": Field(str, "poisson", choices=("poisson", "simple"),
                        doc="QD charge statistics that split recombination into X and X-: Poisson occupancy "
                            "of the dots, or f = n / (n + N_QD)"),
-    "trions": Field(str, "negative", choices=("negative", "both"),
-                    doc="which charged excitons the emission tells apart: negative (X- in dots with two or more "
-                        "extra electrons; an exciton in a dot with an extra hole counts as a bright X) or both "
-                        "(X- and X+: the QD material's k_auger_positive_trion_per_s, "
-                        "lambda_positive_trion_shift_nm, fwhm_positive_trion_nm)"),
+    "trions": Field(str, "both", choices=("negative", "both"),
+                    doc="which charged excitons the emission tells apart: both (X- and X+: the QD material's "
+                        "k_auger_positive_trion_per_s, lambda_positive_trion_shift_nm, fwhm_positive_trion_nm) "
+                        "or negative (X- only: an exciton in a dot with an extra hole counts as a bright X; the "
+                        "default before 2026-12-06, cases/negative-trions.toml)"),
     "leakage": Field(bool, True, doc="electron leakage into the layer below the QDs by interface recombination"),
 })
 

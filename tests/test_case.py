@@ -31,7 +31,8 @@ def test_every_shipped_case_is_valid():
         assert load_case(p)["layer"], p
     assert load_case("cases/anions.toml")["ions"]["layer"] == "ETL"
     assert load_case("cases/single-level.toml")["materials"]["QD"]["statistics"] == "single-level"
-    assert load_case("cases/positive-trions.toml")["emission"]["trions"] == "both"
+    assert load_case("cases/negative-trions.toml")["emission"]["trions"] == "negative"
+    assert load_case("cases/default.toml")["emission"]["trions"] == "both"
     assert [h["name"] for h in load_case("cases/hypotheses.toml")["hypothesis"]] == [
         "light-anions+contact", "anions-at-dots+contact", "anions-ETL+contact", "dipole+tunnel"]
 

@@ -19,6 +19,16 @@ def q1d(**changes):
     return small_case(geometry={"quasi_1d": True}, **changes)
 
 
+def q1d_earlier(trions: str) -> dict:
+    """The small stack with the QD film of the default before 2026-12-06 (cases/negative-trions.toml), whose
+    contact-limit state fills the dots with holes."""
+    from femqled.case import load_case
+
+    qd = load_case("cases/negative-trions.toml")["materials"]["QD"]
+    keys = ("mu_n_cm2Vs", "mu_p_cm2Vs", "k_auger_trion_per_s", "lambda_trion_shift_nm", "fwhm_trion_nm")
+    return q1d(emission={"trions": trions}, materials={"QD": {k: qd[k] for k in keys}})
+
+
 def mean(dev, expr) -> float:
     """The value of a constant UFL expression, as the mean over the QD layer (assembled, so as the code sees it)."""
     dx = dev.dm.dx("EML")
@@ -57,8 +67,9 @@ def test_both_trions_split_the_same_recombination_and_hole_excess_makes_dim_x_pl
     """The option changes what the recombination is called, not the device: the same voltage and the same
     recombination in the dots (J_X + J_X- [+ J_X+]); pristine (electron excess) X- outnumber X+; at the
     contact-limit state (the dots full of holes, tests/test_instruments.py) X+ outnumber X-, the X channel has
-    lost most of what the electrons-only model counts in it, and the device is dimmer than that model says."""
-    neg, both = Device(q1d()), Device(q1d(emission={"trions": "both"}))
+    lost most of what the electrons-only model counts in it, and the device is dimmer than that model says (the
+    QD film of the earlier default, fitted with the electrons-only model)."""
+    neg, both = Device(q1d_earlier("negative")), Device(q1d_earlier("both"))
     lim = contact_limit.run(neg, 10.0, V_c=5.0)["limit"]
     states = []
     for rise in (0.0, lim["barrier_rise_eV"]):
@@ -113,22 +124,23 @@ def test_both_trions_need_the_positive_trion_parameters():
 
 
 def test_electrons_only_model_builds_no_positive_trion_channel():
-    """The default (trions = "negative"): the channel weights are (1 - f, f, 0), nothing of X+ is built."""
-    dev = Device(q1d(), MPI.COMM_SELF)
+    """trions = "negative": the channel weights are (1 - f, f, 0), nothing of X+ is built."""
+    dev = Device(q1d(emission={"trions": "negative"}), MPI.COMM_SELF)
     n = fem.Constant(dev.mesh, 0.7 * dev.emission.N_qd)
     wX, wT, wP = dev.emission.channel_weights(n, n)
     assert wP == 0 and isinstance(wX, ufl.core.expr.Expr)
     assert mean(dev, wT) == pytest.approx(doubly(0.7), rel=1e-9)
 
 
-def test_default_values_give_no_rise_with_dim_positive_trions():
-    """docs/model.md, "Positive trions": with the default's values and X+ told apart the contact-limit test at
+def test_earlier_default_values_give_no_rise_with_dim_positive_trions():
+    """docs/model.md, "Positive trions": with the values of the default before 2026-12-06
+    (cases/negative-trions.toml, fitted with X+ counted as bright) and X+ told apart the contact-limit test at
     100 mA cm^-2 finds the pristine state the brightest (the luminance only falls as the barrier rises). Its peak
     search then goes back to a low barrier from the steps near the compliance, which needs the device at rest
     first (a solver failure before, measured)."""
     from femqled.case import load_case
 
-    case = load_case("cases/default.toml", ["emission.trions=both"])
+    case = load_case("cases/negative-trions.toml", ["emission.trions=both"])
     case["geometry"]["quasi_1d"] = True
     r = contact_limit.run(Device(case, MPI.COMM_SELF), 100.0)
     assert not r["at_compliance"] and r["limit"]["barrier_rise_eV"] < 0.02
