@@ -274,11 +274,12 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     if peak:
         # the luminance peaked below the rise and fell: the elevated state is the peak (golden section)
         d, L_d = contact_limit.golden_max(luminance, max(best[1] - step, 0.0), best[1] + step, 12)
-        lo = d if L_d >= best[0] else best[1]
         if L_d >= (1 + rise) * L0:
             # ... unless the steps stepped over a peak narrower than a step that does reach the rise (with dim
             # positive trions, docs/model.md "Positive trions"): then the rise on its rising side
             lo, hi, peak = max(best[1] - step, 0.0), d, False
+        else:
+            lo = d if L_d >= best[0] else best[1]
     if not peak:
         for _ in range(bisections):
             mid = 0.5 * (lo + hi)
