@@ -21,8 +21,9 @@ charge of the carriers left beside it: f_e = f(m_e), f_h = f(m_h) as above,
 
 (the last term, an exciton beside both an extra electron and an extra hole, counted neutral; it is small wherever
 either excess is), eta_rad_X+ = 2 k_r / (2 k_r + k_A+ + k_nr) with the positive trion's own Auger rate, line
-shift and width. With ``"negative"`` (the default) only the electrons count: an exciton in a dot that holds an
-extra hole is a bright X (``X_in_hole_charged_dots`` of the record says how many of the X channel's are).
+shift and width; the default since 2026-12-06. With ``"negative"`` (the default before) only the electrons count:
+an exciton in a dot that holds an extra hole is a bright X (``X_in_hole_charged_dots`` of the record says how
+many of the X channel's are).
 
 Electrons leak into the hole-transport layer below the QDs by recombining across the interface with its holes:
 

@@ -16,7 +16,7 @@ from femqled.instruments.figure import figure, legend
 def measure(dev, J_mA_cm2: float | None = None, V: float | None = None) -> dict:
     op = dev.operate(J_mA_cm2) if J_mA_cm2 is not None else dev.solve(V)
     e = op.extra
-    photons = {"X": e["photons_X"], "trion": e["photons_trion"], "trion_pos": e.get("photons_trion_pos", 0.0),
+    photons = {"X": e["photons_X"], "trion": e["photons_trion"], "trion_pos": e["photons_trion_pos"],
                "HTL": e["photons_HTL"]}
     lam, S = dev.emission.spectrum(photons)
     total = sum(photons.values()) or 1.0
