@@ -140,7 +140,8 @@ def test_ions_case_errors_name_the_field():
 @pytest.mark.mpi
 def test_ageing_releases_ions_with_the_contact_state_and_states_keep_them(shared_tmp):
     """With [ions], the inventory follows the contact state (sheet + released x mean theta) at every step; a
-    checkpoint brings back the frozen profile of its operating state; a rebuilt contact takes the ions back."""
+    checkpoint brings back the frozen profile of its operating state; a contact rebuilt with a fresh state takes
+    the ions back; in the peel-off, rebuilding the ZnO with the Ag removes them, rebuilding the Ag alone does not."""
     from pathlib import Path
 
     from femqled.ageing import Ageing
@@ -166,3 +167,10 @@ def test_ageing_releases_ions_with_the_contact_state_and_states_keep_them(shared
     assert np.allclose(other.device.ions.frozen.x.array, end, rtol=1e-9, atol=0.0)
     rebuild.set_state(other, other.acetate.c_initial, theta=np.zeros_like(other.theta))
     assert other.device.ions.inventory_cm2 == 0.0
+    # the peel-off: the ions sit in the ETL, so a fresh ZnO film has none and a fresh Ag alone leaves them as aged
+    res = rebuild.run(other, out / "checkpoint.npz", out, np.arange(0.0, 3.01, 0.5), J_mA_cm2=100.0)["states"]
+    aged = res["aged"]["ions_cm2"]
+    assert aged == pytest.approx(released * rows[-1]["theta_mean"], rel=1e-6)
+    assert res["rebuilt ZnO/Ag"]["ions_cm2"] == 0.0
+    assert res["rebuilt Ag"]["ions_cm2"] == pytest.approx(aged, rel=1e-9)
+    assert res["rebuilt Ag"]["theta_mean"] < res["aged"]["theta_mean"]

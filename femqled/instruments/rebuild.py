@@ -9,6 +9,11 @@ saved ageing state (``checkpoint.npz``):
 - ``rebuilt Ag``: the Ag-side acetate removed (a ``residual`` fraction of it left, default 0.1: acetate bound at
   the exposed ZnO surface survives the peel-off), the ZnO side as aged; theta and the barrier follow.
 
+Mobile ions (``[ions]``, released by the degrading interface) sit in a layer, not in the contact: the ZnO/Ag
+rebuild replaces them with a fresh film's (``sheet_cm2``) when they are in the layer under the cathode, and
+keeps them as aged when they are deeper; the Ag rebuild keeps them as aged (as the hypotheses' peel-off does,
+:func:`femqled.elevation.removed_by`).
+
 For each: a J-V sweep (luminance, EQE, ideality), the state at ``J`` (EQE, eta_X, EL peak and FWHM) and the
 recovery of each rebuild, (X_rebuilt - X_aged) / (X_pristine - X_aged), for EQE at ``J``. Outputs
 ``rebuild.json``, ``rebuild.csv`` (all J-V points, with a ``state`` column) and ``rebuild.png``.
@@ -22,14 +27,16 @@ from femqled.instruments import jv
 from femqled.instruments.figure import figure, legend
 
 
-def set_state(ag, c_values, theta=None):
+def set_state(ag, c_values, theta=None, ions_cm2=None):
     """Put an acetate profile (P1 values of c = a/S) into ``ag`` and the contact state that follows (or
-    ``theta``), with its barrier."""
+    ``theta``), with its barrier; with mobile ions, the inventory that follows theta (or ``ions_cm2``)."""
     ac = ag.acetate
     ac.c.x.array[:] = c_values
     ac.c.x.scatter_forward()
     ag.theta = ag.contact_state() if theta is None else theta
     ag.apply_barrier(ag.theta)
+    if ions_cm2 is not None and ag.device.ions is not None:
+        ag.device.ions.set_inventory(ions_cm2)
     ag.device.reset()                     # the measurements start from equilibrium under the new contact
     ag.condition()                        # ... and with mobile ions where operation at the test current puts them
 
@@ -59,6 +66,8 @@ def measure(ag, voltages, J_mA_cm2: float, J_min: float | None = None, progress:
     e = op.extra
     summary.update({"V_at_J": op.V, "EQE_at_J": e["EQE"], "eta_X_at_J": e["eta_X"], "peak_nm": e["peak_nm"],
                     "fwhm_nm": e["fwhm_nm"], "theta_mean": float(np.mean(ag.theta))})
+    if dev.ions is not None:
+        summary["ions_cm2"] = dev.ions.inventory_cm2
     return {"rows": rows, "summary": summary}
 
 
@@ -75,13 +84,16 @@ def run(ag, checkpoint, outdir, voltages, J_mA_cm2: float = 10.0, residual: floa
     floor = results["pristine"]["summary"]["ideality_floor_mA_cm2"]     # one window for all four curves
     ag.restore(checkpoint)
     aged_c = ac.c.x.array.copy()
+    ions = ag.device.ions
+    aged_ions = ions.inventory_cm2 if ions is not None else None
+    under_cathode = ions is not None and ions.layer == ag.case["layer"][-1]["name"]
     results["aged"] = measure(ag, voltages, J_mA_cm2, floor, progress=progress, label=f"{label} aged J-V")
-    set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta))
+    set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta), ions_cm2=None if under_cathode else aged_ions)
     results["rebuilt ZnO/Ag"] = measure(ag, voltages, J_mA_cm2, floor, progress=progress,
                                         label=f"{label} rebuilt ZnO/Ag J-V")
     c = aged_c.copy()
     c[ac.metal_only_nodes] *= residual
-    set_state(ag, c)
+    set_state(ag, c, ions_cm2=aged_ions)
     results["rebuilt Ag"] = measure(ag, voltages, J_mA_cm2, floor, progress=progress, label=f"{label} rebuilt Ag J-V")
     s = {k: v["summary"] for k, v in results.items()}
     change = s["pristine"]["EQE_at_J"] - s["aged"]["EQE_at_J"]
