@@ -191,7 +191,7 @@ def test_the_largest_rise_belongs_to_the_dots_whichever_knob_reaches_it():
 
     peaks = {}
     for name, knob, lo, hi in (("barrier", by_barrier, 0.27, 0.31), ("anions", by_anions, 2.0, 4.5)):
-        x, L = golden_max(lambda v: knob(v).extra["luminance_cd_m2"], lo, hi, 12)
+        x, L = golden_max(lambda v, knob=knob: knob(v).extra["luminance_cd_m2"], lo, hi, 12)
         peaks[name] = (L / L0, knob(x).V)
         dev.contacts.set_barrier(b0)
         dev.ions.set_inventory(0.0)
