@@ -9,10 +9,10 @@ saved ageing state (``checkpoint.npz``):
 - ``rebuilt Ag``: the Ag-side acetate removed (a ``residual`` fraction of it left, default 0.1: acetate bound at
   the exposed ZnO surface survives the peel-off), the ZnO side as aged; theta and the barrier follow.
 
-Mobile ions (``[ions]``, released by the degrading interface) sit in a layer, not in the contact: the ZnO/Ag
-rebuild replaces them with a fresh film's (``sheet_cm2``) when they are in the layer under the cathode, and
-keeps them as aged when they are deeper; the Ag rebuild keeps them as aged (as the hypotheses' peel-off does,
-:func:`femqled.elevation.removed_by`).
+Mobile ions (``[ions]``, released by the degrading interface) sit in a layer, not in the contact: a rebuild
+puts them back to a fresh film's (``sheet_cm2``) where :func:`femqled.elevation.removed_by` says it replaces
+them, as in the hypotheses' peel-off (the ZnO/Ag rebuild, when they are in the layer under the cathode), and
+leaves them as aged elsewhere.
 
 For each: a J-V sweep (luminance, EQE, ideality), the state at ``J`` (EQE, eta_X, EL peak and FWHM) and the
 recovery of each rebuild, (X_rebuilt - X_aged) / (X_pristine - X_aged), for EQE at ``J``. Outputs
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from femqled.elevation import SITES, removed_by
 from femqled.instruments import jv
 from femqled.instruments.figure import figure, legend
 
@@ -85,15 +86,17 @@ def run(ag, checkpoint, outdir, voltages, J_mA_cm2: float = 10.0, residual: floa
     ag.restore(checkpoint)
     aged_c = ac.c.x.array.copy()
     ions = ag.device.ions
-    aged_ions = ions.inventory_cm2 if ions is not None else None
-    under_cathode = ions is not None and ions.layer == ag.case["layer"][-1]["name"]
+    in_etl = ions is not None and ions.layer == ag.case["layer"][-1]["name"]      # the layer under the cathode
+    # the ions' inventory after each rebuild: as aged, or (None) as theta = 0 sets it where the rebuild replaces them
+    kept = {site: None if ions is None or "ions" in removed_by(site, in_etl) else ions.inventory_cm2
+            for site in SITES}
     results["aged"] = measure(ag, voltages, J_mA_cm2, floor, progress=progress, label=f"{label} aged J-V")
-    set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta), ions_cm2=None if under_cathode else aged_ions)
+    set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta), ions_cm2=kept["ZnO/Ag"])
     results["rebuilt ZnO/Ag"] = measure(ag, voltages, J_mA_cm2, floor, progress=progress,
                                         label=f"{label} rebuilt ZnO/Ag J-V")
     c = aged_c.copy()
     c[ac.metal_only_nodes] *= residual
-    set_state(ag, c, ions_cm2=aged_ions)
+    set_state(ag, c, ions_cm2=kept["Ag"])
     results["rebuilt Ag"] = measure(ag, voltages, J_mA_cm2, floor, progress=progress, label=f"{label} rebuilt Ag J-V")
     s = {k: v["summary"] for k, v in results.items()}
     change = s["pristine"]["EQE_at_J"] - s["aged"]["EQE_at_J"]
