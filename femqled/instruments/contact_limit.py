@@ -25,9 +25,12 @@ Where the luminance peaks on the way and falls before the compliance (the dots' 
 single-level statistics, :mod:`femqled.statistics`, the holes the rise needs cannot all enter the dots and pass on
 into the ZnO, and the voltage stops rising), the "limit" is the state of the largest luminance instead: the
 steps stop once the luminance has fallen below half its largest value so far, and a golden-section search on the
-barrier (``refinements`` evaluations) within a step either side of the brightest step finds the peak. So
-EL_rise_limit is the largest rise a degrading contact gives at J up to the compliance; ``at_compliance`` says
-which case it is. With the Boltzmann default the luminance rises up to the compliance (docs/model.md).
+barrier (``refinements`` evaluations) within a step either side of the brightest step finds the peak. Where the
+brightest step is the last below the compliance, the peak can still lie within that step (with dim positive
+trions, the default's emission, the luminance falls once the dots hold a hole excess: at 100 mA cm^-2 it peaks
+~0.01 eV before the compliance): the same search runs there, a state above the compliance counting as dark, and
+the brighter of its peak and the compliance state is the limit. So EL_rise_limit is the largest rise a degrading
+contact gives at J up to the compliance; ``at_compliance`` says which case it is.
 """
 
 from __future__ import annotations
@@ -98,6 +101,11 @@ def run(dev, J: float, V_c: float = 10.0, step_eV: float = 0.02, bisections: int
         k = max(range(len(steps)), key=lambda i: L(steps[i]))
         if d_hi is not None and k == len(steps) - 1:
             limit = _at_compliance(at, steps[-1], d_hi, V_c, bisections)
+            # the brightest step is the last below the compliance, but the luminance may still peak within a
+            # step of it and fall before the compliance (dim positive trions once the dots hold a hole excess)
+            peak = _peak(at, steps, k, step_eV, refinements)
+            if L(peak) > L(limit):
+                limit = peak
         else:
             limit = _peak(at, steps, k, step_eV, refinements)
     finally:
