@@ -256,6 +256,22 @@ def test_contact_limit_finds_a_peak_within_the_last_step_before_the_compliance()
     assert r["EL_rise_limit"] == pytest.approx(lim["luminance_cd_m2"] / r["pristine"]["luminance_cd_m2"] - 1)
 
 
+def test_the_elevation_search_reads_a_peak_within_its_last_step_before_the_compliance():
+    """The scorecard's search (femqled.elevation.cost) asked for a rise out of reach at 100 mA cm^-2 on the quasi-1D
+    default reads the device at the luminance's peak, which lies within its last barrier step below the
+    compliance: the contact-limit test's peak, not the compliance state (measured 2026-12-06: +76.0 % there
+    against the peak's +89.9 %)."""
+    from femqled import elevation
+    from femqled.case import raw_case
+
+    dev = elevation.device(raw_case("cases/default.toml"), MPI.COMM_SELF)
+    r = contact_limit.run(dev, 100.0, V_c=10.0)
+    assert not r["at_compliance"]
+    p, e = elevation.cost(dev, 100.0, rise=1.5, V_max=10.0)
+    assert e["L"] / p["L"] - 1 == pytest.approx(r["EL_rise_limit"], rel=2e-3)
+    assert e["knob"] == pytest.approx(r["limit"]["barrier_rise_eV"], abs=2e-3) and e["V"] < 9.5
+
+
 def test_sims_penetration_ratio_grows_as_acetate_enters_the_silver():
     """Pristine profile: ratio exactly 1. After diffusion into a fast Ag the acetate reaches deeper (ratio > 1),
     and the ratio leaves the present profile untouched."""
