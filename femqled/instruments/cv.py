@@ -20,7 +20,11 @@ are), solved by GMRES to 1e-13 of x_i itself with one LU factorisation of K (3-6
 solves; the factorisation's symbolic part is kept from bias to bias), then x_r directly. Where GMRES does not
 converge within 30 iterations (high frequency; a region that exchanges carriers with the contacts slowly) the
 whole block matrix is factorised instead (one AIJ matrix twice the size; ~2.6 s against ~0.7 s per point on the
-default 2D device, 2 ranks). The two paths agree to 1e-9 in C (tests/test_cv.py).
+default 2D device, 2 ranks). The two paths agree to 1e-9 in C (tests/test_cv.py). The split answer is also
+checked against K and M themselves: where K is nearly singular (a layer whose carriers float behind a thick
+tunnel layer) its LU can mislead GMRES into "converging" on a wrong x_i. The block system's residual
+|A x - b| / |b| is then ~1e-11 (against ~3e-15 where the split path is right), C off by 1e5, and the whole
+block system is factorised instead (``SPLIT_RESIDUAL`` 1e-13).
 
 The anode's total current (conduction + displacement) follows from the unconstrained rows at the anode nodes, as
 in :meth:`femqled.device.Device.transient_step`:
@@ -58,6 +62,7 @@ from femqled.linearised import Linearised, lu_solver
 
 SPLIT_RTOL = 1e-13        # the imaginary part, eliminated, solved by GMRES to this fraction of itself
 SPLIT_ITERATIONS = 30     # beyond that, the whole block system is factorised
+SPLIT_RESIDUAL = 1e-13    # nor accepted beyond this residual of the block system itself (|A x - b| / |b|)
 
 
 class _Eliminated:
@@ -83,6 +88,7 @@ class SmallSignal:
         self.dev = dev
         self.split = split              # False: always factorise the whole block system (the reference path)
         self.path, self.iterations = None, 0
+        self.residual = float("nan")        # |A x - b| / |b| of the last solve's block system
         V = dev.V_space
         _, wn, wp = ufl.TestFunctions(V)
         n, p = dev.n, dev.p
@@ -134,8 +140,12 @@ class SmallSignal:
         b_i[D] = 0.0
         xr, xi = g.duplicate(), g.duplicate()
         self.path = "split" if self.split and self._solve_split(w, b_r, b_i, xr, xi) else "coupled"
+        self.residual = self._residual(w, b_r, b_i, xr, xi)
+        if self.path == "split" and self.residual > SPLIT_RESIDUAL:       # K's LU was not accurate enough
+            self.path = "coupled"
         if self.path == "coupled":
             self._solve_coupled(w, b_r, b_i, xr, xi)
+            self.residual = self._residual(w, b_r, b_i, xr, xi)
         # currents from the unconstrained rows at the anode (owned nodes)
         out = []
         for vec in (xr, xi):
@@ -191,6 +201,24 @@ class SmallSignal:
         finally:
             for obj in (gm, S, t1, t2, c):
                 obj.destroy()
+
+    def _residual(self, w, b_r, b_i, xr, xi) -> float:
+        """|A x - b| / |b| of the block system with K and M themselves (not K's factorisation)."""
+        t1, t2 = xr.duplicate(), xr.duplicate()
+        K, M = self.lin.K, self.M
+        try:
+            K.mult(xr, t1)
+            M.mult(xi, t2)
+            rr = t1.array - w * t2.array - b_r
+            K.mult(xi, t1)
+            M.mult(xr, t2)
+            ri = t1.array + w * t2.array - b_i
+        finally:
+            t1.destroy()
+            t2.destroy()
+        comm = self.dev.comm
+        r2, b2 = comm.allreduce(np.array([rr @ rr + ri @ ri, b_r @ b_r + b_i @ b_i]), op=MPI.SUM)
+        return float(np.sqrt(r2 / b2))
 
     def _solve_coupled(self, w, b_r, b_i, xr, xi) -> None:
         """The block matrix [[K, -wM], [wM, K]] as one AIJ matrix (nest -> aij), LU."""
