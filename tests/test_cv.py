@@ -9,7 +9,9 @@
 - Which charge forms it: at low frequency the in-phase carrier response of each layer equals the derivative of
   that layer's steady sheet density with the bias (central differences of two steady states).
 - The two solution paths of the small-signal system (the imaginary part eliminated and solved by GMRES on one LU
-  of K; the whole block system factorised) give the same admittance and carrier responses.
+  of K; the whole block system factorised) give the same admittance and carrier responses, also where K is
+  nearly singular (a layer floating behind a thick tunnel layer), where the first path's answer is checked
+  against the block system itself.
 """
 
 import numpy as np
