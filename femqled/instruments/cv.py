@@ -140,9 +140,6 @@ class SmallSignal:
         b_i[D] = 0.0
         xr, xi = g.duplicate(), g.duplicate()
         self.path = "split" if self.split and self._solve_split(w, b_r, b_i, xr, xi) else "coupled"
-        self.residual = self._residual(w, b_r, b_i, xr, xi)
-        if self.path == "split" and self.residual > SPLIT_RESIDUAL:       # K's LU was not accurate enough
-            self.path = "coupled"
         if self.path == "coupled":
             self._solve_coupled(w, b_r, b_i, xr, xi)
             self.residual = self._residual(w, b_r, b_i, xr, xi)
@@ -168,7 +165,8 @@ class SmallSignal:
 
         an identity plus a small term at C-V frequencies, solved by GMRES to ``SPLIT_RTOL`` of x_i itself (each
         application two direct solves with K), then x_r directly. True if K factorised and GMRES converged within
-        ``SPLIT_ITERATIONS``."""
+        ``SPLIT_ITERATIONS`` and the answer solves the block system itself to ``SPLIT_RESIDUAL`` (K's LU is not
+        accurate enough where K is nearly singular)."""
         ksp = self.lin.lu()
         if ksp is None:                     # K alone cannot be factorised: the whole block system may still be
             return False
@@ -197,7 +195,10 @@ class SmallSignal:
             self.M.mult(xi, t1)                                     # x_r = K^-1 (b_r + w M x_i)
             t1.array[:] = b_r + w * t1.array
             ksp.solve(t1, xr)
-            return ksp.getConvergedReason() > 0
+            if ksp.getConvergedReason() <= 0:
+                return False
+            self.residual = self._residual(w, b_r, b_i, xr, xi)
+            return self.residual <= SPLIT_RESIDUAL
         finally:
             for obj in (gm, S, t1, t2, c):
                 obj.destroy()
