@@ -34,7 +34,7 @@ from femqled import materials
 from femqled.case import HYPOTHESIS, validate
 from femqled.device import Device
 from femqled.errors import InputError, SolverError
-from femqled.instruments import contact_limit, cv, jv, skpm
+from femqled.instruments import bands, contact_limit, cv, jv, skpm
 
 
 def device(raw: dict, comm, ions: str = "", interfacial_nm: float = 0.0, two_d: bool = False) -> Device:
@@ -73,15 +73,33 @@ def operating_drops(dev) -> dict:
     return skpm.layer_drops(skpm.profile(dev), dev.dm.layout)
 
 
+def cathode_surface(dev, depth_nm: float = 0.3) -> dict:
+    """The state of the ETL's surface at the cathode, ``depth_nm`` in from the interface along the flat-contact
+    cutline (:func:`femqled.instruments.bands.position`, "flat"): the field ``E_MV_cm`` (positive where it drives
+    electrons from the cathode into the device) and the electron density ``n_cm3``. Collective.
+
+    This is what any contact law sees: its net injection depends on the surface field and density (and on the
+    contact's own state). At a given current and rise the state of the dots is fixed, and the ETL between them
+    and the contact follows from it, so every contact law that reaches that rise leaves the same surface state
+    (docs/model.md, "No contact law does it")."""
+    b = bands.cutline(dev, "flat")
+    inside = np.flatnonzero(np.isfinite(b["Evac_eV"]))
+    y, Evac = b["y_nm"][inside], b["Evac_eV"][inside]
+    at = y[-1] - depth_nm                                   # the last point in the semiconductor: the interface
+    E = np.gradient(Evac, y) * 10.0                         # E = -d psi / dy, psi = -Evac; V/nm -> MV/cm
+    return {"E_MV_cm": float(np.interp(at, y, E)), "n_cm3": float(np.interp(at, y, b["n_cm3"][inside]))}
+
+
 def readings(dev, ss, floor=None) -> dict:
-    """J and SKPM profile at 3 V, C-V onset (0-3 V, 1 kHz), minimum ideality over J > floor (0.4-4 V); the curves
-    they are read from: ``cv_curve`` (V, C in nF cm^-2), ``jv_curve`` (V, J in mA cm^-2)."""
+    """J and SKPM profile at 3 V (and the cathode's surface state there, :func:`cathode_surface`), C-V onset
+    (0-3 V, 1 kHz), minimum ideality over J > floor (0.4-4 V); the curves they are read from: ``cv_curve`` (V, C
+    in nF cm^-2), ``jv_curve`` (V, J in mA cm^-2)."""
     try:
         J3 = dev.solve(3.0).J
     except SolverError:          # the path down from the operating point through a changed contact: from 0 V
         dev.reset()
         J3 = dev.solve(3.0).J
-    out = {"J3": J3, "profile": skpm.profile(dev)}
+    out = {"J3": J3, "profile": skpm.profile(dev), "surface_3V": cathode_surface(dev)}
     out["drops"] = skpm.layer_drops(out["profile"], dev.dm.layout)
     Vc = np.round(np.arange(0.0, 3.0 + 1e-9, 0.1), 6)
     C, parts = [], []
@@ -228,7 +246,8 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     is, and with the barrier raised (or ``knob(d)`` turned up from 0 in steps of ``step``, at most ``most``) until
     L = (1 + rise) L0 (or the largest rise below V_max: where the luminance peaks below the rise and falls before
     V_max, as where the dots' capacity stops the holes, or where the step after the brightest one fails, the peak,
-    by golden section). The elevated reading's
+    by golden section). Both readings carry the cathode's surface state (:func:`cathode_surface`) at the operating
+    point (``surface_op``) and at 3 V (``surface_3V``). The elevated reading's
     ``peeloff``: the luminance at J after each peel-off rebuild (``rebuild``: site -> setter, :func:`knob`; the
     barrier's: both put it back; each from rest; NaN where the rebuilt device cannot be operated)."""
     c = dev.contacts
@@ -250,7 +269,7 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
         raise SolverError(f"the device as it is cannot be operated at {J:g} mA/cm2 below {V_max:g} V")
     L0 = op0.extra["luminance_cd_m2"]
     p = {"knob": 0.0, "V": op0.V, "L": L0, "eta_X": op0.extra["eta_X"], "record": dict(op0.extra),
-         "drops_op": operating_drops(dev), **readings(dev, ss)}
+         "drops_op": operating_drops(dev), "surface_op": cathode_surface(dev), **readings(dev, ss)}
 
     def done(op):
         return op is None or op.extra["luminance_cd_m2"] >= (1 + rise) * L0
@@ -289,7 +308,8 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
             lo, hi = (lo, mid) if done(at(mid)) else (mid, hi)
     op = at(lo)
     e = {"knob": lo, "V": op.V, "L": op.extra["luminance_cd_m2"], "eta_X": op.extra["eta_X"],
-         "record": dict(op.extra), "drops_op": operating_drops(dev), **readings(dev, ss, p["floor"])}
+         "record": dict(op.extra), "drops_op": operating_drops(dev), "surface_op": cathode_surface(dev),
+         **readings(dev, ss, p["floor"])}
     e["skpm"], e["y_ZnO_Ag_nm"] = skpm.compare(p["profile"], e["profile"], y_if), y_if
     e["peeloff"] = {}
     for site, setter in (rebuild or {}).items():

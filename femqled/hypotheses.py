@@ -20,6 +20,10 @@ Fig. 4a) and the C-V rise is electrons accumulating in the QD film (its ref. 37)
 electrons in the QD layer are the largest part of the in-phase charge growing across the steepest rise and
 holes in the HTL less than a quarter of it. Each row also says where its rise comes from (:mod:`femqled.budget`):
 the points from fewer trions and from less electron leakage into the TFB, the two causes the paper names.
+And it gives the state of the ETL's surface at the cathode, pristine -> aged, at the operating point and at 3 V
+(:func:`femqled.elevation.cathode_surface`): what any contact law sees, and so what decides whether a contact
+could give the rise and still let the aged device carry the pristine current at 3 V (docs/model.md, "No contact
+law does it").
 
 Hypotheses (ETL: the layer under the cathode; QD film: the case's QD layer, :func:`femqled.elevation.roles`):
     barrier          the cathode barrier rises (the default case's ageing)
@@ -103,6 +107,10 @@ def judge(name: str, p: dict, e: dict, emission=None, role: dict | None = None) 
         "ideality_pass": acceptance.ideality_passes(p["eta"], e["eta"]),
         "voltage_rises": e["V"] > p["V"],
     }
+    for at in ("op", "3V"):              # what a contact law sees, pristine and aged (elevation.cathode_surface)
+        for key, unit in (("E", "MV_cm"), ("n", "cm3")):
+            row[f"surface_{key}_{at}_pristine"] = p[f"surface_{at}"][f"{key}_{unit}"]
+            row[f"surface_{key}_{at}"] = e[f"surface_{at}"][f"{key}_{unit}"]
     L_zr, L_ag = (e.get("peeloff", {}).get(site, float("nan")) for site in ("ZnO/Ag", "Ag"))
     change = p["L"] - e["L"]
     row.update(peeloff_ZnO_Ag=L_zr / p["L"] - 1, peeloff_Ag_recovery=(L_ag - e["L"]) / change if change
@@ -167,7 +175,11 @@ def file_stem(name: str) -> str:
 
 def plot(rows: list[dict], path) -> None:
     """hypotheses.png: each hypothesis's four readings against the paper's windows (shaded): the C-V onsets,
-    the SKPM numbers, the peel-off, the ideality ratio."""
+    the SKPM numbers, the peel-off, the ideality ratio; and a fifth panel, the ETL's surface at the cathode (what a
+    contact law sees, :func:`femqled.elevation.cathode_surface`): aged at the operating point and at 3 V, with
+    the pristine state at 3 V, and from each aged operating point the quadrant (more electrons, less field) where
+    a contact law that injects more with more field and less with more electrons at the surface passes no more
+    than the operating current (docs/model.md, "No contact law does it")."""
     import math
 
     from matplotlib.patches import Rectangle
@@ -182,7 +194,7 @@ def plot(rows: list[dict], path) -> None:
         ax.annotate(r["hypothesis"] + note, (x, y), fontsize=7, color=color[r["hypothesis"]],
                     xytext=(5, (3, -10, -21)[read.index(r) % 3]), textcoords="offset points")
 
-    with figure(path, 4, (20, 4.6)) as (fig, (a1, a2, a4, a3)):
+    with figure(path, 5, (25, 4.6)) as (fig, (a1, a2, a4, a3, a5)):
         (p0, p1), tol = acceptance.CV_ONSET_V, acceptance.CV_ONSET_TOL_V
         a1.add_patch(Rectangle((p0 - tol, p1 - tol), 2 * tol, 2 * tol, color="g", alpha=0.15, label="paper"))
         for r in read:
@@ -217,6 +229,27 @@ def plot(rows: list[dict], path) -> None:
         a3.axvline(1.0, color="k", lw=0.8, ls=":")
         a3.set(xlabel="minimum ideality, aged / pristine", title="ideality (V at the rise in brackets)")
         a3.legend(fontsize=7)
+        for r in read:
+            c = color[r["hypothesis"]]
+            n_op, E_op = r["surface_n_op"], r["surface_E_op"]
+            a5.plot([n_op, 1e30], [E_op, E_op], ":", color=c, lw=0.8)       # the quadrant right of and below
+            a5.plot([n_op, n_op], [E_op, -1e3], ":", color=c, lw=0.8)       # the aged operating point
+            point(a5, r, n_op, E_op)
+            a5.plot(r["surface_n_3V"], r["surface_E_3V"], "s", mfc="none", color=c)
+        if read:
+            a5.plot(read[0]["surface_n_3V_pristine"], read[0]["surface_E_3V_pristine"], "k*", ms=10,
+                    label="pristine at 3 V")
+        a5.plot([], [], "ko", label="aged at J")
+        a5.plot([], [], "ks", mfc="none", label="aged at 3 V")
+        n_all = [r[k] for r in read for k in ("surface_n_op", "surface_n_3V", "surface_n_3V_pristine")]
+        E_all = [r[k] for r in read for k in ("surface_E_op", "surface_E_3V", "surface_E_3V_pristine")]
+        if n_all:
+            a5.set(xlim=(0.3 * min(n_all), 3 * max(n_all)),
+                   ylim=(min(E_all) - 0.1 * (1 + abs(min(E_all))), max(E_all) + 0.1 * (1 + abs(max(E_all)))))
+        a5.set(xscale="log", xlabel="electrons at the ETL's surface at the cathode (cm$^{-3}$)",
+               ylabel="field there, driving electrons in (MV cm$^{-1}$)",
+               title="what a contact law sees (dotted: it passes at most J)")
+        a5.legend(fontsize=7, loc="lower left")
 
 
 def catalogue(case: dict) -> dict:
@@ -278,7 +311,16 @@ def lines(r: dict, width: int = 19) -> list[str]:
             f"{'':>{width}}   luminance {100 * r['luminance_rise']:+.0f} %; C-V rise: {r['cv_rise_pristine']} -> "
             f"{r['cv_rise_aged']}; the rise from fewer trions "
             f"{100 * r['rise_from_trions']:+.1f}, from less leakage into the TFB {100 * r['rise_from_leakage']:+.1f} "
-            "points"]
+            "points",
+            f"{'':>{width}}   the ETL's surface at the cathode (what a contact law sees): at J "
+            f"{surface(r, 'op')}; at 3 V {surface(r, '3V')}"]
+
+
+def surface(r: dict, at: str) -> str:
+    """"E a -> b MV/cm, n c -> d cm-3": the cathode's surface state of a row, pristine -> aged, at ``at`` ("op":
+    the operating point; "3V")."""
+    return (f"E {r[f'surface_E_{at}_pristine']:+.3f} -> {r[f'surface_E_{at}']:+.3f} MV/cm, "
+            f"n {r[f'surface_n_{at}_pristine']:.2e} -> {r[f'surface_n_{at}']:.2e} cm-3")
 
 
 def check_geometry(case: dict, names: list[str], two_d: bool) -> None:
