@@ -34,7 +34,8 @@ from femqled import materials
 from femqled.case import HYPOTHESIS, validate
 from femqled.device import Device
 from femqled.errors import InputError, SolverError
-from femqled.instruments import bands, contact_limit, cv, jv, skpm
+from femqled.instruments import contact_limit, cv, jv, skpm
+from femqled.instruments.skpm import cathode_surface
 
 
 def device(raw: dict, comm, ions: str = "", interfacial_nm: float = 0.0, two_d: bool = False) -> Device:
@@ -73,27 +74,10 @@ def operating_drops(dev) -> dict:
     return skpm.layer_drops(skpm.profile(dev), dev.dm.layout)
 
 
-def cathode_surface(dev, depth_nm: float = 0.3) -> dict:
-    """The state of the ETL's surface at the cathode, ``depth_nm`` in from the interface along the flat-contact
-    cutline (:func:`femqled.instruments.bands.position`, "flat"): the field ``E_MV_cm`` (positive where it drives
-    electrons from the cathode into the device) and the electron density ``n_cm3``. Collective.
-
-    This is what any contact law sees: its net injection depends on the surface field and density (and on the
-    contact's own state). At a given current and rise the state of the dots is fixed, and the ETL between them
-    and the contact follows from it, so every contact law that reaches that rise leaves the same surface state
-    (docs/model.md, "No contact law does it")."""
-    b = bands.cutline(dev, "flat")
-    inside = np.flatnonzero(np.isfinite(b["Evac_eV"]))
-    y, Evac = b["y_nm"][inside], b["Evac_eV"][inside]
-    at = y[-1] - depth_nm                                   # the last point in the semiconductor: the interface
-    E = np.gradient(Evac, y) * 10.0                         # E = -d psi / dy, psi = -Evac; V/nm -> MV/cm
-    return {"E_MV_cm": float(np.interp(at, y, E)), "n_cm3": float(np.interp(at, y, b["n_cm3"][inside]))}
-
-
 def readings(dev, ss, floor=None) -> dict:
-    """J and SKPM profile at 3 V (and the cathode's surface state there, :func:`cathode_surface`), C-V onset
-    (0-3 V, 1 kHz), minimum ideality over J > floor (0.4-4 V); the curves they are read from: ``cv_curve`` (V, C
-    in nF cm^-2), ``jv_curve`` (V, J in mA cm^-2)."""
+    """J and SKPM profile at 3 V (and the cathode's surface state there, ``surface_3V``:
+    :func:`femqled.instruments.skpm.cathode_surface`), C-V onset (0-3 V, 1 kHz), minimum ideality over J > floor
+    (0.4-4 V); the curves they are read from: ``cv_curve`` (V, C in nF cm^-2), ``jv_curve`` (V, J in mA cm^-2)."""
     try:
         J3 = dev.solve(3.0).J
     except SolverError:          # the path down from the operating point through a changed contact: from 0 V
@@ -246,8 +230,9 @@ def cost(dev, J: float, rise: float, V_max: float, bisections: int = 14, knob=No
     is, and with the barrier raised (or ``knob(d)`` turned up from 0 in steps of ``step``, at most ``most``) until
     L = (1 + rise) L0 (or the largest rise below V_max: where the luminance peaks below the rise and falls before
     V_max, as where the dots' capacity stops the holes, or where the step after the brightest one fails, the peak,
-    by golden section). Both readings carry the cathode's surface state (:func:`cathode_surface`) at the operating
-    point (``surface_op``) and at 3 V (``surface_3V``). The elevated reading's
+    by golden section). Both readings carry the cathode's surface state
+    (:func:`femqled.instruments.skpm.cathode_surface`) at the operating point (``surface_op``) and at 3 V
+    (``surface_3V``). The elevated reading's
     ``peeloff``: the luminance at J after each peel-off rebuild (``rebuild``: site -> setter, :func:`knob`; the
     barrier's: both put it back; each from rest; NaN where the rebuilt device cannot be operated)."""
     c = dev.contacts

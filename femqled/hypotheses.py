@@ -21,7 +21,7 @@ electrons in the QD layer are the largest part of the in-phase charge growing ac
 holes in the HTL less than a quarter of it. Each row also says where its rise comes from (:mod:`femqled.budget`):
 the points from fewer trions and from less electron leakage into the TFB, the two causes the paper names.
 And it gives the state of the ETL's surface at the cathode, pristine -> aged, at the operating point and at 3 V
-(:func:`femqled.elevation.cathode_surface`): what any contact law sees, and so what decides whether a contact
+(:func:`femqled.instruments.skpm.cathode_surface`): what any contact law sees, and so what decides whether a contact
 could give the rise and still let the aged device carry the pristine current at 3 V (docs/model.md, "No contact
 law does it").
 
@@ -107,7 +107,7 @@ def judge(name: str, p: dict, e: dict, emission=None, role: dict | None = None) 
         "ideality_pass": acceptance.ideality_passes(p["eta"], e["eta"]),
         "voltage_rises": e["V"] > p["V"],
     }
-    for at in ("op", "3V"):              # what a contact law sees, pristine and aged (elevation.cathode_surface)
+    for at in ("op", "3V"):              # what a contact law sees, pristine and aged (skpm.cathode_surface)
         for key, unit in (("E", "MV_cm"), ("n", "cm3")):
             row[f"surface_{key}_{at}_pristine"] = p[f"surface_{at}"][f"{key}_{unit}"]
             row[f"surface_{key}_{at}"] = e[f"surface_{at}"][f"{key}_{unit}"]
@@ -176,7 +176,7 @@ def file_stem(name: str) -> str:
 def plot(rows: list[dict], path) -> None:
     """hypotheses.png: each hypothesis's four readings against the paper's windows (shaded): the C-V onsets,
     the SKPM numbers, the peel-off, the ideality ratio; and a fifth panel, the ETL's surface at the cathode (what a
-    contact law sees, :func:`femqled.elevation.cathode_surface`): aged at the operating point and at 3 V, with
+    contact law sees, :func:`femqled.instruments.skpm.cathode_surface`): aged at the operating point and at 3 V, with
     the pristine state at 3 V, and from each aged operating point the quadrant (more electrons, less field) where
     a contact law that injects more with more field and less with more electrons at the surface passes no more
     than the operating current (docs/model.md, "No contact law does it")."""

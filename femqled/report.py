@@ -75,9 +75,10 @@ def mechanism_sentence(case: dict) -> str:
             "costs\"; scripts/elevation_cost.py). No other contact law escapes it: the rise fixes the state of "
             "the ETL's surface at the cathode, where any law whose injection grows with the field and falls with "
             "the electrons already there passes no more than the operating current, so at 3 V the aged device "
-            "is starved (docs/model.md, \"No contact law does it\"). `femqled hypotheses CASE` judges the alternatives tried (a tunnel "
-            "layer, fixed charge, mobile anions) on the ideality, C–V, SKPM and peel-off rows with these "
-            "tolerances. The ideality rises because the aged dots hold fewer electrons at "
+            "is starved (docs/model.md, \"No contact law does it\"; the state is in the SKPM row). `femqled "
+            "hypotheses CASE` judges the alternatives tried (a tunnel layer, fixed charge, mobile anions) on the "
+            "ideality, C–V, SKPM and peel-off rows with these tolerances. The ideality rises because the aged dots "
+            "hold fewer electrons at "
             "every bias and trap-assisted recombination, largest where electrons and holes balance, then sets the "
             "slope of the exponential regime (docs/model.md, \"QD layer\").")
 
@@ -201,6 +202,9 @@ def rows(results: dict, walls: dict, failures: dict, *, floor: float | None, int
                         + "; the paper reads electrons in the QD film") if carriers else ""), onsets)
     drops = {k: " / ".join(f"{v:.2f}" for v in results[k]["skpm"]["drops_V"].values()) for k in ("pristine", "aged")
              if results[k].get("skpm") is not None}
+    surfaces = {k: f"{results[k]['skpm']['surface']['E_MV_cm']:+.3f} MV cm⁻¹, "
+                   f"{results[k]['skpm']['surface']['n_cm3']:.2g} cm⁻³" for k in ("pristine", "aged")
+                if (results[k].get("skpm") or {}).get("surface") is not None}
 
     def kelvin_probe():
         near, change = skpm.compare(need("pristine", "skpm"), need("aged", "skpm"), interface_y_nm)
@@ -212,7 +216,9 @@ def rows(results: dict, walls: dict, failures: dict, *, floor: float | None, int
         f"≥ ×{acceptance.SKPM_NEAR_MIN:g}; ≤ {100 * acceptance.SKPM_ELSEWHERE_MAX:.0f} %",
         walls.get("skpm_pristine", 0.0) + walls.get("skpm_aged", 0.0),
         "predicted" + (f"; the bias across {layers}: " + ", ".join(f"{v} V ({k})" for k, v in drops.items())
-                       if drops else ""), kelvin_probe)
+                       if drops else "") + (f"; the ETL's surface at the cathode (field, electrons), what its contact "
+                                            f"law sees: " + ", ".join(f"{v} ({k})" for k, v in surfaces.items())
+                                            if surfaces else ""), kelvin_probe)
 
     def tof_sims():
         s0 = need("pristine", "sims")["acetate_penetration_into_Ag_nm"]

@@ -426,6 +426,9 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
     s0 = json.loads((out / "pristine" / "sims.json").read_text())["acetate_penetration_into_Ag_nm"]
     s1 = json.loads((out / "aged" / "sims.json").read_text())["acetate_penetration_into_Ag_nm"]
     assert f"{s0:.2f} → {s1:.2f} nm" in report
+    for d in ("pristine", "aged"):          # beside the SKPM row: what the cathode's contact law sees at 3 V
+        surface = json.loads((out / d / "skpm.json").read_text())["cathode_surface"]
+        assert f"{surface['E_MV_cm']:+.3f} MV cm⁻¹, {surface['n_cm3']:.2g} cm⁻³ ({d})" in report
     mech = json.loads((out / "mechanisms" / "mechanisms.json").read_text())
     assert f"explain both: {', '.join(mech['explains_both']) or 'none'}" in report
     rise = json.loads((out / "report.json").read_text())["rise_budget"]["10"]     # where the rise comes from

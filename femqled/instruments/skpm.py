@@ -9,7 +9,9 @@ voltage: the profile then goes linearly from the semiconductor's surface potenti
 layer's thickness d_i beyond the interface, so its field (psi_s - psi_m) / d_i shows where SKPM would see it.
 Where the bias goes (:func:`layer_drops`): the potential difference across each layer of the stack along the
 averaged profile, bottom to top at the layers' nominal interfaces (the last layer to the end of the profile, inside
-the metal), in ``skpm.json``; the SKPM row of REPORT.md reads pristine and aged side by side with it.
+the metal), in ``skpm.json``; the SKPM row of REPORT.md reads pristine and aged side by side with it. And what
+the cathode's contact law sees (:func:`cathode_surface`): the field and the electron density at the ETL's surface
+next to the cathode, in ``skpm.json`` (``cathode_surface``) and beside the SKPM row.
 Outputs: ``skpm.csv`` (y, psi, E), ``skpm.json`` (bias, the drop per layer) and ``skpm.png``.
 """
 
@@ -73,6 +75,25 @@ def compare(pristine: dict, aged: dict, y0: float, within_nm: float = 5.0) -> tu
     return float(near), change
 
 
+def cathode_surface(dev, depth_nm: float = 0.3) -> dict:
+    """The state of the ETL's surface at the cathode, ``depth_nm`` in from the interface along the flat-contact
+    cutline (:func:`femqled.instruments.bands.position`, "flat"): the field ``E_MV_cm`` (positive where it drives
+    electrons from the cathode into the device) and the electron density ``n_cm3``. Collective.
+
+    This is what any contact law sees: its net injection depends on the surface field and density (and on the
+    contact's own state). At a given current and rise the state of the dots is fixed, and the ETL between them
+    and the contact follows from it, so every contact law that reaches that rise leaves the same surface state
+    (docs/model.md, "No contact law does it")."""
+    from femqled.instruments import bands
+
+    b = bands.cutline(dev, "flat")
+    inside = np.flatnonzero(np.isfinite(b["Evac_eV"]))
+    y, Evac = b["y_nm"][inside], b["Evac_eV"][inside]
+    at = y[-1] - depth_nm                                   # the last point in the semiconductor: the interface
+    E = np.gradient(Evac, y) * 10.0                         # E = -d psi / dy, psi = -Evac; V/nm -> MV/cm
+    return {"E_MV_cm": float(np.interp(at, y, E)), "n_cm3": float(np.interp(at, y, b["n_cm3"][inside]))}
+
+
 def layer_drops(prof: dict, layout) -> dict[str, float]:
     """Potential drop (V, anode side minus cathode side) across each layer of ``layout.stack`` along the
     averaged profile: between the nominal bottom and top of each layer; the last layer's top is the end of the
@@ -92,9 +113,11 @@ def run(dev, V: float, outdir, lines: int = 5) -> dict:
     dev.solve(V)
     prof = profile(dev, lines)
     prof["drops_V"] = layer_drops(prof, dev.dm.layout)
+    prof["surface"] = cathode_surface(dev)
     rows = [{"y_nm": a, "psi_V": b, "E_MV_cm": c} for a, b, c in zip(prof["y_nm"], prof["psi_V"], prof["E_MV_cm"])]
     io.write_csv(outdir / "skpm.csv", rows, comm=dev.comm)
-    io.write_json(outdir / "skpm.json", {"V": V, "lines": lines, "drops_V": prof["drops_V"]}, comm=dev.comm)
+    io.write_json(outdir / "skpm.json", {"V": V, "lines": lines, "drops_V": prof["drops_V"],
+                                         "cathode_surface": prof["surface"]}, comm=dev.comm)
     if dev.comm.rank == 0:
         plot(prof, V, outdir / "skpm.png")
     return prof
