@@ -76,9 +76,10 @@ def compare(pristine: dict, aged: dict, y0: float, within_nm: float = 5.0) -> tu
 
 
 def cathode_surface(dev, depth_nm: float = 0.3) -> dict:
-    """The state of the ETL's surface at the cathode, ``depth_nm`` in from the interface along the flat-contact
-    cutline (:func:`femqled.instruments.bands.position`, "flat"): the field ``E_MV_cm`` (positive where it drives
-    electrons from the cathode into the device) and the electron density ``n_cm3``. Collective.
+    """The state of the ETL's surface at the cathode (in the interlayer, where the case has one), ``depth_nm`` in
+    from the interface along the flat-contact cutline (:func:`femqled.instruments.bands.position`, "flat"): the
+    field ``E_MV_cm`` (positive where it drives electrons from the cathode into the device) and the electron
+    density ``n_cm3``. Collective.
 
     This is what any contact law sees: its net injection depends on the surface field and density (and on the
     contact's own state). At a given current and rise the state of the dots is fixed, and the ETL between them
