@@ -284,6 +284,9 @@ def test_skpm_and_sims_commands(case_file, tmp_path, aged):
     assert rows[0] == "y_nm,psi_V,E_MV_cm" and len(rows) > 100
     drops = json.loads((tmp_path / "sk" / "skpm.json").read_text())["drops_V"]
     assert list(drops) == ["HIL", "HTL", "EML", "ETL", "IL"] and "across the layers" in r.stdout
+    surface = json.loads((tmp_path / "sk" / "skpm.json").read_text())["cathode_surface"]     # what the contact sees
+    assert surface["n_cm3"] > 0
+    assert f"field {surface['E_MV_cm']:+.3f} MV/cm, electrons {surface['n_cm3']:.3g} cm-3" in r.stdout
     pen = []
     for state, out in (([], "si0"), (["--state", str(aged)], "si1")):
         r = femqled("sims", str(case_file), "--quasi-1d", "--out", out, *state, cwd=tmp_path)
