@@ -188,6 +188,10 @@ IONS = Table({
     "released_cm2": Field(float, FromParameters("ion_release_cm2"), min=0.0,
                           doc="ions added at full contact degradation (cm^-2): during ageing and in its states "
                               "the inventory is sheet_cm2 + released_cm2 x mean(theta)"),
+    "reversible": Field(bool, False, doc="the release is bound to the contact's state both ways: a peel-off that "
+                                         "restores the contact takes the released ions back, rebuilding the Ag "
+                                         "alone included (the inventory then follows the rebuilt theta); false: "
+                                         "they stay in their layer, and only a fresh film of it removes them"),
 })
 
 HYPOTHESIS = Table({
@@ -198,6 +202,10 @@ HYPOTHESIS = Table({
     "ions_cm2": Field(float, 0.0, min=0.0, doc="mobile ions ([ions] charge: anions) released into ions_layer at "
                                                "theta = 1 (cm^-2), in equilibrium while the device operates and "
                                                "frozen while it is measured (femqled/ions.py)"),
+    "ions_reversible": Field(bool, False, doc="the released ions are bound to the contact's state both ways "
+                                              "(as [ions] reversible): each peel-off that restores the contact "
+                                              "takes them back, the Ag alone included; false: only a fresh film of "
+                                              "their layer removes them"),
     "ions_layer": Field(str, "ETL", doc="the layer of the ions: its name, or its place: EML (the QD layer), ETL "
                                         "(the layer under the cathode), HTL (the layer below the QD layer)"),
     "charge_cm2": Field(float, 0.0, doc="fixed charge at theta = 1 (elementary charges per cm^2; negative: "

@@ -138,13 +138,16 @@ def charge_near(dev, etl: str, side: str):
 SITES = ("ZnO/Ag", "Ag")        # what the peel-off rebuilds (He et al. 2023 Fig. 4): the ETL and the Ag, the Ag alone
 
 
-def removed_by(site: str, ions_in_etl: bool) -> set[str]:
+def removed_by(site: str, ions_in_etl: bool, reversible: bool = False) -> set[str]:
     """The parts of a hypothesis that rebuilding ``site`` puts back: the contact's (the barrier rise, the tunnel
     layer: acetate at and in the Ag) with either rebuild; what sits in the ETL (a fixed charge, ions if they are
-    in it) with the ZnO; ions in the QD film or below with neither."""
+    in it) with the ZnO; ions in the QD film or below with neither. Ions whose release is ``reversible`` (bound to
+    the contact's state both ways) go back with the contact, with either rebuild, wherever they are."""
     parts = {"barrier", "tunnel"}
     if site == "ZnO/Ag":
         parts |= {"charge", "ions"} if ions_in_etl else {"charge"}
+    if reversible:
+        parts.add("ions")
     return parts
 
 
@@ -201,7 +204,8 @@ def knob(dev, near: str | None = None, ions: float | None = None, barrier_rise: 
     in_etl = dev.ions is not None and dev.ions.layer == etl
     if own is not None:
         return {"knob": degradation(dev, own, etl), "step": 0.05, "most": 1.0,
-                "rebuild": {s: degradation(dev, own, etl, removed_by(s, in_etl)) for s in SITES}}
+                "rebuild": {s: degradation(dev, own, etl, removed_by(s, in_etl, own["ions_reversible"]))
+                            for s in SITES}}
     if near:
         setter = charge_near(dev, etl, near)
         return {"knob": setter, "step": 1.0, "most": 100.0,

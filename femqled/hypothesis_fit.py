@@ -172,7 +172,8 @@ def best_table(raw: dict, name: str, best: dict) -> str:
     lines = [f"# femqled hypotheses --fit {name}: F = {best['F']:.4g}, {best['rows_passed']} of 4 rows", "",
              "[[hypothesis]]"]
     for k, v in h.items():
-        lines.append(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"')
+        value = f'"{v}"' if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else repr(v)
+        lines.append(f"{k} = {value}")
     return "\n".join(lines) + "\n"
 
 

@@ -34,7 +34,8 @@ def test_every_shipped_case_is_valid():
     assert load_case("cases/negative-trions.toml")["emission"]["trions"] == "negative"
     assert load_case("cases/default.toml")["emission"]["trions"] == "both"
     assert [h["name"] for h in load_case("cases/hypotheses.toml")["hypothesis"]] == [
-        "light-anions+contact", "anions-at-dots+contact", "anions-ETL+contact", "dipole+tunnel"]
+        "light-anions+contact", "anions-at-dots+contact", "anions-ETL+contact", "dipole+tunnel", "returning-anions"]
+    assert [h["ions_reversible"] for h in load_case("cases/hypotheses.toml")["hypothesis"]] == [False] * 4 + [True]
 
 
 @pytest.mark.parametrize("changes, field, words", [

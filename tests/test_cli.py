@@ -916,17 +916,30 @@ about = "anions-QD+barrier as a case declares it"
 ions_cm2 = 3e12
 ions_layer = "EML"
 barrier_rise_eV = 0.25
+
+[[hypothesis]]
+name = "returning"
+ions_cm2 = 3e12
+ions_layer = "EML"
+barrier_rise_eV = 0.25
+ions_reversible = true
 ''')
-    r = femqled("hypotheses", str(case), "--only", "anions-QD+barrier,copy", "--out", str(tmp_path / "h"),
+    r = femqled("hypotheses", str(case), "--only", "anions-QD+barrier,copy,returning", "--out", str(tmp_path / "h"),
                 cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    built_in, copy = json.loads((tmp_path / "h" / "hypotheses" / "hypotheses.json").read_text())["hypotheses"]
+    built_in, copy, back = json.loads((tmp_path / "h" / "hypotheses" / "hypotheses.json").read_text())["hypotheses"]
     assert copy["description"] == "anions-QD+barrier as a case declares it"
     assert copy["peeloff_ZnO_Ag"] > 0.5 and not copy["peeloff_pass"]    # the ions in the dots stay: no recovery
     assert copy["luminance_rise"] == pytest.approx(0.9, abs=0.01)
     for key in ("knob", "V", "skpm_near", "skpm_elsewhere", "cv_aged_V", "ideality_aged", "rise_from_trions",
                 "peeloff_ZnO_Ag"):
         assert copy[key] == pytest.approx(built_in[key], rel=1e-6), key
+    # the same ions released reversibly: the same aged device, but each rebuild of the contact takes them back,
+    # so both peel-offs give the pristine device
+    for key in ("knob", "V", "skpm_near", "skpm_elsewhere", "cv_aged_V", "ideality_aged"):
+        assert back[key] == pytest.approx(copy[key], rel=1e-6), key
+    assert back["peeloff_ZnO_Ag"] == pytest.approx(0.0, abs=1e-6)
+    assert back["peeloff_Ag_recovery"] == pytest.approx(1.0, abs=1e-6) and back["peeloff_pass"]
     # a map of one hypothesis: its magnitude changes the readings (with the QD film of 2026-12-06 the anions
     # carry the rise and the field at ZnO/Ag at 3 V falls with the barrier that comes with them: x0.39 at 0.1 eV,
     # x0.20 at 0.25 eV, measured)

@@ -50,6 +50,21 @@ def test_bad_free_keys_are_one_message(specs, says):
     assert str(e.value).startswith(says), str(e.value)
 
 
+def test_best_table_is_a_hypothesis_table_a_case_can_hold(tmp_path):
+    """best.toml writes each key as TOML (a switch as true / false, text quoted), and the case that holds it
+    validates to the values fitted."""
+    import tomllib
+
+    from femqled.case import load_case
+
+    raw = tomllib.loads(OWN + "ions_cm2 = 1e12\nions_reversible = true\n")
+    text = hf.best_table(raw, "charge+barrier", {"F": 1.0, "rows_passed": 2, "barrier_rise_eV": 0.3})
+    (tmp_path / "best.toml").write_text(OWN.split("[[hypothesis]]")[0] + text)
+    h = load_case(tmp_path / "best.toml")["hypothesis"][0]
+    assert h["ions_reversible"] is True and h["barrier_rise_eV"] == 0.3 and h["charge_near"] == "QD"
+    assert h["ions_cm2"] == 1e12
+
+
 def test_a_row_that_does_not_rise_is_farther_than_any_that_does():
     risen = {"luminance_rise": 0.9, "ideality_pristine": 1.0, "ideality_aged": math.nan, "cv_pristine_V": math.nan,
              "cv_aged_V": math.nan, "skpm_near": math.nan, "skpm_elsewhere": math.nan,

@@ -141,7 +141,8 @@ def test_ions_case_errors_name_the_field():
 def test_ageing_releases_ions_with_the_contact_state_and_states_keep_them(shared_tmp):
     """With [ions], the inventory follows the contact state (sheet + released x mean theta) at every step; a
     checkpoint brings back the frozen profile of its operating state; a contact rebuilt with a fresh state takes
-    the ions back; in the peel-off, rebuilding the ZnO with the Ag removes them, rebuilding the Ag alone does not."""
+    the ions back; in the peel-off, rebuilding the ZnO with the Ag removes them, rebuilding the Ag alone does not,
+    unless their release is reversible."""
     from pathlib import Path
 
     from femqled.ageing import Ageing
@@ -174,3 +175,12 @@ def test_ageing_releases_ions_with_the_contact_state_and_states_keep_them(shared
     assert res["rebuilt ZnO/Ag"]["ions_cm2"] == 0.0
     assert res["rebuilt Ag"]["ions_cm2"] == pytest.approx(aged, rel=1e-9)
     assert res["rebuilt Ag"]["theta_mean"] < res["aged"]["theta_mean"]
+    # released reversibly ([ions] reversible), they follow the rebuilt contact: a fresh Ag takes them back too
+    other.case["ions"]["reversible"] = True
+    back = rebuild.run(other, out / "checkpoint.npz", out, np.arange(0.0, 3.01, 0.5), J_mA_cm2=100.0)["states"]
+    assert back["aged"]["ions_cm2"] == pytest.approx(aged, rel=1e-9)
+    assert back["rebuilt ZnO/Ag"]["ions_cm2"] == 0.0
+    assert back["rebuilt Ag"]["ions_cm2"] == pytest.approx(released * back["rebuilt Ag"]["theta_mean"], rel=1e-6,
+                                                           abs=1.0)
+    assert back["rebuilt Ag"]["ions_cm2"] < 0.5 * aged
+    assert back["rebuilt Ag"]["EQE_recovery"] != pytest.approx(res["rebuilt Ag"]["EQE_recovery"], rel=1e-3)

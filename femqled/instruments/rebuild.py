@@ -12,7 +12,8 @@ saved ageing state (``checkpoint.npz``):
 Mobile ions (``[ions]``, released by the degrading interface) sit in a layer, not in the contact: a rebuild
 puts them back to a fresh film's (``sheet_cm2``) where :func:`femqled.elevation.removed_by` says it replaces
 them, as in the hypotheses' peel-off (the ZnO/Ag rebuild, when they are in the layer under the cathode), and
-leaves them as aged elsewhere.
+leaves them as aged elsewhere. Unless their release is ``reversible``: then they follow the rebuilt contact's
+state (sheet_cm2 + released_cm2 mean(theta)) after either rebuild.
 
 For each: a J-V sweep (luminance, EQE, ideality), the state at ``J`` (EQE, eta_X, EL peak and FWHM) and the
 recovery of each rebuild, (X_rebuilt - X_aged) / (X_pristine - X_aged), for EQE at ``J``. Outputs
@@ -88,7 +89,8 @@ def run(ag, checkpoint, outdir, voltages, J_mA_cm2: float = 10.0, residual: floa
     ions = ag.device.ions
     in_etl = ions is not None and ions.layer == ag.case["layer"][-1]["name"]      # the layer under the cathode
     # the ions' inventory after each rebuild: as aged, or (None) as theta = 0 sets it where the rebuild replaces them
-    kept = {site: None if ions is None or "ions" in removed_by(site, in_etl) else ions.inventory_cm2
+    back = ions is not None and ag.case["ions"]["reversible"]
+    kept = {site: None if ions is None or "ions" in removed_by(site, in_etl, back) else ions.inventory_cm2
             for site in SITES}
     results["aged"] = measure(ag, voltages, J_mA_cm2, floor, progress=progress, label=f"{label} aged J-V")
     set_state(ag, ac.c_initial, theta=np.zeros_like(ag.theta), ions_cm2=kept["ZnO/Ag"])
