@@ -244,8 +244,9 @@ def cmd_skpm(args, comm=MPI.COMM_WORLD) -> int:
     from femqled.instruments import skpm
 
     case, out, dev, _ = _setup(args, comm)
-    prof = skpm.run(dev, args.V, out, lines=args.lines)
-    io.write_manifest(out, case, "skpm", {"summary": {"V": args.V, "drops_V": prof["drops_V"], "max_field_MV_cm":
+    prof = skpm.run(dev, args.V, out, lines=args.lines, hold=args.hold)
+    io.write_manifest(out, case, "skpm", {"summary": {"V": args.V, "hold": args.hold, "drops_V": prof["drops_V"],
+                                                       "max_field_MV_cm":
                                                        float(abs(prof["E_MV_cm"]).max()),
                                                        "cathode_surface": prof["surface"]}}, comm=comm)
     drops = ", ".join(f"{k} {v:.2f}" for k, v in prof["drops_V"].items())
@@ -673,6 +674,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("skpm", cmd_skpm, "Kelvin probe across the stack: potential and field at a bias")
     sp.add_argument("--V", type=float, default=3.0, help="bias (V, default 3)")
     sp.add_argument("--lines", type=COUNT, default=5, help="vertical lines averaged (default 5)")
+    sp.add_argument("--hold", action="store_true",
+                    help="the device held at the bias until its mobile ions ([ions]) settle there, as over a scan "
+                         "of minutes (default: they stay where the last operation left them)")
     sp.add_argument("--state", help=state_help)
     sp.add_argument("--quasi-1d", action="store_true", help="the flat stack in one column of cells")
     sp = command("sims", cmd_sims, "ToF-SIMS depth profiles of acetate, Ag and Zn")

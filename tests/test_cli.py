@@ -287,6 +287,17 @@ def test_skpm_and_sims_commands(case_file, tmp_path, aged):
     surface = json.loads((tmp_path / "sk" / "skpm.json").read_text())["cathode_surface"]     # what the contact sees
     assert surface["n_cm3"] > 0
     assert f"field {surface['E_MV_cm']:+.3f} MV/cm, electrons {surface['n_cm3']:.3g} cm-3" in r.stdout
+    # with mobile ions (settled at 0 V in the pristine device), --hold lets them settle at the bias first
+    ions = ["--set", "ions.layer=ETL", "--set", "ions.sheet_cm2=3e12"]
+    drops = {}
+    for hold in ([], ["--hold"]):
+        out = "skh" if hold else "skf"
+        r = femqled("skpm", str(case_file), "--V", "3", "--quasi-1d", *ions, *hold, "--out", out, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        rec = json.loads((tmp_path / out / "skpm.json").read_text())
+        assert rec["hold"] is bool(hold)
+        drops[out] = rec["drops_V"]
+    assert max(abs(drops["skh"][k] - drops["skf"][k]) for k in drops["skf"]) > 0.01
     pen = []
     for state, out in (([], "si0"), (["--state", str(aged)], "si1")):
         r = femqled("sims", str(case_file), "--quasi-1d", "--out", out, *state, cwd=tmp_path)

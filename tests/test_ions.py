@@ -128,6 +128,40 @@ def test_operation_moves_the_ions_and_measurement_does_not(qled_with_ions):
     assert dev.ions.inventory_cm2 == 0.0
 
 
+@pytest.mark.mpi
+def test_skpm_reads_the_ions_frozen_or_held_at_its_bias(shared_tmp):
+    """SKPM at 3 V (instruments/skpm.py): by default the ions stay where operation left them (the profile is the
+    plain solve's); ``hold`` lets them settle at 3 V first, which moves the anions and the bias across the layers,
+    and the reading says which it took. Without ions both are the same reading."""
+    import json
+    from pathlib import Path
+
+    from femqled.instruments import skpm
+
+    comm = MPI.COMM_WORLD
+    dev = Device(small_case(geometry={"quasi_1d": True}, ions={"layer": "ETL"}), comm)
+    dev.ions.set_inventory(3e12)
+    dev.operate(10.0)
+    frozen = dev.ions.frozen.x.array.copy()
+    out = Path(shared_tmp)
+    def recorded():                 # what rank 0 wrote, once it has
+        comm.barrier()
+        return json.loads((out / "skpm.json").read_text())["hold"]
+
+    a = skpm.run(dev, 3.0, out)
+    assert np.array_equal(dev.ions.frozen.x.array, frozen)
+    assert recorded() is False
+    b = skpm.run(dev, 3.0, out, hold=True)
+    assert recorded() is True
+    assert dev.ions.inventory_cm2 == pytest.approx(3e12, rel=1e-7)
+    moved = comm.allreduce(float(np.max(np.abs(dev.ions.frozen.x.array - frozen), initial=0.0)), op=MPI.MAX)
+    assert moved > 1e-3 * comm.allreduce(float(np.max(frozen, initial=0.0)), op=MPI.MAX)   # the anions moved
+    assert max(abs(b["drops_V"][k] - a["drops_V"][k]) for k in a["drops_V"]) > 0.01
+    plain = Device(small_case(geometry={"quasi_1d": True}), comm)
+    c, d = skpm.run(plain, 3.0, out), skpm.run(plain, 3.0, out, hold=True)
+    assert np.array_equal(c["psi_V"], d["psi_V"])
+
+
 def test_ions_case_errors_name_the_field():
     with pytest.raises(InputError, match=r"ions\.layer.*'nope' is not a layer"):
         validate(raw_case(ions={"layer": "nope"}))

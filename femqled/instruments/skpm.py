@@ -12,6 +12,8 @@ averaged profile, bottom to top at the layers' nominal interfaces (the last laye
 the metal), in ``skpm.json``; the SKPM row of REPORT.md reads pristine and aged side by side with it. And what
 the cathode's contact law sees (:func:`cathode_surface`): the field and the electron density at the ETL's surface
 next to the cathode, in ``skpm.json`` (``cathode_surface``) and beside the SKPM row.
+With mobile ions (``[ions]``) the reading can take either limit of a scan of minutes: the ions where the last
+operation left them (the default, as every other measurement sees them) or settled at the bias (``hold``).
 Outputs: ``skpm.csv`` (y, psi, E), ``skpm.json`` (bias, the drop per layer) and ``skpm.png``.
 """
 
@@ -108,16 +110,22 @@ def layer_drops(prof: dict, layout) -> dict[str, float]:
     return out
 
 
-def run(dev, V: float, outdir, lines: int = 5) -> dict:
+def run(dev, V: float, outdir, lines: int = 5, hold: bool = False) -> dict:
+    """The profile at V (:func:`profile`), the drop per layer and the cathode's surface, written to ``outdir``.
+    ``hold``: the device held at V until its mobile ions settle there (:meth:`femqled.ions.MobileIons.settle`),
+    as over a scan of minutes; otherwise (and always without ions) they stay where the last operation left them."""
     from femqled import io
 
-    dev.solve(V)
+    if hold and dev.ions is not None:
+        dev.ions.settle(V)
+    else:
+        dev.solve(V)
     prof = profile(dev, lines)
     prof["drops_V"] = layer_drops(prof, dev.dm.layout)
     prof["surface"] = cathode_surface(dev)
     rows = [{"y_nm": a, "psi_V": b, "E_MV_cm": c} for a, b, c in zip(prof["y_nm"], prof["psi_V"], prof["E_MV_cm"])]
     io.write_csv(outdir / "skpm.csv", rows, comm=dev.comm)
-    io.write_json(outdir / "skpm.json", {"V": V, "lines": lines, "drops_V": prof["drops_V"],
+    io.write_json(outdir / "skpm.json", {"V": V, "lines": lines, "hold": hold, "drops_V": prof["drops_V"],
                                          "cathode_surface": prof["surface"]}, comm=dev.comm)
     if dev.comm.rank == 0:
         plot(prof, V, outdir / "skpm.png")
