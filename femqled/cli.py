@@ -245,13 +245,13 @@ def cmd_skpm(args, comm=MPI.COMM_WORLD) -> int:
 
     case, out, dev, _ = _setup(args, comm)
     prof = skpm.run(dev, args.V, out, lines=args.lines, hold=args.hold)
-    io.write_manifest(out, case, "skpm", {"summary": {"V": args.V, "hold": args.hold, "drops_V": prof["drops_V"],
-                                                       "max_field_MV_cm":
-                                                       float(abs(prof["E_MV_cm"]).max()),
-                                                       "cathode_surface": prof["surface"]}}, comm=comm)
+    summary = {"V": args.V, "hold": args.hold, "drops_V": prof["drops_V"],
+               "max_field_MV_cm": float(abs(prof["E_MV_cm"]).max()), "cathode_surface": prof["surface"]}
+    io.write_manifest(out, case, "skpm", {"summary": summary}, comm=comm)
     drops = ", ".join(f"{k} {v:.2f}" for k, v in prof["drops_V"].items())
     surface = prof["surface"]
-    io.say(f"skpm: potential and field at {args.V:g} V averaged over {args.lines} lines; largest field "
+    held = ", the mobile ions settled there" if args.hold and dev.ions is not None else ""
+    io.say(f"skpm: potential and field at {args.V:g} V{held}, averaged over {args.lines} lines; largest field "
            f"{abs(prof['E_MV_cm']).max():.3g} MV/cm; across the layers (V): {drops}; at the cathode, what its "
            f"contact law sees: field {surface['E_MV_cm']:+.3f} MV/cm, electrons {surface['n_cm3']:.3g} cm-3; "
            f"wrote {out / 'skpm.csv'}, skpm.json, skpm.png", comm=comm)

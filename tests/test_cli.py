@@ -295,7 +295,7 @@ def test_skpm_and_sims_commands(case_file, tmp_path, aged):
         r = femqled("skpm", str(case_file), "--V", "3", "--quasi-1d", *ions, *hold, "--out", out, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         rec = json.loads((tmp_path / out / "skpm.json").read_text())
-        assert rec["hold"] is bool(hold)
+        assert rec["hold"] is bool(hold) and ("the mobile ions settled there" in r.stdout) is bool(hold)
         drops[out] = rec["drops_V"]
     assert max(abs(drops["skh"][k] - drops["skf"][k]) for k in drops["skf"]) > 0.01
     pen = []
