@@ -359,11 +359,15 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     # what the model predicts where the paper gives no number: the driving voltage through the elevation
     volts = {f"{J:g}": (results[f"age_{J:g}"]["summary"]["V0"], results[f"age_{J:g}"]["summary"]["V_at_max"])
              for J in HOURS if results[f"age_{J:g}"]["rows"]}
+    # ... and the current at 3 V (the SKPM's bias), pristine and aged, from their J-V curves (Fig. 2d's)
+    amps = {label: float(np.interp(3.0, [r["V"] for r in results[label]["jv_rows"]],
+                                   [r["J_mA_cm2"] for r in results[label]["jv_rows"]]))
+            for label in ("pristine", "aged") if results[label]["jv_rows"]}
     budgets = {f"{J:g}": results[f"age_{J:g}"]["budget"] for J in HOURS}
     summary = {"rows": rows, "quick": quick, "ranks": comm.size, "walls_s": walls, "case": str(case_path), "sets": list(sets),
               "reused_lifetime_tests": reused, "continued_lifetime_tests": continued, "reused_stages": reused_stages,
               "preset": preset, "settings": settings, "wall_total_s": total, "voltage_pristine_to_max_V": volts,
-              "pictures_10mA": results["pictures_10mA"],
+              "current_at_3V_mA_cm2": amps, "pictures_10mA": results["pictures_10mA"],
               "rise_budget": {J: b and {"rise": b["rise"], "parts": b["parts"]} for J, b in budgets.items()},
               "failures": failures}
     io.write_json(outdir / "report.json", summary, comm=comm)

@@ -260,6 +260,15 @@ def rows(results: dict, walls: dict, failures: dict, *, floor: float | None, int
     return out
 
 
+def current_sentence(amps: dict) -> str:
+    """The current at 3 V, pristine -> aged (from their J-V curves): what Fig. 2d's curves would show of it."""
+    if len(amps) < 2:
+        return ""
+    return (f"The current at 3 V, the SKPM's bias, pristine → aged: {amps['pristine']:.3g} → {amps['aged']:.3g} "
+            f"mA cm⁻² (×{amps['aged'] / amps['pristine']:.2g}; the J–V curves of `fig2d_jv.png`, which the "
+            "paper's Fig. 2d measured during the elevation). ")
+
+
 def markdown(report: dict, base: dict) -> str:
     """REPORT.md from ``report`` (the dictionary written to ``report.json``) and the case as run, ``base``."""
     rows, failures, volts = report["rows"], report["failures"], report["voltage_pristine_to_max_V"]
@@ -291,7 +300,7 @@ def markdown(report: dict, base: dict) -> str:
             "luminance maximum, "
             + ("; ".join(f"{v0:.2f} → {v1:.2f} V at {J} mA cm⁻²" for J, (v0, v1) in volts.items())
                or "not measured (no lifetime test operated)")
-            + ". " + mechanism_sentence(base) + "\n\n" + budget_sentence(report["rise_budget"]) + "\n\n"
+            + ". " + current_sentence(report.get("current_at_3V_mA_cm2", {})) + mechanism_sentence(base) + "\n\n" + budget_sentence(report["rise_budget"]) + "\n\n"
             + pictures_sentence(report["pictures_10mA"]) + "\n"
             + ("\nWhat could not be measured (each instrument leaves its points so far and its last good state in "
                "its directory; the rows that need it say \"not measured\"): "

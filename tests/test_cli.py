@@ -445,6 +445,12 @@ def test_paper_quick_report_is_computed_from_the_results(tmp_path):
         assert f"{surface['E_MV_cm']:+.3f} MV cm⁻¹, {surface['n_cm3']:.2g} cm⁻³ ({d})" in report
     mech = json.loads((out / "mechanisms" / "mechanisms.json").read_text())
     assert f"explain both: {', '.join(mech['explains_both']) or 'none'}" in report
+    amps = []                                   # the current at 3 V, pristine -> aged, read from the J-V curves
+    for d in ("pristine", "aged"):
+        with open(out / d / "jv.csv") as f:
+            curve = [(float(r_["V"]), float(r_["J_mA_cm2"])) for r_ in csv.DictReader(f)]
+        amps.append(next(J for V, J in curve if abs(V - 3.0) < 1e-9))
+    assert f"pristine → aged: {amps[0]:.3g} → {amps[1]:.3g} mA cm⁻²" in report
     rise = json.loads((out / "report.json").read_text())["rise_budget"]["10"]     # where the rise comes from
     assert sum(rise["parts"].values()) == pytest.approx(rise["rise"], rel=1e-9)
     assert rise["rise"] == pytest.approx(life["elevation"], rel=1e-6)
