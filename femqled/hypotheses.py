@@ -39,9 +39,10 @@ and those of the case (``[[hypothesis]]`` tables, :func:`catalogue`): any combin
 released into a layer (``ions_reversible``: bound to the contact's state both ways, so that each peel-off that
 restores the contact takes them back), a fixed charge at either end of the ETL and a growing tunnel layer, each
 proportional to one degradation variable theta in [0, 1] (:func:`femqled.elevation.degradation`), so that
-``femqled sweep --run hypotheses CASE --vary hypothesis.NAME.ions_cm2=...`` maps one. On the 2D cross-section the contact's part may be
-patchy (``coverage`` < 1: the barrier rise and the tunnel layer over that fraction of the interface, openings left
-pristine; :func:`femqled.elevation.covered`), e.g. an acetate layer that leaves a few conducting spots.
+``femqled sweep --run hypotheses CASE --vary hypothesis.NAME.ions_cm2=...`` maps one. On the 2D cross-section the
+contact's part may be patchy (``coverage`` < 1: the barrier rise and the tunnel layer over that fraction of the
+interface, openings left pristine; :func:`femqled.elevation.covered`), e.g. an acetate layer that leaves a few
+conducting spots.
 
 Which magnitudes of a case's hypothesis come closest to the paper's readings is a search over such rows
 (``femqled hypotheses CASE --fit NAME --free KEY=LO:HI``, :mod:`femqled.hypothesis_fit`).

@@ -300,7 +300,7 @@ def markdown(report: dict, base: dict) -> str:
             "luminance maximum, "
             + ("; ".join(f"{v0:.2f} → {v1:.2f} V at {J} mA cm⁻²" for J, (v0, v1) in volts.items())
                or "not measured (no lifetime test operated)")
-            + ". " + current_sentence(report.get("current_at_3V_mA_cm2", {})) + mechanism_sentence(base)
+            + ". " + current_sentence(report["current_at_3V_mA_cm2"]) + mechanism_sentence(base)
             + "\n\n" + budget_sentence(report["rise_budget"]) + "\n\n"
             + pictures_sentence(report["pictures_10mA"]) + "\n"
             + ("\nWhat could not be measured (each instrument leaves its points so far and its last good state in "
