@@ -245,9 +245,11 @@ SOLVER = Table({
     "newton_max_update_Vt": Field(float, 5.0, gt=0.0, doc="largest Newton update of any potential (units of "
                                                           "kT/q; per-dof clipping)"),
     "current_control": Field(str, "bordered", choices=("bordered", "secant"),
-                             doc="constant-current operation: bordered (Newton on the state and the bias "
-                                 "together, femqled/current_control.py; where it does not converge, the secant) "
-                                 "or secant (a steady state at each trial bias, a secant on ln J(V))"),
+                             doc="constant-current operation and mobile ions: bordered (Newton on the state, "
+                                 "the bias and the ions' electrochemical potential together, "
+                                 "femqled/current_control.py; where it does not converge, the secant) or secant "
+                                 "(a steady state at each trial bias, a secant on ln J(V); the ions' inventory "
+                                 "by a secant around whole Newton solves)"),
 })
 
 CASE_SCHEMA = Table({

@@ -250,19 +250,38 @@ class Device:
         self._in_time = False
 
     def _try(self, V: float) -> tuple[bool, int]:
-        saved = self.u.x.array.copy()
+        saved, bias0 = self.u.x.array.copy(), self.bias
         self.contacts.set_bias(V)
         ok, its = self.newton.solve()
         if ok and self.ions is not None and self.ions.mobile:      # the ions' inventory (one global unknown)
-            ok, more = self.ions.equilibrate(self.newton)
+            self.bias = V
+            ok, more = self._equilibrate_ions()
             its += more
         if ok and np.all(np.isfinite(self.u.x.array)):
             self.bias = V
             return True, its
         self.u.x.array[:] = saved
         self.u.x.scatter_forward()
-        self.contacts.set_bias(self.bias)
+        self.bias = bias0
+        self.contacts.set_bias(bias0)
         return False, its
+
+    def _equilibrate_ions(self) -> tuple[bool, int]:
+        """From a steady state at the present bias: the mobile ions' inventory met (their electrochemical potential
+        eta, one global unknown), by the bordered Newton on the state and eta together (:mod:`femqled.current_control`),
+        else (and with ``[solver] current_control = "secant"``) by the secant on eta of
+        :meth:`femqled.ions.MobileIons.equilibrate`. Returns (converged, iterations)."""
+        if self.solver_cfg["current_control"] == "bordered":
+            its = self._bordered().solve(None, 0.0)
+            if its is not None:
+                return True, its
+        return self.ions.equilibrate(self.newton)
+
+    def _bordered(self) -> CurrentControl:
+        """The bordered Newton of this device (built at its first use)."""
+        if self._current_control is None:
+            self._current_control = CurrentControl(self)
+        return self._current_control
 
     @contextlib.contextmanager
     def sweeping(self):
@@ -473,8 +492,7 @@ class Device:
             ions.freeze()
 
     def _operate(self, J_target: float, rtol: float, max_it: int, V_max: float | None) -> OperatingPoint:
-        bordered = self.solver_cfg["current_control"] == "bordered" and not (self.ions is not None
-                                                                              and self.ions.mobile)
+        bordered = self.solver_cfg["current_control"] == "bordered"
         if bordered and self.bias >= 0.5:
             op = self._operate_bordered(J_target, rtol, V_max)
             if op is not None:
@@ -533,10 +551,8 @@ class Device:
     def _operate_bordered(self, J_target: float, rtol: float, V_max: float | None) -> OperatingPoint | None:
         """The steady state at J_target by the bordered Newton (:mod:`femqled.current_control`) from the present
         state, or None (the device unchanged) where it does not converge."""
-        if self._current_control is None:
-            self._current_control = CurrentControl(self)
         try:
-            its = self._current_control.solve(J_target, rtol, V_max)
+            its = self._bordered().solve(J_target, rtol, V_max)
         except AboveCompliance:
             raise _over_compliance(J_target, V_max, self.solve(V_max)) from None
         if its is None:

@@ -16,9 +16,11 @@ electrical problem:
   device is *measured*, the ions stay where the last operation left them (``freeze``).
 
 Poisson gets + z a, mass-lumped like the carriers' charge (same vertex quadrature and box weights), so the charge
-in the equations is exactly the inventory. The constraint is a single global unknown eta; it is met by a
-safeguarded secant iteration on ln(inventory) around the Newton solve of the device (``equilibrate``): each
-evaluation is one Newton solve from the previous state, and the inventory is met to ``RTOL``.
+in the equations is exactly the inventory. The constraint is a single global unknown eta, met to ``RTOL``: by
+default as one more unknown of the bordered Newton (:mod:`femqled.current_control`; with the bias, at constant
+current), with the derivatives of :meth:`MobileIons.linearised`; where that does not converge, and with
+``[solver] current_control = "secant"``, by a safeguarded secant iteration on ln(inventory) around the Newton
+solve of the device (``equilibrate``), each evaluation one Newton solve from the previous state.
 
 Use: ``dev.ions.set_inventory(N_cm2)``; ``dev.operate(J)`` (the ions move with the operating state and are frozen
 at its end) or ``dev.ions.settle(V)`` (equilibrium at a bias, then frozen); every other solve (``solve``,
@@ -30,7 +32,9 @@ from __future__ import annotations
 import numpy as np
 import ufl
 from dolfinx import fem
+from dolfinx.fem import petsc as fem_petsc
 from mpi4py import MPI
+from petsc4py import PETSc
 
 from femqled.errors import InputError
 from femqled.scaling import N0_CM3
@@ -63,7 +67,13 @@ class MobileIons:
         self.density = self.mask * (self.mobile_flag * self.a_mobile + (1 - self.mobile_flag) * self.frozen)
         dxl = dev.dm.dx(lumped=True)
         self._inventory_form = fem.form(self.density * dev.charge_weight * dxl)
-        self._mobile_inventory_form = fem.form(self.mask * self.a_mobile * dev.charge_weight * dxl)
+        held = self.mask * self.a_mobile * dev.charge_weight           # what the mobile ions hold
+        self._mobile_inventory_form = fem.form(held * dxl)
+        # the constraint linearised (the bordered Newton, femqled.current_control), on the psi rows:
+        # d(residual)/d eta = z a (mobile only), d(inventory)/d psi = -z a
+        v = ufl.TestFunctions(dev.V_space)[0]
+        self._residual_eta_form = fem.form(self.z * self.mobile_flag * held * v * dxl)
+        self._inventory_u_form = fem.form(-self.z * held * v * dxl)
         self.target = 0.0          # scaled inventory: N / N0 in nm, times the width (nm^2 N0)
         self.mobile = False
         self.anchor_bias = None    # the bias at which the frozen profile (holding ions) was made, else None
@@ -107,6 +117,24 @@ class MobileIons:
         self.eta.value = top
         return top + np.log(self._assemble(self._mobile_inventory_form) / amount)
 
+    def excess(self) -> float:
+        """ln(mobile inventory / target): 0 where the mobile ions hold their inventory."""
+        return float(np.log(self._assemble(self._mobile_inventory_form) / self.target))
+
+    def linearised(self, F_eta, I_u) -> tuple[float, float]:
+        """The inventory constraint at the present state, for a Newton step on the state and eta together
+        (:mod:`femqled.current_control`): into the vectors ``F_eta`` the residual's derivative with respect to
+        eta and into ``I_u`` the mobile inventory's derivative along the state (both on the psi rows of the
+        host layer, ghosts summed); returns the mobile inventory I (scaled) and ln(I / target). The inventory's
+        derivative with respect to eta is -I."""
+        for vec, form in ((F_eta, self._residual_eta_form), (I_u, self._inventory_u_form)):
+            with vec.localForm() as local:
+                local.set(0.0)
+            fem_petsc.assemble_vector(vec, form)
+            vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        inventory = self._assemble(self._mobile_inventory_form)
+        return inventory, float(np.log(inventory / self.target))
+
     # -- mobile / frozen ------------------------------------------------------------------------------------------
     def freeze(self) -> None:
         """Keep the present equilibrium profile (eta met in the present potential) for the solves that follow."""
@@ -137,7 +165,7 @@ class MobileIons:
             return True, 0
         its, prev = 0, None
         for _ in range(60):
-            g = np.log(self._assemble(self._mobile_inventory_form) / self.target)   # ln(have / want)
+            g = self.excess()                          # ln(have / want)
             if abs(g) < RTOL:
                 return True, its
             eta = float(self.eta.value)

@@ -6,6 +6,8 @@
                                                   of the steady states and of the small-signal solves, and one
                                                   point's small-signal solve by the whole block system
     mpirun -n 2 python3 scripts/bench.py ageing   the default case at 10 mA/cm2 to 1000 h (the lifetime test)
+    mpirun -n 2 python3 scripts/bench.py ageing-ions   the anion case (cases/anions.toml: mobile ions) at
+                                                  100 mA/cm2 to 30 h: the ions' inventory solved with the state
 Each writes bench/<name>.json; scripts/run-bench merges them into bench/results.json.
 """
 
@@ -23,6 +25,7 @@ from mpi4py import MPI
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CASE = ROOT / "cases" / "default.toml"
+IONS_CASE = ROOT / "cases" / "anions.toml"
 
 
 def peak_rss_mb(comm) -> float:
@@ -97,11 +100,13 @@ def bench_cv(comm):
             "peak_rss_mb": peak_rss_mb(comm), "ranks": comm.size}
 
 
-def bench_ageing(comm):
+def bench_ageing(comm, path=CASE, J: float | None = None, hours: float | None = None):
     from femqled.ageing import Ageing
     from femqled.case import load_case
 
-    case = load_case(CASE)
+    case = load_case(path)
+    if J is not None:
+        case["ageing"]["J_mA_cm2"], case["ageing"]["hours"] = J, hours
     t0 = time.perf_counter()
     ag = Ageing(case, comm)
     t_setup = time.perf_counter() - t0
@@ -134,7 +139,7 @@ def bench_ageing(comm):
     from femqled.instruments import lifetime
 
     s = lifetime.summarize(rows)
-    return {"case": str(CASE.relative_to(ROOT)), "J_mA_cm2": case["ageing"]["J_mA_cm2"],
+    return {"case": str(path.relative_to(ROOT)), "J_mA_cm2": case["ageing"]["J_mA_cm2"],
             "hours": case["ageing"]["hours"], "steps": len(rows) - 1,
             "newton_solves": len(its), "newton_iterations_total": int(sum(its)),
             "newton_iterations_median": float(np.median(its)), "newton_iterations_max": int(max(its)),
@@ -147,7 +152,8 @@ def bench_ageing(comm):
 if __name__ == "__main__":
     comm = MPI.COMM_WORLD
     name = sys.argv[1]
-    result = {"mesh": bench_mesh, "jv": bench_jv, "cv": bench_cv, "ageing": bench_ageing}[name](comm)
+    result = {"mesh": bench_mesh, "jv": bench_jv, "cv": bench_cv, "ageing": bench_ageing,
+              "ageing-ions": lambda c: bench_ageing(c, IONS_CASE, J=100.0, hours=30.0)}[name](comm)
     if comm.rank == 0:
         out = ROOT / "bench" / f"{name}.json"
         out.parent.mkdir(exist_ok=True)

@@ -72,3 +72,27 @@ def capacitor_case(d_nm: float = 50.0, eps: float = 3.0, **changes) -> dict:
                 mesh={"interface_size_nm": 0.5, "bulk_size_nm": 2.0, "grading": 0.2},
                 contacts={"cathode": "ohmic"}, emission={"qd_layer": ""}, materials={"wide": wide})
     return small_case(**merge(base, changes))
+
+
+def count_factorisations(dev) -> list[int]:
+    """Count the LU factorisations of the device's solves from now on: fixed-bias Newton (one per iteration)
+    and the bordered Newton of constant-current operation and of the ions' inventory (one per iteration)."""
+    count = []
+    solve = dev.newton.solve
+
+    def newton():
+        ok, its = solve()
+        count.append(its)
+        return ok, its
+
+    dev.newton.solve = newton
+    cc = dev._bordered()
+    bordered = cc.solve
+
+    def counted(*args, **kw):
+        its = bordered(*args, **kw)
+        count.append(len(cc.history) if its is None else its)
+        return its
+
+    cc.solve = counted
+    return count

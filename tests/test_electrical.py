@@ -9,7 +9,7 @@ from mpi4py import MPI
 from femqled.device import Device
 from femqled.instruments.jv import ideality, min_ideality
 from femqled.scaling import Scales
-from helpers import pn_case, sclc_case, small_case
+from helpers import count_factorisations, pn_case, sclc_case, small_case
 
 
 def conservation_ok(op, rel=1e-6, floor_mA_cm2=1e-6):
@@ -168,34 +168,6 @@ def test_constant_current_stops_where_the_steady_states_stop_resolving_it():
     assert reachable.J == pytest.approx(10.0, rel=1e-6)
 
 
-def _factorisations(dev) -> list[int]:
-    """Count the LU factorisations of the device's solves from now on: fixed-bias Newton (one per iteration)
-    and the bordered Newton of constant-current operation (one per iteration)."""
-    from femqled.current_control import CurrentControl
-
-    count = []
-    solve = dev.newton.solve
-
-    def newton():
-        ok, its = solve()
-        count.append(its)
-        return ok, its
-
-    dev.newton.solve = newton
-    if dev._current_control is None:
-        dev._current_control = CurrentControl(dev)
-    cc = dev._current_control
-    bordered = cc.solve
-
-    def counted(*args, **kw):
-        its = bordered(*args, **kw)
-        count.append(len(cc.history) if its is None else its)
-        return its
-
-    cc.solve = counted
-    return count
-
-
 @pytest.mark.mpi
 @pytest.mark.parametrize("quasi_1d", [True, False])
 def test_bordered_constant_current_gives_the_secant_answer_with_fewer_factorisations(quasi_1d):
@@ -214,7 +186,7 @@ def test_bordered_constant_current_gives_the_secant_answer_with_fewer_factorisat
         case["solver"]["current_control"] = how
         dev = Device(case)
         dev.operate(10.0)
-        count = _factorisations(dev)
+        count = count_factorisations(dev)
         points = []
         for rise in (0.1, 0.12):
             dev.contacts.set_barrier(dev.contacts.barrier0_eV + rise)

@@ -17,7 +17,7 @@ from femqled.case import validate
 from femqled.device import Device
 from femqled.errors import InputError
 from femqled.scaling import EPS0, N0_CM3, Q
-from helpers import raw_case, small_case
+from helpers import count_factorisations, raw_case, small_case
 
 EPS_R = 3.0
 WIDE = {"role": "semiconductor", "eps_r": EPS_R, "electron_affinity_eV": 2.0, "band_gap_eV": 4.0,
@@ -126,6 +126,36 @@ def test_operation_moves_the_ions_and_measurement_does_not(qled_with_ions):
     back = dev.operate(10.0)
     assert back.V == pytest.approx(op0.V, abs=1e-6)
     assert dev.ions.inventory_cm2 == 0.0
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("quasi_1d", [True, False])
+def test_bordered_ions_give_the_secant_answer_with_fewer_factorisations(quasi_1d):
+    """The ions' inventory met by the bordered Newton (their electrochemical potential eta one more unknown
+    beside the state, and beside the bias at constant current) gives the steady states that the secant on eta
+    (one Newton solve per step) gives: constant-current operation at two inventories, then the ions settled at
+    3 V; the bias to 1e-6 V, the current to 1e-6 and the inventory to 1e-9 of themselves, with fewer LU
+    factorisations."""
+    answers, counts = {}, {}
+    for how in ("secant", "bordered"):
+        dev = Device(small_case(geometry={"quasi_1d": quasi_1d}, ions={"layer": "ETL"},
+                                solver={"current_control": how},
+                                mesh={"interface_size_nm": 0.5 if quasi_1d else 1.0}), MPI.COMM_WORLD)
+        dev.operate(10.0)
+        count = count_factorisations(dev)
+        points = []
+        for N in (1e12, 3e12):
+            dev.ions.set_inventory(N)
+            op = dev.operate(10.0, rtol=1e-8)
+            points.append((op.V, op.J, dev.ions.inventory_cm2))
+        op = dev.ions.settle(3.0)
+        answers[how], counts[how] = points + [(op.V, op.J, dev.ions.inventory_cm2)], sum(count)
+    for (V0, J0, N0), (V1, J1, N1) in zip(answers["secant"], answers["bordered"]):
+        assert V1 == pytest.approx(V0, abs=1e-6)
+        assert J1 == pytest.approx(J0, rel=1e-6)
+        assert N1 == pytest.approx(N0, rel=1e-9)
+    assert [a[1] for a in answers["bordered"][:2]] == pytest.approx([10.0, 10.0], rel=1e-6)
+    assert counts["bordered"] < 0.5 * counts["secant"]
 
 
 @pytest.mark.mpi
