@@ -142,8 +142,8 @@ class CurrentControl:
                     cols.append(c)
                 else:
                     g_ions = 0.0
-                j = comm.allreduce(np.array([lin.anode_rows(lin.Kf, x)[0] for x in [a] + cols]), op=MPI.SUM)
-                if control:
+                if control:                                      # ln J: its derivative along x, j.x / J
+                    j = comm.allreduce(np.array([lin.anode_rows(lin.Kf, x)[0] for x in [a] + cols]), op=MPI.SUM)
                     if not j[1] > 0:                             # J must rise with V
                         return None
                     self.slope = j[1] / J
