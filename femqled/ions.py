@@ -56,9 +56,15 @@ class MobileIons:
         self.mask = fem.Function(dev.mat.Q, name="ion_host")
         self.mask.x.array[cells] = 1.0
         self.mask.x.scatter_forward()
-        # P1 nodes that touch the host layer (local + ghost): the only nodes whose frozen value matters
-        nodes = dev.S.dofmap.list[cells].ravel() if len(cells) else np.zeros(0, dtype=np.int32)
-        self.host_nodes = np.unique(nodes)
+        # P1 nodes that touch the host layer (local + ghost): the only nodes whose frozen value matters. A node
+        # may touch host cells of other ranks only (its own rank does not tag them): gathered at its owner
+        # and sent back to every copy, so that the frozen profile does not depend on the partition
+        touching = fem.Function(dev.S)
+        touching.x.array[dev.S.dofmap.list[cells].ravel() if len(cells) else []] = 1.0
+        vec = touching.x.petsc_vec
+        vec.ghostUpdate(addv=PETSc.InsertMode.MAX_VALUES, mode=PETSc.ScatterMode.REVERSE)
+        vec.ghostUpdate(addv=PETSc.InsertMode.INSERT_VALUES, mode=PETSc.ScatterMode.FORWARD)
+        self.host_nodes = np.flatnonzero(touching.x.array > 0)
         self.eta = fem.Constant(mesh, 0.0)
         self.mobile_flag = fem.Constant(mesh, 0.0)
         self.frozen = fem.Function(dev.S, name="ion_density")

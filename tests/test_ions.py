@@ -99,6 +99,30 @@ def test_gauss_law_and_centroid_at_a_bias():
     assert y_c * 1e9 < 25.0
 
 
+@pytest.mark.mpi
+def test_the_frozen_profile_covers_every_node_of_the_host_layer_on_any_partition():
+    """The frozen ions live on the nodes that touch the host layer. On several ranks a node may touch host
+    cells of other ranks only; it is still a host node (on 2 ranks the small 2D stack has two such nodes),
+    found here independently as the nodes where the assembled integral of the host indicator times the hat
+    function is positive; and the frozen inventory is the target."""
+    from dolfinx import fem
+    from dolfinx.fem import petsc as fem_petsc
+    import ufl
+    from petsc4py import PETSc
+
+    dev = Device(small_case(geometry={"quasi_1d": False}, ions={"layer": "ETL"}), MPI.COMM_WORLD)
+    b = fem_petsc.assemble_vector(fem.form(dev.ions.mask * ufl.TestFunction(dev.S) * ufl.dx))
+    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    b.ghostUpdate(addv=PETSc.InsertMode.INSERT_VALUES, mode=PETSc.ScatterMode.FORWARD)
+    with b.localForm() as local:
+        touching = np.flatnonzero(local.array > 0)
+    b.destroy()
+    assert dev.comm.allreduce(np.array_equal(dev.ions.host_nodes, touching), op=MPI.LAND)     # on every rank
+    dev.ions.set_inventory(1e12)
+    dev.ions.settle(0.0)
+    assert dev.ions.inventory_cm2 == pytest.approx(1e12, rel=1e-10)
+
+
 @pytest.fixture(scope="module")
 def qled_with_ions():
     dev = Device(small_case(geometry={"quasi_1d": True}, ions={"layer": "ETL"}), MPI.COMM_WORLD)
