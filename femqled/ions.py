@@ -60,7 +60,7 @@ class MobileIons:
         # may touch host cells of other ranks only (its own rank does not tag them): gathered at its owner
         # and sent back to every copy, so that the frozen profile does not depend on the partition
         touching = fem.Function(dev.S)
-        touching.x.array[dev.S.dofmap.list[cells].ravel() if len(cells) else []] = 1.0
+        touching.x.array[dev.S.dofmap.list[cells].ravel()] = 1.0
         vec = touching.x.petsc_vec
         vec.ghostUpdate(addv=PETSc.InsertMode.MAX_VALUES, mode=PETSc.ScatterMode.REVERSE)
         vec.ghostUpdate(addv=PETSc.InsertMode.INSERT_VALUES, mode=PETSc.ScatterMode.FORWARD)
