@@ -467,9 +467,10 @@ class Device:
         (the state is left at V_max).
 
         ``[solver] current_control = "bordered"`` (the default): Newton on the state and the bias together
-        (:mod:`femqled.current_control`), from the present state where it is operating (>= 0.5 V) or else once
-        the secant below has come within a factor 10 of the current; the current is then the target to what the
-        steady states resolve (1e-6). Where that does not converge (and with ``"secant"``, or mobile ions): a
+        (:mod:`femqled.current_control`; with mobile ions their electrochemical potential too), from the present
+        state where it is operating (>= 0.5 V) or else once the secant below has come within a factor 10 of the
+        current; the current is then the target to what the steady states resolve (1e-6). Where that does not
+        converge (and with ``"secant"``): a
         safeguarded secant iteration on ln J(V), each evaluation a continuation solve from the present state;
         the bracket [V_lo, V_hi] is kept so that a bad secant step falls back to bisection. The default 2D
         lifetime test takes 4-5 factorisations per ageing step, 9 with the secant (2026-12-05, the ageing steps
