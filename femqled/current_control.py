@@ -183,7 +183,7 @@ class CurrentControl:
                 if ions is not None:
                     ions.eta.value = float(ions.eta.value) + d_eta
                 self.history.append(size)
-                if size < SETTLED and on_target(dev._reactions()["anode"],
+                if size < SETTLED and on_target(dev._reactions()["anode"] if control else 0.0,
                                                  ions.excess() if ions is not None else 0.0):
                     return it                                    # Newton's next update: ~size^2
             return None
