@@ -15,6 +15,13 @@ A targets file (TOML) names the parameters to fit and the observables to match:
     sigma = 0.05                             # uncertainty: the residual is (simulated - value) / sigma
     source = "He et al. 2023 Fig. 1b"        # free text, reported
 
+    [[target]]
+    observable = "elevation_duration_h"      # or, for a value known within a factor (lifetimes):
+    value = 60.0
+    factor = 1.5                             # the residual is ln(simulated / value) / ln(factor): +-1 at x1.5, /1.5
+    J_mA_cm2 = 30.0
+    hours = 300.0
+
     [sweep]                                  # optional: the J-V / C-V sweep of the pristine observables
     V_max = 4.0
     dV = 0.1
@@ -69,7 +76,9 @@ TARGETS_SCHEMA = Table({
     "target": Field(Table({
         "observable": Field(str, choices=OBSERVABLES),
         "value": Field(float, doc="measured value"),
-        "sigma": Field(float, gt=0.0, doc="uncertainty (residual unit)"),
+        "sigma": Field(float, None, gt=0.0, doc="uncertainty (residual unit); or give factor"),
+        "factor": Field(float, None, gt=1.0, doc="a tolerance by a factor instead of sigma: the residual is "
+                                                "ln(simulated / value) / ln(factor)"),
         "J_mA_cm2": Field(float, 10.0, gt=0.0, doc="current density of an EL or lifetime observable"),
         "hours": Field(float, 1000.0, gt=0.0, doc="duration of a lifetime observable's test (h)"),
         "source": Field(str, "", doc="where the measured value comes from"),
@@ -95,7 +104,25 @@ def load_targets(path) -> dict:
             raise InputError(f"parameter[{i}].upper", "must be > lower")
         if p["scale"] == "log" and p["lower"] <= 0:
             raise InputError(f"parameter[{i}].lower", "must be > 0 for scale = 'log'")
+    for i, t in enumerate(spec["target"]):
+        if (t["sigma"] is None) == (t["factor"] is None):
+            raise InputError(f"target[{i}].sigma", "give either sigma (an uncertainty) or factor (a tolerance by a "
+                                                   "factor > 1), not both or neither")
+        if t["factor"] is not None and not t["value"] > 0:
+            raise InputError(f"target[{i}].value", f"must be > 0 with a factor, got {t['value']!r}")
     return spec
+
+
+def residual(simulated: float, target: dict) -> float:
+    """(simulated - value) / sigma, or ln(simulated / value) / ln(factor) for a tolerance by a factor;
+    FAILED_RESIDUAL where the run gave no value (with a factor: no positive value)."""
+    if target.get("factor") is not None:
+        if not (math.isfinite(simulated) and simulated > 0):
+            return FAILED_RESIDUAL
+        return math.log(simulated / target["value"]) / math.log(target["factor"])
+    if not math.isfinite(simulated):
+        return FAILED_RESIDUAL
+    return (simulated - target["value"]) / target["sigma"]
 
 
 # -- parameters in a case ------------------------------------------------------------------------------------
@@ -250,7 +277,7 @@ def fit(case: dict, spec: dict, outdir: Path, comm=MPI.COMM_WORLD, say=print) ->
         t0 = time.perf_counter()
         values = physical(x)
         sim = measure(with_values(case, paths, values), targets, spec["sweep"], scratch, comm)
-        r = [(s - t["value"]) / t["sigma"] if math.isfinite(s) else FAILED_RESIDUAL for s, t in zip(sim, targets)]
+        r = [residual(s, t) for s, t in zip(sim, targets)]
         r = comm.bcast(r, root=0)
         history.append({"parameters": dict(zip(paths, values)), "simulated": sim, "residuals": r,
                         "wall_s": time.perf_counter() - t0})
@@ -270,8 +297,8 @@ def fit(case: dict, spec: dict, outdir: Path, comm=MPI.COMM_WORLD, say=print) ->
     best = min(history, key=lambda h: sum(r * r for r in h["residuals"]))
     record = {
         "parameters": best["parameters"],
-        "rows": [{"observable": t["observable"], "simulated": s, "measured": t["value"], "sigma": t["sigma"],
-                  "residual": r, "source": t["source"],
+        "rows": [{"observable": t["observable"], "simulated": s, "measured": t["value"],
+                  "sigma": t.get("sigma"), "factor": t.get("factor"), "residual": r, "source": t["source"],
                   **({"J_mA_cm2": t["J_mA_cm2"], "hours": t["hours"]} if t["observable"] in AGEING_OBSERVABLES
                      else {"J_mA_cm2": t["J_mA_cm2"]} if t["observable"] in AT_CURRENT else {})}
                  for t, s, r in zip(targets, best["simulated"], best["residuals"])],
@@ -305,8 +332,9 @@ def report(record: dict) -> str:
     lines = [f"calibrate: {record['evaluations']} evaluations, cost {record['cost']:.4g} "
              f"({record['optimizer_message']})"]
     lines += [f"  {k} = {v:.6g}" for k, v in record["parameters"].items()]
-    lines.append("  observable              simulated     measured     sigma   residual")
+    lines.append("  observable              simulated     measured  tolerance   residual")
     for r in record["rows"]:
-        lines.append(f"  {r['observable']:<22} {r['simulated']:>10.4g} {r['measured']:>12.4g} {r['sigma']:>9.3g} "
+        tol = f"x{r['factor']:g}" if r.get("factor") is not None else f"{r['sigma']:.3g}"
+        lines.append(f"  {r['observable']:<22} {r['simulated']:>10.4g} {r['measured']:>12.4g} {tol:>10} "
                      f"{r['residual']:>+10.3g}")
     return "\n".join(lines)

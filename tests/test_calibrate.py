@@ -46,6 +46,47 @@ def test_targets_file_errors_name_the_field(tmp_path):
         calibrate.with_values(case, ["contacts.no_such_key"], [1.0])
 
 
+def test_a_tolerance_by_a_factor_is_symmetric_in_the_ratio(tmp_path):
+    """``factor`` (a lifetime known within x1.5): the residual is +1 at value x factor and -1 at value / factor
+    (a relative sigma would read +1.67 / -1.11 there), 0 at the value; a run without a positive value is the
+    failed residual. A targets file gives sigma or factor, one of them, and a factor needs a positive value."""
+    t = {"observable": "elevation_duration_h", "value": 60.0, "sigma": None, "factor": 1.5}
+    assert calibrate.residual(90.0, t) == pytest.approx(1.0, rel=1e-12)
+    assert calibrate.residual(40.0, t) == pytest.approx(-1.0, rel=1e-12)
+    assert calibrate.residual(60.0, t) == 0.0
+    assert calibrate.residual(math.nan, t) == calibrate.residual(0.0, t) == calibrate.FAILED_RESIDUAL
+    s = {"observable": "elevation_duration_h", "value": 60.0, "sigma": 18.0, "factor": None}
+    assert calibrate.residual(90.0, s) == pytest.approx(30.0 / 18.0)
+    head = '[[parameter]]\npath = "x"\nlower = 0.0\nupper = 1.0\n[[target]]\nobservable = "V_at_10mA"\n'
+    bad = tmp_path / "t.toml"
+    for body in ("value = 1.0\nsigma = 0.1\nfactor = 1.5\n", "value = 1.0\n"):
+        bad.write_text(head + body)
+        with pytest.raises(InputError, match=r"target\[0\].sigma"):
+            calibrate.load_targets(bad)
+    bad.write_text(head + "value = 0.0\nfactor = 1.5\n")
+    with pytest.raises(InputError, match=r"target\[0\].value"):
+        calibrate.load_targets(bad)
+    bad.write_text(head + "value = 2.0\nfactor = 1.0\n")
+    with pytest.raises(InputError, match=r"target\[0\].factor"):
+        calibrate.load_targets(bad)
+
+
+def test_fit_with_a_factor_recovers_a_known_mobility(tmp_path):
+    """The fit of the first test with the target's tolerance given as a factor (x1.001): the same mobility."""
+    case = small_case(geometry={"quasi_1d": True})
+    path = "materials.TFB.mu_p_cm2Vs"
+    target = {"observable": "V_at_10mA", "sigma": None, "factor": 1.001, "J_mA_cm2": 10.0, "hours": 1.0,
+              "source": "synthetic"}
+    (V_true,) = calibrate.measure(calibrate.with_values(case, [path], [3e-3]), [target], SWEEP, tmp_path,
+                                  MPI.COMM_SELF)
+    spec = {"parameter": [{"path": path, "lower": 1e-4, "upper": 1e-1, "initial": None, "scale": "log"}],
+            "target": [{**target, "value": V_true}], "sweep": SWEEP, "max_evaluations": 20, "diff_step": 1e-3}
+    record = calibrate.fit(case, spec, tmp_path, MPI.COMM_SELF, say=lambda m: None)
+    assert record["parameters"][path] == pytest.approx(3e-3, rel=0.02), record["parameters"]
+    assert abs(record["rows"][0]["residual"]) < 1.0 and record["rows"][0]["factor"] == 1.001
+    assert "x1.001" in calibrate.report(record)
+
+
 def test_fit_recovers_a_trion_line_from_the_spectrum(tmp_path):
     """Synthetic data: peak and FWHM of the EL of the quasi-1D stack at 100 mA/cm2 with an X- line 10 nm red of
     X and 40 nm wide; started from 4 nm / 30 nm, the fit of shift and width must find them (the observables of

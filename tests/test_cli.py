@@ -711,7 +711,8 @@ def test_anion_case_peaks_before_its_release_is_complete(tmp_path):
     """cases/anions.toml, refitted on the default with positive trions (docs/model.md, "Mobile ions"): its
     lifetime test at 100 mA cm^-2 has its maximum inside the test, with part of the release still to come, and
     the luminance falls after it (the earlier variant peaked only at the contact's saturation, a slow tail;
-    measured over 40 h: +107.8 % at 19.9 h, theta 0.75 and 6.1e12 anions there, 0.989 of the maximum at 40 h)."""
+    measured over 40 h: +107.8 % at 19.9 h, theta 0.75 and 6.1e12 anions there, 0.989 of the maximum at 40 h;
+    refitted 2026-12-07: +89.7 % at 12.0 h, theta 0.55 and 5.8e12 anions, 0.91 of the maximum at 40 h)."""
     from femqled.case import load_case
 
     r = femqled("age", str(ROOT / "cases" / "anions.toml"), "--quasi-1d", "--quiet", "--J", "100", "--hours", "40",
