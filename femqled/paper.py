@@ -353,7 +353,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     results["rebuild"], results["mechanisms"] = rb, mech
     rows = report.rows(results, walls, failures, floor=floor, interface_y_nm=float(np.mean(ag.interface_y)),
                        stack=ag.device.dm.layout.stack, compliance_V=base["ageing"]["compliance_V"], quick=quick,
-                       preset=preset)
+                       preset=preset, case=base)
     total = sum(walls.values())
     settings = quality.describe(base, preset)
     # what the model predicts where the paper gives no number: the driving voltage through the elevation

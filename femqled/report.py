@@ -9,10 +9,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from femqled import acceptance, budget, mechanisms
+from femqled import acceptance, budget, materials, mechanisms
 from femqled.instruments import cv, skpm
 
 ELEVATION_H = {30.0: 60.0, 50.0: 20.0, 100.0: 10.0}     # the paper's elevation durations (h) at J (mA cm^-2)
+
+# What the default's calibration fitted (docs/model.md, "Calibration"), by the parameters its targets files set:
+# a "fitted" basis names those files, which is true of a case that keeps the parameter file's values of them.
+SIZE = ("materials.QD.mu_n_cm2Vs", "materials.QD.mu_p_cm2Vs")                      # cases/targets-elevation.toml
+LINE = ("materials.QD.k_auger_trion_per_s", "materials.QD.lambda_trion_shift_nm", "materials.QD.fwhm_trion_nm")
+KINETICS = ("ageing.barrier_rise_eV", "ageing.saturation_cm2", "ageing.exponent",  # cases/targets-ageing*.toml
+            "materials.Ag.acetate_D_cm2s")
+
+
+def fitted(text: str, case: dict | None, paths) -> str:
+    """The basis ``text`` of a fitted row, or, where ``case`` gives any of ``paths`` (the parameters those
+    targets fitted) another value than the parameter file's, the same text saying which it changes."""
+    if case is None:
+        return text
+    from femqled.calibrate import get_value
+
+    def own(path):
+        keys = path.split(".")
+        return (materials.library({})[keys[1]][keys[2]] if keys[0] == "materials"
+                else materials.ageing_parameter(keys[1]))
+
+    changed = [p for p in paths if get_value(case, p) != own(p)]
+    if not changed:
+        return text
+    return (f"{text}, for the parameter file's values; this case sets {', '.join(changed)} (the case file says "
+            "how they were chosen)")
 
 
 class Missing(Exception):
@@ -84,13 +110,14 @@ def mechanism_sentence(case: dict) -> str:
 
 
 def rows(results: dict, walls: dict, failures: dict, *, floor: float | None, interface_y_nm: float, stack,
-         compliance_V: float, quick: bool, preset: str) -> list[dict]:
+         compliance_V: float, quick: bool, preset: str, case: dict | None = None) -> list[dict]:
     """The rows of REPORT.md from ``results`` (``age_<J>``: each lifetime test's summary, rows and budget;
     ``pristine``, ``aged``: the J-V, C-V, SKPM and SIMS of each state; ``rebuild``; ``mechanisms``), ``walls``
     (s per measurement) and ``failures`` (what could not be measured, by measurement). ``floor``: the ideality
     window (mA cm^-2); ``interface_y_nm``: the mean height of the ZnO/Ag interface; ``stack``: the layers, bottom
     to top; ``compliance_V``: the lifetime tests' voltage compliance; the wall-time row only at the default
-    settings (the 60 min budget is theirs)."""
+    settings (the 60 min budget is theirs); ``case``: the study's case, whose values of what the calibration
+    fitted decide whether a row's "fitted" basis is the default's (:func:`fitted`)."""
     rb, mech = results["rebuild"], results["mechanisms"]
     out = []
 
@@ -130,8 +157,8 @@ def rows(results: dict, walls: dict, failures: dict, *, floor: float | None, int
                 and not s10.get("failed") and "still rising" not in stopped("age_10"))
 
     row("luminance rise at 10 mA cm⁻² (max) and its time", "+90 % at ~1000 h", "+90 ± 15 %, 700–1500 h",
-        walls["age_10"], "fitted (size: quasi-1D contact limit, cases/targets-elevation.toml; time: quasi-1D, "
-        "cases/targets-ageing.toml)", rise_10)
+        walls["age_10"], fitted("fitted (size: quasi-1D contact limit, cases/targets-elevation.toml; time: quasi-1D, "
+                                "cases/targets-ageing.toml)", case, SIZE + KINETICS), rise_10)
     Js = sorted(ELEVATION_H)
 
     def durations():
@@ -148,8 +175,9 @@ def rows(results: dict, walls: dict, failures: dict, *, floor: float | None, int
                 and not any("still rising" in note for note in notes.values()))
 
     row("elevation duration at 30 / 50 / 100 mA cm⁻² (fitted exponent)", "60 / 20 / 10 h (t ~ J^-1.5..-2)",
-        "each within ×1.5", sum(walls[f"age_{J:g}"] for J in Js), "fitted (rate: 2D, cases/targets-ageing-2d.toml; "
-        "exponent and barrier rise: quasi-1D, cases/targets-ageing.toml)", durations)
+        "each within ×1.5", sum(walls[f"age_{J:g}"] for J in Js),
+        fitted("fitted (rate: 2D, cases/targets-ageing-2d.toml; exponent and barrier rise: quasi-1D, "
+               "cases/targets-ageing.toml)", case, KINETICS), durations)
 
     def at_el_maximum():                         # the 100 mA cm^-2 test: its first row and its EL maximum
         r100 = need("age_100", "rows")
@@ -163,8 +191,8 @@ def rows(results: dict, walls: dict, failures: dict, *, floor: float | None, int
         return f"EL {100 * el:+.0f} %, PL {100 * pl:+.1f} %", 0.7 <= el <= 1.1 and pl <= 0.1
 
     row("EL and PL rise at 100 mA cm⁻² (to the EL maximum)", "EL +90 %, PL +5 %", "EL +70..110 %, PL ≤ +10 %",
-        walls["age_100"], "EL fitted (size: quasi-1D contact limit, cases/targets-elevation.toml); PL predicted",
-        el_pl)
+        walls["age_100"], fitted("EL fitted (size: quasi-1D contact limit, cases/targets-elevation.toml); PL "
+                                 "predicted", case, SIZE), el_pl)
 
     def spectra():                               # the spectra of Fig. 2c: the 100 mA cm^-2 test, to its EL maximum
         p0, p1 = at_el_maximum()
@@ -175,8 +203,8 @@ def rows(results: dict, walls: dict, failures: dict, *, floor: float | None, int
                 and p1["photons_HTL"] < p0["photons_HTL"])
 
     row("EL peak / FWHM at 100 mA cm⁻², pristine → EL maximum; TFB emission", "626 → 623 nm; 30 → 24 nm; falls",
-        "±1.5 nm; ±3 nm", walls["age_100"], "pristine fitted (quasi-1D, cases/targets-elevation.toml); EL maximum "
-        "predicted", spectra)
+        "±1.5 nm; ±3 nm", walls["age_100"], fitted("pristine fitted (quasi-1D, cases/targets-elevation.toml); EL "
+                                                   "maximum predicted", case, SIZE + LINE), spectra)
 
     def ideality():
         n0, n1 = need("pristine", "jv")["min_ideality"], need("aged", "jv")["min_ideality"]
@@ -227,7 +255,7 @@ def rows(results: dict, walls: dict, failures: dict, *, floor: float | None, int
 
     row("ToF-SIMS: acetate depth into Ag at 10 % of its peak, pristine → aged", "acetate spreads into the Ag",
         "at least ×2", walls.get("sims_pristine", 0.0) + walls.get("sims_aged", 0.0),
-        "fitted (quasi-1D, cases/targets-ageing.toml)", tof_sims)
+        fitted("fitted (quasi-1D, cases/targets-ageing.toml)", case, KINETICS), tof_sims)
 
     def peel_off_row():
         if "failed" in rb:

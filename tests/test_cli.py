@@ -1061,3 +1061,17 @@ def test_hole_step_script(tmp_path):
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("hole_step.py: error: --edges")
+
+
+def test_report_basis_names_the_default_calibration_only_for_its_values():
+    """REPORT.md's "fitted" basis names the default's targets files; a case that sets what they fitted to other
+    values (cases/anions.toml: its own kinetics) reads which, and the default reads the files alone."""
+    from femqled.case import load_case
+    from femqled.report import KINETICS, SIZE, fitted
+
+    text = "fitted (quasi-1D, cases/targets-ageing.toml)"
+    assert fitted(text, load_case(ROOT / "cases" / "default.toml"), SIZE + KINETICS) == text
+    anions = fitted(text, load_case(ROOT / "cases" / "anions.toml"), SIZE + KINETICS)
+    assert anions.startswith(text + ", for the parameter file's values; this case sets ")
+    assert "ageing.exponent" in anions and "materials.Ag.acetate_D_cm2s" in anions and "mu_n" not in anions
+    assert fitted(text, None, KINETICS) == text
