@@ -29,10 +29,11 @@ def fitted(text: str, case: dict | None, paths) -> str:
         return text
     from femqled.calibrate import get_value
 
+    library = materials.library({})
+
     def own(path):
         keys = path.split(".")
-        return (materials.library({})[keys[1]][keys[2]] if keys[0] == "materials"
-                else materials.ageing_parameter(keys[1]))
+        return library[keys[1]][keys[2]] if keys[0] == "materials" else materials.ageing_parameter(keys[1])
 
     changed = [p for p in paths if get_value(case, p) != own(p)]
     if not changed:
