@@ -256,6 +256,11 @@ CASE_SCHEMA = Table({
     "base": Field(str, "", doc="another case file (path relative to this one) that this case starts from: its "
                                "tables are merged key by key under this file's, lists ([[layer]], [[trench]], ...) "
                                "and values are replaced"),
+    "set": Field(Table(open=True, doc="values to change in what this case starts from, by the dotted paths of "
+                                       "the command line's `--set` (a layer by its name or index, a trench by its "
+                                       "index), applied after `base` is merged: `\"layer.ETL.thickness_nm\" = 20` "
+                                       "(or unquoted, `layer.ETL.thickness_nm = 20`). A `[[layer]]` list would "
+                                       "replace the whole stack; `[set]` changes one value of it"), dict),
     "title": Field(str, "", doc="free text"),
     "temperature_K": Field(float, 300.0, gt=0.0, doc="device temperature (K)"),
     "geometry": Field(GEOMETRY, dict),
@@ -415,23 +420,56 @@ def merged(base: dict, over: dict) -> dict:
 
 
 def _read_with_base(path, chain=()) -> dict:
-    """A case file's raw tables with its ``base`` chain merged underneath (a cycle is an InputError)."""
+    """A case file's raw tables with its ``base`` chain merged underneath (a cycle is an InputError), then its
+    own ``[set]`` values applied (each file's at its level of the chain)."""
     from pathlib import Path
 
     path = Path(path)
     raw = read_toml(path, "base" if chain else "case", "case file")
     parent = raw.get("base")
     if not parent:
-        return raw
-    if not isinstance(parent, str):
-        raise InputError("base", f"must be a path (string) to another case file, got {parent!r}")
-    chain = chain + (path.resolve(),)
-    parent_path = (path.parent / parent).resolve()
-    if parent_path in chain:
-        raise InputError("base", f"{path} and {parent} inherit from each other; allowed: a chain without cycles")
-    out = merged(_read_with_base(parent_path, chain), raw)
-    out.pop("base")
+        out = dict(raw)
+    else:
+        if not isinstance(parent, str):
+            raise InputError("base", f"must be a path (string) to another case file, got {parent!r}")
+        chain = chain + (path.resolve(),)
+        parent_path = (path.parent / parent).resolve()
+        if parent_path in chain:
+            raise InputError("base", f"{path} and {parent} inherit from each other; allowed: a chain without cycles")
+        below = _read_with_base(parent_path, chain)
+        _check_replaced_stack(below, raw)
+        out = merged(below, raw)
+        out.pop("base")
+    sets = out.pop("set", {})
+    if not isinstance(sets, dict):
+        raise InputError("set", f"must be a table of dotted paths and values, got {sets!r}")
+    for key, value in _dotted(sets):
+        set_path(out, key, value, field=f"set.{key}")
     return out
+
+
+def _dotted(table: dict, prefix: str = ""):
+    """(dotted path, value) of every value in a ``[set]`` table: ``"layer.ETL.thickness_nm" = 20`` and the
+    nested tables TOML makes of ``layer.ETL.thickness_nm = 20`` alike."""
+    for k, v in table.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict):
+            yield from _dotted(v, key)
+        else:
+            yield key, v
+
+
+def _check_replaced_stack(below: dict, raw: dict) -> None:
+    """A case whose ``[[layer]]`` list names a layer without its material while its base has a stack most likely
+    meant to change that layer of the base's stack, which a list cannot do (it replaces the whole stack)."""
+    layers = raw.get("layer")
+    if not isinstance(layers, list) or not isinstance(below.get("layer"), list):
+        return
+    if any(isinstance(e, dict) and "material" not in e for e in layers):
+        names = [str(e.get("name", i)) for i, e in enumerate(below["layer"]) if isinstance(e, dict)]
+        raise InputError("layer", "a [[layer]] list replaces the whole stack of the base case ("
+                                  f"{', '.join(names)}), so each of its layers needs a material; to change one "
+                                  "value of a layer of the base, use [set], e.g. \"layer.ETL.thickness_nm\" = 20")
 
 
 def parse_value(text: str):

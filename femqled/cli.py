@@ -86,10 +86,11 @@ def cmd_jv(args, comm=MPI.COMM_WORLD) -> int:
     from femqled import io
     from femqled.instruments import jv
 
+    voltages = _voltages(args.V)                  # a bad --V is reported before the device is built
     case, out, dev, _ = _setup(args, comm)
     io.say(f"jv: {3 * dev.S.dofmap.index_map.size_global} unknowns on {dev.comm.size} rank(s)", comm=comm)
     dev.solve(0.0)
-    rows, summary = jv.run(dev, _voltages(args.V), out, progress=not args.quiet)
+    rows, summary = jv.run(dev, voltages, out, progress=not args.quiet)
     io.write_manifest(out, case, "jv", {"summary": summary}, comm=comm)
     io.say(_jv_line(summary) + f"\nwrote {out / 'jv.csv'}, {out / 'jv.json'}, {out / 'jv.png'}", comm=comm)
     return 0
@@ -114,13 +115,14 @@ def cmd_demo(args, comm=MPI.COMM_WORLD) -> int:
     from femqled.fields import FieldWriter, write_xdmf_potentials
     from femqled.instruments import jv
 
+    voltages = _voltages(args.V)
     case = load_case(args.case, args.set)
     out = io.results_dir(case, args.out, comm)
     dev = Device(case, comm)
     io.say(f"demo: {case['title'] or args.case}\n      {dev.dm.num_cells_global()} cells, "
            f"{3 * dev.S.dofmap.index_map.size_global} unknowns, {dev.comm.size} MPI rank(s)", comm=comm)
     viz.plot_regions(dev.dm, out / "regions.png")
-    rows, summary = jv.run(dev, _voltages(args.V), out, progress=not args.quiet)
+    rows, summary = jv.run(dev, voltages, out, progress=not args.quiet)
     io.say(_jv_line(summary), comm=comm)
     dev.solve(args.field_bias)
     fw = FieldWriter(dev)
@@ -188,9 +190,10 @@ def cmd_cv(args, comm=MPI.COMM_WORLD) -> int:
     from femqled import io
     from femqled.instruments import cv
 
+    voltages = _voltages(args.V)
     case, out, dev, _ = _setup(args, comm)
     dev.solve(0.0)
-    rows, summary = cv.run(dev, _voltages(args.V), out, f_Hz=args.f, progress=not args.quiet)
+    rows, summary = cv.run(dev, voltages, out, f_Hz=args.f, progress=not args.quiet)
     io.write_manifest(out, case, "cv", {"summary": summary}, comm=comm)
     io.say(f"cv: {summary['points']} points at {args.f:g} Hz in {summary['wall_s']:.1f} s; onset of the "
            f"capacitance rise {summary['onset_V']:.2f} V ({cv.describe_rise(summary['rise_carriers'])}); "
@@ -309,9 +312,10 @@ def cmd_rebuild(args, comm=MPI.COMM_WORLD) -> int:
     state = args.state
     if not Path(state).is_file():
         raise InputError("--state", f"no such checkpoint: {state}")
+    voltages = _voltages(args.V)
     args.state = None                       # _setup: pristine first; rebuild restores the aged state itself
     case, out, dev, ag = _setup(args, comm, acetate=True)
-    res = rebuild.run(ag, state, out, _voltages(args.V), J_mA_cm2=args.J, residual=args.residual)
+    res = rebuild.run(ag, state, out, voltages, J_mA_cm2=args.J, residual=args.residual)
     io.write_manifest(out, case, "rebuild", {"summary": res["states"]}, comm=comm)
     s = res["states"]
     io.say("rebuild: EQE at {:g} mA/cm2: ".format(args.J) + ", ".join(

@@ -136,15 +136,21 @@ def say(*args, comm=MPI.COMM_WORLD, **kw) -> None:
         print(*args, **kw, flush=True)
 
 
+HEARTBEAT_S = 30.0      # how often a sweep asked for a bar says a line where its output is not a terminal (s)
+
+
 class Progress:
-    """What a sweep of ``total`` points says while it runs, on rank 0 only. ``every``: True, a bar (tqdm) for a
-    terminal; False or None, nothing; a number, a line at most every ``every`` seconds (the heartbeat of long runs
-    such as ``femqled paper``: ``<label>: <k> of <total> (<what>), <elapsed> s``). Use as a context manager;
+    """What a sweep of ``total`` points says while it runs, on rank 0 only. ``every``: True, a bar (tqdm) where
+    standard error is a terminal, else (a batch job's log, a pipe) a line every :data:`HEARTBEAT_S` seconds;
+    False or None, nothing; a number, a line at most every ``every`` seconds (the heartbeat of long runs such as
+    ``femqled paper``: ``<label>: <k> of <total> (<what>), <elapsed> s``). Use as a context manager;
     :meth:`update` after each point with what to show of it."""
 
     def __init__(self, label: str, total: int, every: bool | float | None, comm=MPI.COMM_WORLD):
         self.label, self.total, self.comm, self.done = label, total, comm, 0
         self.bar = None
+        if every is True and not _terminal():
+            every = HEARTBEAT_S
         self.every = None if every is None or every is False or every is True else float(every)
         if every is True and comm.rank == 0:
             from tqdm import tqdm
@@ -174,3 +180,9 @@ class Progress:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+def _terminal() -> bool:
+    """Whether standard error, where a progress bar draws, is a terminal (only rank 0's answer is used: only it
+    says anything)."""
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())

@@ -148,6 +148,37 @@ def test_a_case_starts_from_its_base(tmp_path):
         load_case(tmp_path / "d.toml")
 
 
+def test_a_case_file_sets_values_of_its_base(tmp_path):
+    """``[set]``: the dotted paths of ``--set`` in a case file, applied after its base is merged (a layer by its
+    name, quoted or unquoted keys, each file of a chain at its level, ``--set`` last); a [[layer]] list that names
+    layers without materials is taken for a change of the base's stack and answered with [set]."""
+    import shutil
+    shutil.copy("cases/default.toml", tmp_path / "default.toml")
+    (tmp_path / "thin.toml").write_text('base = "default.toml"\n[set]\n"layer.ETL.thickness_nm" = 20\n'
+                                        'layer.HTL.thickness_nm = 25\ntrench.0.depth_nm = 5\n')
+    (tmp_path / "thinner.toml").write_text('base = "thin.toml"\n[set]\nlayer.ETL.thickness_nm = 15\n')
+    base = load_case(tmp_path / "default.toml")
+    for name, etl in (("thin", 20.0), ("thinner", 15.0)):
+        case = load_case(tmp_path / f"{name}.toml")
+        assert [l["thickness_nm"] for l in case["layer"]] == [base["layer"][0]["thickness_nm"], 25.0,
+                                                              base["layer"][2]["thickness_nm"], etl]
+        assert [l["material"] for l in case["layer"]] == [l["material"] for l in base["layer"]]
+        assert case["trench"][0]["depth_nm"] == 5.0 and case["materials"] == base["materials"]
+    assert load_case(tmp_path / "thinner.toml", ["layer.ETL.thickness_nm=10"])["layer"][3]["thickness_nm"] == 10.0
+    for text, field, words in [('[set]\nlayer.QD.thickness_nm = 20\n', "set.layer.QD.thickness_nm", "HIL, HTL"),
+                               ('[set]\nlayer.ETL.thickness_nm = -20\n', "layer[3].thickness_nm", "> 0"),
+                               ('set = 3\n', "set", "a table of dotted paths"),
+                               ('[[layer]]\nname = "ETL"\nthickness_nm = 20\n', "layer", "use [set]")]:
+        (tmp_path / "bad.toml").write_text('base = "default.toml"\n' + text)
+        with pytest.raises(InputError) as e:
+            load_case(tmp_path / "bad.toml")
+        assert str(e.value).startswith(field + ":") and words in str(e.value), (text, str(e.value))
+    whole = "".join(f'[[layer]]\nname = "{l["name"]}"\nmaterial = "{l["material"]}"\nthickness_nm = 30\n'
+                    for l in base["layer"])
+    (tmp_path / "whole.toml").write_text('base = "default.toml"\n' + whole)       # a whole new stack is fine
+    assert [l["thickness_nm"] for l in load_case(tmp_path / "whole.toml")["layer"]] == [30.0] * 4
+
+
 def test_set_changes_a_case_from_the_command_line():
     """``--set KEY=VALUE`` (:func:`femqled.case.apply_sets`): dotted paths into tables, a layer by its name or a
     trench by its index, a material table created where the case has none; the file itself is not changed; a

@@ -116,6 +116,23 @@ def test_jv_command_quasi_1d(case_file, tmp_path):
     assert 0 < J3[1] < J3[0]                                              # a thicker ETL carries less at 3 V
 
 
+def test_progress_in_a_log_is_lines_not_a_bar(case_file, tmp_path, monkeypatch, capsys):
+    """Where the output is not a terminal (a batch job's log, as here: pipes) a sweep says lines, not a bar
+    (which mpirun's forwarding turned into a line per redraw); with the heartbeat at 0 s every point says one."""
+    from femqled import io
+
+    r = femqled("jv", str(case_file), "--quasi-1d", "--V", "0:0.5:0.25", cwd=tmp_path, np=2)
+    assert r.returncode == 0, r.stderr
+    assert "pt/s" not in r.stdout + r.stderr and "jv: 3 points" in r.stdout       # no bar, nor its redraws
+    monkeypatch.setattr(io, "HEARTBEAT_S", 0.0)
+    with io.Progress("J-V", 3, True) as bar:
+        assert bar.bar is None                                   # pytest's captured stderr is not a terminal
+        for V in (0.0, 0.5, 1.0):
+            bar.update(V=V)
+    said = [l for l in capsys.readouterr().out.splitlines() if l.startswith("J-V: ")]
+    assert len(said) == 3 and said[-1].startswith("J-V: 3 of 3 (V = 1.0), "), said
+
+
 def test_demo_on_two_ranks_leaves_readable_files(case_file, tmp_path):
     r = femqled("demo", str(case_file), "--V", "0:2:0.5", "--quiet", cwd=tmp_path, np=2)
     assert r.returncode == 0, r.stderr + r.stdout
@@ -397,6 +414,7 @@ def test_sweep_runs_two_cases_at_once_on_two_ranks(case_file, tmp_path):
     (("rebuild", "{case}", "--state", "{case}", "--residual", "2"), "--residual"),
     (("sweep", "--run", "fly", "{case}"), "--run"),
     (("cv", "{case}", "--V", "3:1:0.1"), "--V"),
+    (("jv", "{case}", "--quasi-1d", "--V", "0:abc"), "--V"),
     (("limit", "{case}", "--J", "10", "-5"), "--J"),
     (("age", "{case}", "--hours", "-5"), "--hours"),
     (("cv", "{case}", "--f", "0"), "--f"),
@@ -409,10 +427,13 @@ def test_sweep_runs_two_cases_at_once_on_two_ranks(case_file, tmp_path):
     (("compare", "nowhere", "{case}"), "nowhere"),
 ])
 def test_bad_command_options_are_one_clear_line(case_file, tmp_path, args, field):
+    """... and said before any work: nothing else is printed (a bad --V used to be found after the device was
+    built and announced)."""
     r = femqled(*[a.format(case=case_file) for a in args], cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"femqled: error: {field}:"), r.stderr
+    assert not r.stdout.strip(), r.stdout
 
 
 def test_paper_quick_report_is_computed_from_the_results(tmp_path):
