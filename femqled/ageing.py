@@ -44,6 +44,7 @@ from femqled.scaling import KB, N0_CM3, Q
 
 
 COMPLIANCE_RTOL = 1e-2   # the time at which the voltage compliance is reached, relative
+AT_MAX = "at_max.npz"    # beside checkpoint.npz: the state of the brightest step (Ageing.run)
 OPERATE_RTOL = 1e-8    # constant current to 1e-8 by the secant; the bordered Newton (the default) stops at what
                        # the steady states resolve, 1e-6 (at a converged 2D state J moves by ~1e-7 under Newton
                        # updates of 4e-14 V_t: a sum of cancelling fluxes; femqled/current_control.py)
@@ -304,7 +305,10 @@ class Ageing:
         Steps land exactly on every time in ``stops`` (and on the end), and the step size grows from the
         unshortened step, so runs that share stops share their step sequence. With ``outdir``,
         ``checkpoint.npz`` is written every ``checkpoint_every`` steps; ``resume`` continues from it and gives
-        the same answer as an uninterrupted run with the same stops.
+        the same answer as an uninterrupted run with the same stops. ``at_max.npz`` (the same format) holds the
+        state of the brightest step so far: at the end, the device at its luminance maximum, where the
+        elevation ends (the aged state the study's instruments read, He et al. 2023: "after the efficiency
+        elevation"), which a test that goes on to its compliance or its hours has passed.
         """
         from pathlib import Path
 
@@ -313,6 +317,7 @@ class Ageing:
         cfg = self.cfg
         J, t_end = cfg["J_mA_cm2"], cfg["hours"]
         ckpt = Path(outdir) / "checkpoint.npz" if outdir is not None else None
+        brightest = Path(outdir) / AT_MAX if outdir is not None else None
         if resume and ckpt is not None and ckpt.exists():
             dt = self.restore(ckpt)
             io.say(f"age: resumed from {ckpt} at t = {self.acetate.t:g} h", comm=self.comm)
@@ -321,6 +326,9 @@ class Ageing:
             self._before = None
             self.record(op, 0.0)
             dt = cfg["first_step_h"]
+            if brightest is not None:
+                self.save(brightest, dt)
+        L_max = max((r["luminance_cd_m2"] for r in self.rows), default=-np.inf)
         outputs = sorted({float(t) for t in cfg["output_times_h"] if 0 < t < t_end} | {t_end})
         writers = self._field_writers(outdir, resume) if outdir is not None else None
         if writers and not (resume and self.acetate.t > 0):
@@ -381,6 +389,9 @@ class Ageing:
                 continue
             row = self.record(op, step)
             self._before = (step, previous_bias, previous_state)
+            if brightest is not None and row["luminance_cd_m2"] > L_max:
+                L_max = row["luminance_cd_m2"]
+                self.save(brightest, dt)
             if every is not None and time.perf_counter() - said >= every:
                 said = time.perf_counter()
                 io.say(f"age: {J:g} mA/cm2  t = {row['t_h']:9.3g} h  V = {row['V']:.3f} V  L = {row['luminance_cd_m2']:.4g} cd/m2"

@@ -180,7 +180,8 @@ def cmd_age(args, comm=MPI.COMM_WORLD) -> int:
            f"L x{last['luminance_cd_m2'] / first['luminance_cd_m2']:.3f} (max {1 + summary['elevation']:.3f} at "
            f"{summary['elevation_duration_h']:.3g} h), V {first['V']:.3f} -> {last['V']:.3f} V, "
            f"eta_X {first['eta_X']:.4f} -> {last['eta_X']:.4f}, theta {last['theta_mean']:.3f}; "
-           f"wrote {out / 'ageing.csv'}, lifetime.json, lifetime.png, checkpoint.npz", comm=comm)
+           f"wrote {out / 'ageing.csv'}, lifetime.json, lifetime.png, checkpoint.npz (the end) and at_max.npz "
+           "(the luminance maximum)", comm=comm)
     if b:
         io.say(f"age: where the rise comes from (femqled/budget.py): {budget.sentence(b)}", comm=comm)
     return 0

@@ -298,6 +298,18 @@ def current_sentence(amps: dict) -> str:
             "paper's Fig. 2d measured during the elevation). ")
 
 
+def aged_sentence(aged: dict | None) -> str:
+    """Which state the aged rows read: the 10 mA cm^-2 test at its luminance maximum, or at its end."""
+    if not aged:
+        return ""
+    if aged["file"] == "checkpoint.npz":
+        return (f" The aged state (J–V, C–V, SKPM, ToF-SIMS, peel-off, pictures) is the 10 mA cm⁻² test's end, "
+                f"t = {aged['t_h']:.4g} h (its luminance never rose).")
+    return (f" The aged state (J–V, C–V, SKPM, ToF-SIMS, peel-off, pictures) is the 10 mA cm⁻² device at its "
+            f"luminance maximum, t = {aged['t_h']:.4g} h, where the elevation ends (He et al. measured \"after the "
+            f"efficiency elevation\"); the test itself went on to {aged['t_end_h']:.4g} h.")
+
+
 def markdown(report: dict, base: dict) -> str:
     """REPORT.md from ``report`` (the dictionary written to ``report.json``) and the case as run, ``base``."""
     rows, failures, volts = report["rows"], report["failures"], report["voltage_pristine_to_max_V"]
@@ -321,7 +333,7 @@ def markdown(report: dict, base: dict) -> str:
             "Every value below is read from the "
             "results in this directory (report.json); the figures are the PNGs beside it. Basis: \"fitted\" rows "
             "compare with values that were targets of the calibration named (they check the fit); \"predicted\" "
-            "rows were not fitted to.\n\n"
+            "rows were not fitted to." + aged_sentence(report.get("aged_state")) + "\n\n"
             "| observable | femqled | paper | tolerance | basis | result | wall (s) |\n|---|---|---|---|---|---|---|\n"
             + rows_table(rows) + "\n\n"
             "Predicted, with no number in the paper's main text (it reports that the driving voltage rises "
