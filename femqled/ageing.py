@@ -462,6 +462,21 @@ class Ageing:
         aw.write(self.acetate.t)
 
 
+def aged_state(d, summary: dict, comm=MPI.COMM_WORLD):
+    """The checkpoint of the aged state in a lifetime test's directory ``d``: the device at its luminance
+    maximum (``at_max.npz``), where the elevation ends, which is what He et al. measured "after the efficiency
+    elevation" (C-V, SKPM, ToF-SIMS, peel-off); the end of the test (``checkpoint.npz``) where the luminance
+    never rose above its first value or the file is missing. ``summary``: the test's
+    :func:`femqled.instruments.lifetime.summarize`. Until 2026-12-07 the study read the end: with the default
+    case the 10 mA cm^-2 test goes on to its 10 V compliance ~450 h past its maximum."""
+    from pathlib import Path
+
+    at_max = Path(d) / AT_MAX
+    rose = summary.get("elevation_duration_h", 0.0) > 0.0
+    there = comm.bcast(at_max.exists() if comm.rank == 0 else None, root=0)
+    return at_max if rose and there else Path(d) / "checkpoint.npz"
+
+
 def fem_function_like(func, values):
     """A new Function in ``func``'s space holding ``values`` (local, ghosts included)."""
     from dolfinx import fem

@@ -29,7 +29,8 @@ A targets file (TOML) names the parameters to fit and the observables to match:
 Every evaluation builds the case with the trial parameters and runs what the targets need: a J-V sweep, a C-V
 sweep, a constant-current steady state (the EL peak and width at ``J_mA_cm2``) and/or constant-current lifetime
 tests (``J_mA_cm2`` and ``hours`` of the target; ``SIMS_depth_ratio`` is the ToF-SIMS acetate penetration
-into the Ag at the end of the test over the pristine one), and/or the contact-limit test at ``J_mA_cm2``
+into the Ag at the test's luminance maximum, where the elevation ends, over the pristine one; at the end of the
+test before 2026-12-07, :func:`femqled.ageing.aged_state`), and/or the contact-limit test at ``J_mA_cm2``
 (:mod:`femqled.instruments.contact_limit`: the largest EL and PL rise a degrading cathode can give, up to the
 ageing table's ``compliance_V``). The project's targets files are ``cases/targets-*.toml``. The fit is
 scipy.optimize.least_squares (trust-region reflective) in normalised coordinates z = 0..1 across each
@@ -172,7 +173,7 @@ def with_values(case: dict, paths: list[str], values) -> dict:
 # -- observables ---------------------------------------------------------------------------------------------
 def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MPI.COMM_WORLD) -> list[float]:
     """The simulated value of every target (NaN where a run failed)."""
-    from femqled.ageing import Ageing
+    from femqled.ageing import Ageing, aged_state
     from femqled.device import Device
     from femqled.instruments import contact_limit, cv, jv, lifetime, sims
 
@@ -224,7 +225,10 @@ def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MP
                 except SolverError:
                     rows = ag.rows
                 found[key] = lifetime.summarize(rows, ag.stopped) if rows else {}
-                if rows and "SIMS_depth_ratio" in names:
+                if rows and "SIMS_depth_ratio" in names:    # read after the elevation, as REPORT.md's row
+                    state = aged_state(scratch, found[key], comm)
+                    if state.name != "checkpoint.npz":
+                        ag.restore(state)
                     found[key]["SIMS_depth_ratio"] = sims.penetration_ratio(ag.acetate)
             out.append(float(found[key].get(name, math.nan)))
         else:

@@ -16,7 +16,7 @@ Every number in the report (composed by :mod:`femqled.report`) is read from the 
 (``results/paper/``), so the report is computed, never typed (``manifest.json`` beside it records the case as run, the versions and the git revision;
 ``femqled compare`` puts runs side by side, :mod:`femqled.compare`); ``--quick`` runs the same chain in quasi-1D with short times (the test suite checks the
 chain, not the physics). The aged state is the 10 mA cm^-2 device at its
-luminance maximum, where the elevation ends (:func:`aged_state`).
+luminance maximum, where the elevation ends (:func:`femqled.ageing.aged_state`).
 """
 
 from __future__ import annotations
@@ -101,20 +101,6 @@ def _stage(name: str, key: str, compute, outdir: Path, comm, resume: bool, keep=
     return value, False, wall
 
 
-def aged_state(d: Path, summary: dict, comm=MPI.COMM_WORLD) -> Path:
-    """The checkpoint of the aged state in a lifetime test's directory ``d``: the device at its luminance
-    maximum (``at_max.npz``), where the elevation ends, which is what He et al. measured "after the efficiency
-    elevation" (C-V, SKPM, ToF-SIMS, peel-off); the end of the test (``checkpoint.npz``) where the luminance
-    never rose above its first value or the file is missing. Until 2026-12-07 it was always the end: with the
-    default case the 10 mA cm^-2 test goes on to its 10 V compliance ~450 h past its maximum."""
-    from femqled.ageing import AT_MAX
-
-    at_max = d / AT_MAX
-    rose = summary.get("elevation_duration_h", 0.0) > 0.0
-    there = comm.bcast(at_max.exists() if comm.rank == 0 else None, root=0)
-    return at_max if rose and there else d / "checkpoint.npz"
-
-
 def _earlier_run(d: Path, key: str, comm) -> tuple[str | None, dict | None]:
     """What ``--resume`` finds of a lifetime test in ``d`` run with ``key``: ("finished", its summary),
     ("interrupted", None) when a run with the same key left only its checkpoint, ("other", None) when the checkpoint
@@ -136,7 +122,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     a lifetime test that finished in ``outdir`` with the same case, settings and code (:func:`run_key`) is
     reused, an interrupted one continues from its checkpoint, and each later stage (:func:`_stage`) saved with
     the same key is reused; ``sets``: ``KEY=VALUE`` changes to the case (:func:`femqled.case.apply_sets`, the command line's ``--set``)."""
-    from femqled import budget, io, quality, report
+    from femqled import ageing, budget, io, quality, report
     from femqled.ageing import Ageing
     from femqled.case import load_case
     from femqled.errors import SolverError
@@ -211,7 +197,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
 
     # -- the 10 mA/cm2 device, pristine and aged ------------------------------------------------------------------
     ag = ages[10.0]
-    ckpt = aged_state(outdir / "age_10mA", results["age_10"]["summary"], comm)
+    ckpt = ageing.aged_state(outdir / "age_10mA", results["age_10"]["summary"], comm)
     if ckpt.name != "checkpoint.npz":            # the brightest state, not the end of the test
         ag.restore(ckpt)
     aged_at = {"file": ckpt.name, "t_h": float(ag.acetate.t), "t_end_h": results["age_10"]["summary"]["t_end_h"]}

@@ -190,3 +190,29 @@ def test_a_checkpoint_names_its_columns_and_an_older_one_still_loads(tmp_path):
     for a, b in zip(first.rows, older.rows):
         assert np.isnan(b["J_trap_mA_cm2"]) and a["J_trap_mA_cm2"] >= 0 and np.isnan(b["J_X_mA_cm2"])
         assert all(b[k] == a[k] for k in old)
+
+
+def test_the_brightest_state_is_kept_beside_the_end(tmp_path):
+    """``at_max.npz`` holds the state of the brightest step: a test that goes on past its luminance maximum (the
+    quasi-1D default at 100 mA cm^-2 runs to its 10 V compliance after it) leaves there the time, contact and
+    acetate of that step, and ``checkpoint.npz`` the end; :func:`aged_state` picks the maximum, or the end where
+    the luminance never rose."""
+    from femqled.ageing import aged_state
+    from femqled.case import load_case
+    from femqled.instruments import lifetime
+
+    case = load_case("cases/default.toml", ["geometry.quasi_1d=true", "ageing.J_mA_cm2=100", "ageing.hours=30"])
+    ag = Ageing(case, MPI.COMM_WORLD)
+    rows = ag.run(tmp_path, progress=False)
+    s = lifetime.summarize(rows, ag.stopped)
+    assert ag.stopped and rows[-1]["t_h"] > s["elevation_duration_h"] > 0          # past the maximum
+    assert rows[-1]["luminance_cd_m2"] < 0.99 * max(r["luminance_cd_m2"] for r in rows)
+    at_max, end = Ageing(case, MPI.COMM_WORLD), Ageing(case, MPI.COMM_WORLD)
+    at_max.restore(aged_state(tmp_path, s))
+    end.restore(tmp_path / "checkpoint.npz")
+    assert at_max.acetate.t == pytest.approx(s["elevation_duration_h"], rel=1e-12)
+    assert at_max.rows[-1]["luminance_cd_m2"] == max(r["luminance_cd_m2"] for r in rows)
+    assert end.acetate.t == pytest.approx(rows[-1]["t_h"], rel=1e-12)
+    assert at_max.theta.mean() < end.theta.mean()
+    assert at_max.acetate.inventory() == pytest.approx(end.acetate.inventory(), rel=1e-9)     # acetate moved, kept
+    assert aged_state(tmp_path, {**s, "elevation_duration_h": 0.0}).name == "checkpoint.npz"
