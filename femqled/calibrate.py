@@ -173,7 +173,7 @@ def with_values(case: dict, paths: list[str], values) -> dict:
 # -- observables ---------------------------------------------------------------------------------------------
 def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MPI.COMM_WORLD) -> list[float]:
     """The simulated value of every target (NaN where a run failed)."""
-    from femqled.ageing import Ageing, aged_state
+    from femqled.ageing import AT_MAX, Ageing, aged_state
     from femqled.device import Device
     from femqled.instruments import contact_limit, cv, jv, lifetime, sims
 
@@ -227,7 +227,7 @@ def measure(case: dict, targets: list[dict], sweep: dict, scratch: Path, comm=MP
                 found[key] = lifetime.summarize(rows, ag.stopped) if rows else {}
                 if rows and "SIMS_depth_ratio" in names:    # read after the elevation, as REPORT.md's row
                     state = aged_state(scratch, found[key], comm)
-                    if state.name != "checkpoint.npz":
+                    if state.name == AT_MAX:
                         ag.restore(state)
                     found[key]["SIMS_depth_ratio"] = sims.penetration_ratio(ag.acetate)
             out.append(float(found[key].get(name, math.nan)))

@@ -198,7 +198,7 @@ def run(case_path: str, outdir: Path, comm=MPI.COMM_WORLD, quick: bool = False, 
     # -- the 10 mA/cm2 device, pristine and aged ------------------------------------------------------------------
     ag = ages[10.0]
     ckpt = ageing.aged_state(outdir / "age_10mA", results["age_10"]["summary"], comm)
-    if ckpt.name != "checkpoint.npz":            # the brightest state, not the end of the test
+    if ckpt.name == ageing.AT_MAX:              # the brightest state, not the end of the test
         ag.restore(ckpt)
     aged_at = {"file": ckpt.name, "t_h": float(ag.acetate.t), "t_end_h": results["age_10"]["summary"]["t_end_h"]}
     states = {"pristine": (ag.acetate.c_initial, np.zeros_like(ag.theta)),
