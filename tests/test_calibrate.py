@@ -1,6 +1,7 @@
 """Calibration (issue 7): the least-squares fit recovers a parameter from targets the model itself produced."""
 
 import math
+from pathlib import Path
 
 import pytest
 from mpi4py import MPI
@@ -125,3 +126,27 @@ def test_contact_limit_observables_are_the_instruments(tmp_path):
     direct = contact_limit.run(Device(case, MPI.COMM_SELF), 10.0, V_c=5.0)
     assert sim == pytest.approx([direct["EL_rise_limit"], direct["PL_rise_limit"]], rel=1e-9)
     assert sim[0] > 0.0
+
+
+def test_sims_target_reads_the_luminance_maximum(tmp_path):
+    """``SIMS_depth_ratio`` is read where REPORT.md reads it, at the test's luminance maximum: the same as a test
+    stopped there (the quasi-1D default at 100 mA cm^-2 goes on to its compliance after its maximum), not the end."""
+    from femqled.ageing import Ageing
+    from femqled.calibrate import measure
+    from femqled.case import load_case
+    from femqled.instruments import lifetime, sims
+
+    ROOT = Path(__file__).resolve().parent.parent
+    case = load_case(ROOT / "cases" / "default.toml", ["geometry.quasi_1d=true"])
+    target = {"observable": "SIMS_depth_ratio", "J_mA_cm2": 100.0, "hours": 30.0}
+    got = measure(case, [target], SWEEP, tmp_path)[0]
+    run = Ageing(load_case(ROOT / "cases" / "default.toml", ["geometry.quasi_1d=true", "ageing.J_mA_cm2=100",
+                                                               "ageing.hours=30"]), MPI.COMM_WORLD)
+    s = lifetime.summarize(run.run(progress=False), run.stopped)
+    at_end = sims.penetration_ratio(run.acetate)
+    stopped = Ageing(load_case(ROOT / "cases" / "default.toml", ["geometry.quasi_1d=true", "ageing.J_mA_cm2=100",
+                                                                   f"ageing.hours={s['elevation_duration_h']!r}"]),
+                     MPI.COMM_WORLD)
+    stopped.run(progress=False)
+    assert got == pytest.approx(sims.penetration_ratio(stopped.acetate), rel=1e-6)
+    assert got < at_end
