@@ -125,28 +125,30 @@ def test_a_sweep_behind_a_thick_tunnel_layer_steps_in_time_and_reads_the_capacit
     from femqled.instruments.cv import SmallSignal
 
     def swept(rate):
-        """{V: (J, J_cathode, dt, C)} of the points reached in time after a point reached in time (so that the
-        step's charge change is the capacitor's alone), C from the small-signal analysis there."""
+        """{V: (J, J_cathode, dt, C)} of the points reached in time, C from the small-signal analysis there. In
+        time the floating charge stays put, so the step's charge change is the capacitor's alone, whether the
+        step starts from a point reached in time or from a steady state (which, between steps in time, Newton
+        may find again at its roundoff floor)."""
         dev = Device(small_case(geometry={"quasi_1d": True}, contacts={"interfacial_layer_nm": 4.6},
                                 solver={"sweep_rate_V_s": rate}))
-        points, before = {}, False
+        points = {}
         with dev.sweeping():
             for V in np.round(np.arange(0.1, 0.81, 0.1), 2):
                 op = dev.solve(float(V))
-                now = "sweep_dt_s" in op.extra
-                if now and before:
+                if "sweep_dt_s" in op.extra:
                     points[V] = (op.J, op.J_cathode, op.extra["sweep_dt_s"], SmallSignal(dev).capacitance(1e3)[0])
-                before = now
         return points
 
     with pytest.raises(SolverError, match="no steady state in steps down to"):
         swept(0.0)
     one, two = swept(1.0), swept(2.0)
     both = sorted(set(one) & set(two))
-    assert both, (one, two)                           # (where the steady state fails depends on roundoff)
+    # The first bias without a steady state is the same at every rate (the sweeps agree up to it); which later
+    # ones find a steady state again depends on roundoff.
+    assert both and both[0] == min(one) == min(two), (one, two)
     for V in both:
         (J1, Jc1, dt1, C1), (J2, _, dt2, _) = one[V], two[V]
-        assert dt1 == pytest.approx(0.1) and dt2 == pytest.approx(0.05)
+        assert 0 < dt1 * 1.0 <= 0.1 + 1e-12 and 0 < dt2 * 2.0 <= 0.1 + 1e-12   # dt = dV / rate, dV up to 0.1 V
         assert Jc1 == pytest.approx(J1, rel=1e-2)                  # the same current at both contacts
         assert J2 / J1 == pytest.approx(2.0, rel=1e-2)              # a displacement current
         assert J1 * 1e-3 / 1.0 == pytest.approx(C1, rel=1e-2)      # mA cm^-2 at 1 V/s = C (F cm^-2)
