@@ -132,21 +132,20 @@ def test_sims_target_reads_the_luminance_maximum(tmp_path):
     """``SIMS_depth_ratio`` is read where REPORT.md reads it, at the test's luminance maximum: the same as a test
     stopped there (the quasi-1D default at 100 mA cm^-2 goes on to its compliance after its maximum), not the end."""
     from femqled.ageing import Ageing
-    from femqled.calibrate import measure
     from femqled.case import load_case
     from femqled.instruments import lifetime, sims
 
-    ROOT = Path(__file__).resolve().parent.parent
-    case = load_case(ROOT / "cases" / "default.toml", ["geometry.quasi_1d=true"])
+    def default(*sets):
+        """The quasi-1D default case with ``sets`` (dotted --set assignments)."""
+        return load_case(Path(__file__).resolve().parent.parent / "cases" / "default.toml",
+                         ["geometry.quasi_1d=true", *sets])
+
     target = {"observable": "SIMS_depth_ratio", "J_mA_cm2": 100.0, "hours": 30.0}
-    got = measure(case, [target], SWEEP, tmp_path)[0]
-    run = Ageing(load_case(ROOT / "cases" / "default.toml", ["geometry.quasi_1d=true", "ageing.J_mA_cm2=100",
-                                                               "ageing.hours=30"]), MPI.COMM_WORLD)
+    got = calibrate.measure(default(), [target], SWEEP, tmp_path)[0]
+    run = Ageing(default("ageing.J_mA_cm2=100", "ageing.hours=30"), MPI.COMM_WORLD)
     s = lifetime.summarize(run.run(progress=False), run.stopped)
     at_end = sims.penetration_ratio(run.acetate)
-    stopped = Ageing(load_case(ROOT / "cases" / "default.toml", ["geometry.quasi_1d=true", "ageing.J_mA_cm2=100",
-                                                                   f"ageing.hours={s['elevation_duration_h']!r}"]),
-                     MPI.COMM_WORLD)
+    stopped = Ageing(default("ageing.J_mA_cm2=100", f"ageing.hours={s['elevation_duration_h']!r}"), MPI.COMM_WORLD)
     stopped.run(progress=False)
     assert got == pytest.approx(sims.penetration_ratio(stopped.acetate), rel=1e-6)
     assert got < at_end
