@@ -6,7 +6,10 @@ the width that are metal, resp. ZnO-containing). Each
 profile is convolved with a Gaussian depth-resolution function of standard deviation ``resolution_nm``
 (default 1 nm) on a grid padded by 5 sigma, so the convolution conserves the integral, then normalised to its
 maximum. The acetate penetration into the Ag: the depth below the ZnO/Ag interface (its mean height) where the
-(convolved) acetate falls to 10 % of its peak.
+(convolved) acetate falls to 10 % of its peak. Both depths are read between the samples, where the profile
+crosses its level (linear interpolation between the two samples around the crossing), so they do not move with
+the sampling grid: on the 0.1 nm grid alone a pristine 2.40 nm and an aged 4.80 nm are each up to one bin off,
+and whether the row's "at least x2" holds would be decided by the grid.
 """
 
 from __future__ import annotations
@@ -74,11 +77,19 @@ def depth_profiles(acetate, bin_nm: float = 0.1, resolution_nm: float = 1.0, nx:
     return out
 
 
+def crossing(z: np.ndarray, f: np.ndarray, k: int, level: float) -> float:
+    """Where f crosses ``level`` between the samples k - 1 and k (linear interpolation; z[k] if k is 0 or the
+    two samples are equal)."""
+    if k <= 0 or f[k] == f[k - 1]:
+        return float(z[k])
+    return float(z[k - 1] + (level - f[k - 1]) / (f[k] - f[k - 1]) * (z[k] - z[k - 1]))
+
+
 def _interface_depth(p) -> float:
     """Depth of the ZnO/Ag interface: where the Ag signal (raw) falls through one half."""
     z, ag = p["z_nm"], p["raw"]["Ag"]
     k = int(np.argmax(ag < 0.5))
-    return float(z[k])
+    return crossing(z, ag, k, 0.5)
 
 
 def penetration_nm(p, level: float = 0.1) -> float:
@@ -88,7 +99,7 @@ def penetration_nm(p, level: float = 0.1) -> float:
     j = int(np.argmax(a))
     while j > 0 and a[j - 1] >= level:         # from the peak towards the surface, while above the level
         j -= 1
-    return float(p["interface_depth_nm"] - z[j])
+    return float(p["interface_depth_nm"] - crossing(z, a, j, level))
 
 
 def penetration_ratio(acetate, resolution_nm: float = 1.0) -> float:
